@@ -1,0 +1,34 @@
+/* Library initialisation and version. */
+#include <pthread.h>
+
+#include <sodium.h>
+
+#include "csession/library.h"
+#include "error.h"
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_result = CSESSION_ERROR;
+
+static void init_once_fn(void)
+{
+    /* sodium_init returns 1 when another user of libsodium got there first. */
+    init_result = sodium_init() < 0 ? CSESSION_ERROR : CSESSION_OK;
+}
+
+int csession_init(void)
+{
+    pthread_once(&init_once, init_once_fn);
+    if (init_result != CSESSION_OK)
+        return csession__error(init_result, "libsodium could not be initialised");
+    return CSESSION_OK;
+}
+
+const char *csession_version(void)
+{
+    return CSESSION_VERSION_STRING;
+}
+
+int csession_version_number(void)
+{
+    return CSESSION_VERSION_NUMBER;
+}
