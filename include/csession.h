@@ -11,5 +11,6 @@
 #include "csession/buf.h"
 #include "csession/library.h"
 #include "csession/session.h"
+#include "csession/state.h"
 
 #endif /* CSESSION_H */

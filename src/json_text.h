@@ -1,0 +1,42 @@
+/* Internal: validated JSON text in and out of cJSON. */
+#ifndef CSESSION_SRC_JSON_TEXT_H
+#define CSESSION_SRC_JSON_TEXT_H
+
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#include "csession/buf.h"
+
+/* Deepest nesting of a value stored in a session (documented in session.h). */
+#define CSESSION__MAX_DEPTH 32
+
+/* 1 when `s[0..len)` is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF) without NUL bytes, else 0. */
+int csession__utf8_valid(const char *s, size_t len);
+
+/*
+ * Checks that `text[0..len)` is exactly one JSON value (RFC 8259, surrounding
+ * whitespace allowed) that cJSON will read back unchanged. Returns 0, or
+ * CSESSION_EFORMAT (invalid UTF-8, a NUL byte, bad syntax, a "\u0000"
+ * escape, a lone surrogate, a number of more than 63 characters) or
+ * CSESSION_ETOOBIG (nested deeper than `max_depth`), with the byte offset
+ * in the message.
+ */
+int csession__json_validate(const char *text, size_t len, int max_depth);
+
+/*
+ * Validates (as above) and parses into a new cJSON tree owned by the caller
+ * (*out, NULL on failure). Also CSESSION_ERANGE for a number beyond the
+ * range of a double, and CSESSION_ENOMEM.
+ */
+int csession__json_parse(const char *text, size_t len, int max_depth, cJSON **out);
+
+/* Depth of a tree: 0 for scalars, 1 + the deepest child for containers.
+ * Stops counting past `limit` (returns limit + 1) so that it is bounded. */
+int csession__json_depth(const cJSON *item, int limit);
+
+/* Appends the compact JSON text of `item` to `out`. 0 or CSESSION_ENOMEM. */
+int csession__json_print_append(const cJSON *item, csession_buf *out);
+
+#endif

@@ -1,0 +1,28 @@
+/* Internal: the session object, shared with the request flow. */
+#ifndef CSESSION_SRC_SESSION_H
+#define CSESSION_SRC_SESSION_H
+
+#include <cJSON.h>
+
+#include "csession/session.h"
+
+/* Largest key in bytes (documented in session.h). */
+#define CSESSION__MAX_KEY_BYTES 256
+
+struct csession {
+    cJSON *map;   /* a JSON object: the state, in insertion order */
+    int status;   /* csession_status_code */
+    /* csession_key_at() walks the list; remembering the last position makes
+     * an in-order walk O(1) per step. Reset by every modification. */
+    size_t iter_index;
+    const cJSON *iter_item;
+};
+
+/*
+ * Creates a session (status UNCHANGED) that takes ownership of `map`, which
+ * must be a JSON object (an empty one is created when `map` is NULL).
+ * On failure `map` is still owned by the caller.
+ */
+int csession__session_new_with_map(csession **out, cJSON *map);
+
+#endif

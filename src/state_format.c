@@ -1,0 +1,232 @@
+/*
+ * The stored form of a session: {"v":1,"state":{...}} out; that, a bare
+ * object, or actix-session's map of JSON-encoded strings in.
+ */
+#include "state_format.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "csession/library.h"
+#include "csession/state.h"
+#include "error.h"
+#include "json_text.h"
+#include "session.h"
+
+/* The envelope adds two levels ({"state":{ ... }}) above the values. */
+#define DOCUMENT_MAX_DEPTH (CSESSION__MAX_DEPTH + 2)
+/* Largest integer a double holds exactly; "exp" beyond it is refused. */
+#define MAX_SAFE_INTEGER 9007199254740991.0
+
+size_t csession_max_state_bytes(void)
+{
+    return CSESSION__STATE_MAX_BYTES;
+}
+
+int csession__state_encode(const cJSON *map, int64_t exp, csession_buf *out)
+{
+    char head[64];
+    int n;
+    csession__buf_clear(out);
+    if (exp == CSESSION__NO_EXP)
+        n = snprintf(head, sizeof head, "{\"v\":%d,\"state\":", CSESSION__STATE_VERSION);
+    else
+        n = snprintf(head, sizeof head, "{\"v\":%d,\"exp\":%" PRId64 ",\"state\":",
+                     CSESSION__STATE_VERSION, exp);
+    int rc = csession__buf_append(out, head, (size_t)n);
+    if (!rc)
+        rc = csession__json_print_append(map, out);
+    if (!rc)
+        rc = csession__buf_append(out, "}", 1);
+    if (!rc && out->size > CSESSION__STATE_MAX_BYTES)
+        rc = csession__error(CSESSION_ETOOBIG, "encoded state is %zu bytes, more than the limit of %zu",
+                             out->size, CSESSION__STATE_MAX_BYTES);
+    if (rc)
+        csession__buf_clear(out);
+    return rc;
+}
+
+static int is_envelope(const cJSON *doc)
+{
+    return cJSON_GetObjectItemCaseSensitive(doc, "v") != NULL &&
+           cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "state"));
+}
+
+/* Takes the state out of a versioned envelope; `doc` keeps the rest. */
+static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "v");
+    if (!cJSON_IsNumber(v) || v->valuedouble != CSESSION__STATE_VERSION)
+        return csession__error(CSESSION_EFORMAT, "unknown state format version (supported: %d)",
+                               CSESSION__STATE_VERSION);
+    for (const cJSON *m = doc->child; m; m = m->next) {
+        if (strcmp(m->string, "v") != 0 && strcmp(m->string, "state") != 0 &&
+            strcmp(m->string, "exp") != 0)
+            return csession__error(CSESSION_EFORMAT, "unknown member \"%.64s\" in state envelope",
+                                   m->string);
+    }
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "exp");
+    if (e) {
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) ||
+            fabs(e->valuedouble) > MAX_SAFE_INTEGER)
+            return csession__error(CSESSION_EFORMAT, "state \"exp\" is not an integer");
+        if (exp)
+            *exp = (int64_t)e->valuedouble;
+    }
+    *map = cJSON_DetachItemFromObjectCaseSensitive(doc, "state");
+    return 0;
+}
+
+/* actix-session before its JSON-value maps stored every value as a string
+ * holding the value's JSON text. */
+static int is_legacy_map(const cJSON *map)
+{
+    if (!map->child)
+        return 0;
+    for (const cJSON *m = map->child; m; m = m->next) {
+        if (!cJSON_IsString(m))
+            return 0;
+        /* failing here only means "not the legacy form" */
+        if (csession__json_validate(m->valuestring, strlen(m->valuestring), CSESSION__MAX_DEPTH))
+            return 0;
+    }
+    return 1;
+}
+
+/* Replaces each string value by the JSON value it encodes. */
+static int unwrap_legacy(cJSON *map)
+{
+    for (cJSON *m = map->child; m; m = m->next) {
+        cJSON *value;
+        int rc = csession__json_parse(m->valuestring, strlen(m->valuestring),
+                                      CSESSION__MAX_DEPTH, &value);
+        if (rc)
+            return rc;
+        /* Swap the payloads so that `m` keeps its key and list position. */
+        cJSON tmp = *m;
+        m->type = value->type;
+        m->valuestring = value->valuestring;
+        m->valuedouble = value->valuedouble;
+        m->valueint = value->valueint;
+        m->child = value->child;
+        value->type = tmp.type;
+        value->valuestring = tmp.valuestring;
+        value->child = tmp.child;
+        cJSON_Delete(value);
+    }
+    return 0;
+}
+
+typedef struct member_ref {
+    cJSON *item;
+    size_t position;
+} member_ref;
+
+static int compare_members(const void *a, const void *b)
+{
+    const member_ref *x = a, *y = b;
+    int c = strcmp(x->item->string, y->item->string);
+    if (c)
+        return c;
+    return x->position < y->position ? -1 : x->position > y->position;
+}
+
+/* Checks keys and value depths, and drops duplicate keys (the last one wins)
+ * in O(n log n), so that a large stored state cannot cost quadratic time. */
+static int normalise_members(cJSON *map)
+{
+    size_t n = 0;
+    for (cJSON *m = map->child; m; m = m->next) {
+        if (strlen(m->string) > CSESSION__MAX_KEY_BYTES)
+            return csession__error(CSESSION_ETOOBIG, "stored key longer than %d bytes",
+                                   CSESSION__MAX_KEY_BYTES);
+        if (csession__json_depth(m, CSESSION__MAX_DEPTH) > CSESSION__MAX_DEPTH)
+            return csession__error(CSESSION_ETOOBIG, "stored value nests deeper than %d levels",
+                                   CSESSION__MAX_DEPTH);
+        n++;
+    }
+    if (n < 2)
+        return 0;
+    member_ref *refs = csession__calloc(n, sizeof *refs);
+    if (!refs)
+        return csession__oom();
+    size_t i = 0;
+    for (cJSON *m = map->child; m; m = m->next, i++) {
+        refs[i].item = m;
+        refs[i].position = i;
+    }
+    qsort(refs, n, sizeof *refs, compare_members);
+    /* Within a run of equal keys, positions ascend: drop all but the last. */
+    for (i = 0; i + 1 < n; i++)
+        if (strcmp(refs[i].item->string, refs[i + 1].item->string) == 0)
+            cJSON_Delete(cJSON_DetachItemViaPointer(map, refs[i].item));
+    csession__free(refs);
+    return 0;
+}
+
+int csession__state_decode(const char *data, size_t len, cJSON **map, int64_t *exp)
+{
+    *map = NULL;
+    if (exp)
+        *exp = CSESSION__NO_EXP;
+    if (!data)
+        return csession__error(CSESSION_EINVAL, "state data is NULL");
+    if (len > CSESSION__STATE_MAX_BYTES)
+        return csession__error(CSESSION_ETOOBIG, "stored state is %zu bytes, more than the limit of %zu",
+                               len, CSESSION__STATE_MAX_BYTES);
+    cJSON *doc;
+    int rc = csession__json_parse(data, len, DOCUMENT_MAX_DEPTH, &doc);
+    if (rc)
+        return rc;
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return csession__error(CSESSION_EFORMAT, "stored state is not a JSON object");
+    }
+    cJSON *result = NULL;
+    if (is_envelope(doc)) {
+        rc = unwrap_envelope(doc, &result, exp);
+        cJSON_Delete(doc);
+    } else {
+        result = doc;
+        if (is_legacy_map(result))
+            rc = unwrap_legacy(result);
+    }
+    if (!rc)
+        rc = normalise_members(result);
+    if (rc) {
+        cJSON_Delete(result);
+        return rc;
+    }
+    *map = result;
+    return 0;
+}
+
+int csession_encode(const csession *s, csession_buf *out)
+{
+    if (!s || !out)
+        return csession__error(CSESSION_EINVAL, "NULL session or buffer");
+    return csession__state_encode(s->map, CSESSION__NO_EXP, out);
+}
+
+int csession_decode(csession **out, const char *data, size_t len)
+{
+    if (!out)
+        return csession__error(CSESSION_EINVAL, "out is NULL");
+    *out = NULL;
+    int rc = csession_init();
+    if (rc)
+        return rc;
+    cJSON *map;
+    rc = csession__state_decode(data, len, &map, NULL);
+    if (rc)
+        return rc;
+    rc = csession__session_new_with_map(out, map);
+    if (rc)
+        cJSON_Delete(map);
+    return rc;
+}
