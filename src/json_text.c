@@ -299,6 +299,11 @@ int csession__json_parse(const char *text, size_t len, int max_depth, cJSON **ou
     return 0;
 }
 
+int csession__json_is_safe_integer(double d)
+{
+    return d == floor(d) && fabs(d) <= (double)CSESSION__MAX_SAFE_INTEGER;
+}
+
 int csession__json_depth(const cJSON *item, int limit)
 {
     if (!cJSON_IsArray(item) && !cJSON_IsObject(item))

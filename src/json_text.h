@@ -8,6 +8,12 @@
 
 #include "csession/buf.h"
 
+/* 2^53 - 1: the largest integer every JSON implementation reads exactly. */
+#define CSESSION__MAX_SAFE_INTEGER 9007199254740991LL
+
+/* 1 when `d` is an integer within +-CSESSION__MAX_SAFE_INTEGER. */
+int csession__json_is_safe_integer(double d);
+
 /* Deepest nesting of a value stored in a session (documented in session.h). */
 #define CSESSION__MAX_DEPTH 32
 

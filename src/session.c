@@ -16,9 +16,6 @@
 #include "error.h"
 #include "json_text.h"
 
-/* 2^53 - 1: the largest integer every JSON implementation reads exactly. */
-#define MAX_SAFE_INTEGER 9007199254740991LL
-
 size_t csession_max_key_bytes(void)
 {
     return CSESSION__MAX_KEY_BYTES;
@@ -202,7 +199,7 @@ int csession_get_int64(const csession *s, const char *key, int64_t *out)
     if (!cJSON_IsNumber(item))
         return wrong_type(key, "a number");
     double d = item->valuedouble;
-    if (d != floor(d) || fabs(d) > (double)MAX_SAFE_INTEGER)
+    if (!csession__json_is_safe_integer(d))
         return csession__error(CSESSION_ERANGE,
                                "value under key \"%.64s\" is not an integer within +-(2^53-1)", key);
     *out = (int64_t)d;
@@ -329,7 +326,7 @@ static int put(csession *s, const char *key, cJSON *value)
 
 int csession_insert_int64(csession *s, const char *key, int64_t value)
 {
-    if (value > MAX_SAFE_INTEGER || value < -MAX_SAFE_INTEGER)
+    if (value > CSESSION__MAX_SAFE_INTEGER || value < -CSESSION__MAX_SAFE_INTEGER)
         return csession__error(CSESSION_ERANGE,
                                "%lld is beyond +-(2^53-1), the integers JSON keeps exactly",
                                (long long)value);

@@ -5,7 +5,6 @@
 #include "state_format.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +19,6 @@
 
 /* The envelope adds two levels ({"state":{ ... }}) above the values. */
 #define DOCUMENT_MAX_DEPTH (CSESSION__MAX_DEPTH + 2)
-/* Largest integer a double holds exactly; "exp" beyond it is refused. */
-#define MAX_SAFE_INTEGER 9007199254740991.0
 
 size_t csession_max_state_bytes(void)
 {
@@ -72,8 +69,7 @@ static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp)
     }
     cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "exp");
     if (e) {
-        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) ||
-            fabs(e->valuedouble) > MAX_SAFE_INTEGER)
+        if (!cJSON_IsNumber(e) || !csession__json_is_safe_integer(e->valuedouble))
             return csession__error(CSESSION_EFORMAT, "state \"exp\" is not an integer");
         if (exp)
             *exp = (int64_t)e->valuedouble;

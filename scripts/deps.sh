@@ -1,0 +1,29 @@
+# Sourced by the other scripts: installs the Debian/Ubuntu packages csession
+# needs when they are missing (with sudo when not root).
+# usage: . scripts/deps.sh; ensure_packages pkg...
+
+CSESSION_BUILD_PACKAGES="build-essential g++ cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev"
+CSESSION_TEST_PACKAGES="libcmocka-dev redis-server"
+
+ensure_packages() {
+    missing=""
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing="$missing $pkg"
+        fi
+    done
+    [ -z "$missing" ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "csession: missing packages:$missing (install them; this script knows only apt-get)" >&2
+        return 1
+    fi
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "csession: need root or sudo to install:$missing" >&2; return 1; }
+        sudo="sudo"
+    fi
+    echo "csession: installing$missing" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    # shellcheck disable=SC2086
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+}
