@@ -82,6 +82,7 @@ void csession_free(csession *s)
     if (!s)
         return;
     delete_wiped(s->map);
+    csession_buf_dispose(&s->key);
     sodium_memzero(s, sizeof *s);
     csession__free(s);
 }

@@ -4,6 +4,7 @@
 
 #include <cJSON.h>
 
+#include "csession/buf.h"
 #include "csession/session.h"
 
 /* Largest key in bytes (documented in session.h). */
@@ -16,6 +17,11 @@ struct csession {
      * an in-order walk O(1) per step. Reset by every modification. */
     size_t iter_index;
     const cJSON *iter_item;
+    /* Set by the request flow: the session key this session was loaded
+     * under (size 0: none), and whether its cookie was opened by an old key
+     * of the ring and must be sealed again with the current one. */
+    csession_buf key;
+    int reissue;
 };
 
 /*

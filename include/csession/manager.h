@@ -1,0 +1,126 @@
+/*
+ * manager.h: the request flow. One manager per server, shared by all its
+ * threads; two calls per request:
+ *
+ *   csession *s;
+ *   rc = csession_manager_load(mgr, cookie_header, cookie_header_len, &s);
+ *   ... the handler reads and writes s ...
+ *   csession_buf set_cookie = CSESSION_BUF_INIT;
+ *   rc = csession_manager_commit(mgr, s, &set_cookie);
+ *   if (set_cookie.size) add "Set-Cookie: <set_cookie.ptr>" to the response;
+ *   csession_buf_dispose(&set_cookie);
+ *   csession_free(s);
+ *
+ * Load rules (actix-session's): a missing, invalid, tampered, foreign-key or
+ * expired cookie gives a fresh empty session - not an error; a valid cookie
+ * whose state the store no longer has gives a fresh session and the key is
+ * forgotten; a state that cannot be decoded gives an empty session that
+ * keeps its key; a store failure is an error (answer 500).
+ *
+ * Commit rules (the decision table of docs/request-flow.md):
+ *   no session key yet, empty state      -> nothing stored, no header;
+ *   no session key yet, state not empty  -> save, new cookie;
+ *   CHANGED                              -> update (the key may change), cookie;
+ *   PURGED                               -> delete, removal cookie;
+ *   RENEWED                              -> delete the old key, save, new cookie;
+ *   UNCHANGED                            -> with CSESSION_TTL_ON_EVERY_REQUEST the
+ *       TTL is extended and a persistent cookie re-sent; a cookie opened
+ *       with an old key of the ring is re-sent sealed with the current one.
+ *
+ * Thread safety: a manager is immutable once created; every function here
+ * may be called concurrently on the same manager. A csession belongs to one
+ * request (one thread at a time).
+ */
+#ifndef CSESSION_MANAGER_H
+#define CSESSION_MANAGER_H
+
+#include "csession/buf.h"
+#include "csession/common.h"
+#include "csession/config.h"
+#include "csession/session.h"
+#include "csession/sys/store.h"
+
+CSESSION_BEGIN_DECLS
+
+typedef struct csession_manager csession_manager;
+
+/*
+ * Creates a manager from `cfg` (copied: it may be freed afterwards) and
+ * `store`. `store` may be NULL for an in-memory store with its defaults.
+ * On success the manager owns `store` and frees it with itself; on failure
+ * the caller still owns it.
+ *
+ * Every combination is checked here: returns 0, or
+ *  CSESSION_EINVAL        no key in the configuration, SameSite=None or
+ *                         Partitioned without Secure, a Path or Domain that
+ *                         cannot go into a header, a store of an unknown
+ *                         version or with a missing member;
+ *  CSESSION_EUNSUPPORTED  AES-256-GCM on a CPU without AES-NI;
+ *  CSESSION_ENOMEM.
+ * The message says which setting is wrong. On failure *out is NULL.
+ */
+CSESSION_EXTERN(int) csession_manager_new(csession_manager **out, const csession_config *cfg,
+                                          csession_store *store);
+
+/* Releases the manager and its store. NULL is a no-op. No other call on the
+ * manager may be running. */
+CSESSION_EXTERN(void) csession_manager_free(csession_manager *mgr);
+
+/*
+ * Loads the session of a request from its Cookie header value
+ * (`header`/`header_len`, without "Cookie: "; NULL/0 when the request has
+ * none). Every cookie with the configured name is tried until one opens.
+ * On success *out is a new session owned by the caller (csession_free()).
+ * Returns 0, or:
+ *  CSESSION_ETOOBIG  the header is longer than 8192 bytes (answer 431);
+ *  CSESSION_ESTORE / CSESSION_ETIMEOUT / other store codes (answer 500);
+ *  CSESSION_ENOMEM, CSESSION_EINVAL.
+ * On failure *out is NULL.
+ */
+CSESSION_EXTERN(int) csession_manager_load(csession_manager *mgr, const char *header,
+                                           size_t header_len, csession **out);
+
+/*
+ * Writes what the request did to the session back to the store and puts
+ * the Set-Cookie header value that is due (without "Set-Cookie: ") into
+ * `set_cookie`, replacing its contents; it is left empty when no header is
+ * due. The session must come from this manager's load functions.
+ * Returns 0, or:
+ *  CSESSION_ETOOBIG  the cookie store's state does not fit a cookie;
+ *  store codes (CSESSION_ESTORE, CSESSION_ETIMEOUT, ...);
+ *  CSESSION_ENOMEM, CSESSION_EINVAL.
+ * On failure the session is left exactly as it was (values and status), so
+ * the caller may retry or answer 500; `set_cookie` is empty.
+ * On success the session is marked as committed: committing it again
+ * writes nothing new.
+ */
+CSESSION_EXTERN(int) csession_manager_commit(csession_manager *mgr, csession *s,
+                                             csession_buf *set_cookie);
+
+/* What the client should do with the token after csession_manager_commit_token(). */
+typedef enum csession_token_action {
+    CSESSION_TOKEN_KEEP = 0,  /* nothing to send: the client keeps what it has */
+    CSESSION_TOKEN_SET = 1,   /* send the new token */
+    CSESSION_TOKEN_CLEAR = 2  /* tell the client to drop its token */
+} csession_token_action;
+
+/*
+ * For servers that carry the session in another header (for example
+ * "Authorization: Bearer <token>") instead of a cookie: the token is the
+ * sealed value a cookie would hold, as printable ASCII without
+ * percent-encoding. Same rules and codes as csession_manager_load().
+ */
+CSESSION_EXTERN(int) csession_manager_load_token(csession_manager *mgr, const char *token,
+                                                 size_t token_len, csession **out);
+
+/*
+ * Like csession_manager_commit(), but writes the sealed token (when
+ * *action is CSESSION_TOKEN_SET) into `token` instead of a Set-Cookie value.
+ * *action receives a csession_token_action.
+ */
+CSESSION_EXTERN(int) csession_manager_commit_token(csession_manager *mgr, csession *s,
+                                                   csession_buf *token, int *action);
+
+CSESSION_END_DECLS
+
+#endif /* CSESSION_MANAGER_H */
