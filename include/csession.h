@@ -12,5 +12,12 @@
 #include "csession/library.h"
 #include "csession/session.h"
 #include "csession/state.h"
+#include "csession/keys.h"
+#include "csession/cookie_security.h"
+#include "csession/config.h"
+#include "csession/manager.h"
+#include "csession/sys/store.h"
+#include "csession/store_memory.h"
+#include "csession/store_cookie.h"
 
 #endif /* CSESSION_H */

@@ -187,3 +187,15 @@ const csession__key *csession__keyring_key(const csession_keyring *ring, size_t 
 {
     return ring && index < ring->count ? ring->slots[index].key : NULL;
 }
+
+int csession__keyring_copy(const csession_keyring *src, csession_keyring **out)
+{
+    int rc = csession_keyring_new(out, src->flags);
+    for (size_t i = 0; !rc && i < src->count; i++)
+        rc = csession_keyring_add(*out, src->slots[i].key->master, CSESSION_KEY_BYTES);
+    if (rc) {
+        csession_keyring_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}

@@ -31,6 +31,10 @@ typedef struct csession__key {
 /* The index-th key (0 = the one that seals), or NULL past the end. */
 const csession__key *csession__keyring_key(const csession_keyring *ring, size_t index);
 
+/* A new ring with the same flags and keys, in the same order (owned by the
+ * caller). 0, or the codes of csession_keyring_new()/add(); *out NULL then. */
+int csession__keyring_copy(const csession_keyring *src, csession_keyring **out);
+
 /*
  * The XChaCha20-Poly1305 key of a master key: crypto_kdf_derive_from_key()
  * (BLAKE2b) of the encryption key (bytes 32..63), subkey id 1, context
