@@ -28,21 +28,10 @@ esac
 : "${FUZZ_FLAGS:=}"
 
 # clang and its libFuzzer/sanitizer runtimes.
-need_packages() {
-    missing=
-    for pkg in clang-14 libclang-rt-14-dev; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-            missing="$missing $pkg"
-    done
-    [ -z "$missing" ] && return 0
-    echo "fuzz.sh: installing$missing" >&2
-    if [ "$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi
-    $sudo apt-get update
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
-}
+# shellcheck source=scripts/deps.sh
+. "$root/scripts/deps.sh"
 if command -v dpkg-query >/dev/null 2>&1; then
-    need_packages
+    ensure_packages clang-14 libclang-rt-14-dev
 fi
 command -v "$CC" >/dev/null 2>&1 || { echo "fuzz.sh: $CC not found" >&2; exit 1; }
 

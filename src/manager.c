@@ -150,7 +150,7 @@ static int load_with_key(csession_manager *mgr, csession_buf *key, int reissue, 
     csession_buf state = CSESSION_BUF_INIT;
     csession *s = NULL;
     cJSON *map = NULL;
-    int rc = mgr->store->load(mgr->store, key->ptr, key->size, &state);
+    int rc = csession__store_load(mgr->store, key->ptr, key->size, &state);
     if (rc == CSESSION_ENOTFOUND) {
         /* expired or unknown: a fresh session, and the key is forgotten */
         csession_buf_dispose(key);
@@ -270,10 +270,10 @@ static int store_state(csession_manager *mgr, const csession *s, const csession_
     csession_buf state = CSESSION_BUF_INIT;
     int rc = csession__state_encode(s->map, CSESSION__NO_EXP, &state);
     if (!rc) {
-        csession_store *st = mgr->store;
-        rc = old_key ? st->update(st, old_key->ptr, old_key->size, state.ptr, state.size,
-                                  mgr->cfg->ttl, new_key)
-                     : st->save(st, state.ptr, state.size, mgr->cfg->ttl, new_key);
+        rc = old_key ? csession__store_update(mgr->store, old_key->ptr, old_key->size, state.ptr,
+                                              state.size, mgr->cfg->ttl, new_key)
+                     : csession__store_save(mgr->store, state.ptr, state.size, mgr->cfg->ttl,
+                                            new_key);
     }
     csession_buf_dispose(&state);
     return rc;
@@ -298,14 +298,14 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
             rc = store_state(mgr, s, &s->key, &r->key);
             break;
         case CSESSION_STATUS_PURGED:
-            rc = st->remove(st, s->key.ptr, s->key.size);
+            rc = csession__store_remove(st, s->key.ptr, s->key.size);
             if (!rc)
                 r->action = CSESSION_TOKEN_CLEAR;
             return rc;
         case CSESSION_STATUS_RENEWED:
             /* As actix-session: drop the old key first, so that it can never
              * be used again even if saving fails. */
-            rc = st->remove(st, s->key.ptr, s->key.size);
+            rc = csession__store_remove(st, s->key.ptr, s->key.size);
             if (!rc)
                 rc = store_state(mgr, s, NULL, &r->key);
             break;
@@ -316,7 +316,7 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
                     rc = store_state(mgr, s, &s->key, &r->key);
                     break;
                 }
-                rc = st->update_ttl(st, s->key.ptr, s->key.size, cfg->ttl);
+                rc = csession__store_update_ttl(st, s->key.ptr, s->key.size, cfg->ttl);
                 if (rc)
                     return rc;
                 if (cfg->lifecycle != CSESSION_LIFECYCLE_PERSISTENT && !s->reissue)
