@@ -8,12 +8,15 @@
  *
  * Speed: save, load, update and remove of N sessions, in one thread and
  * then split over two threads working on one store (the median of REPS
- * runs). Save includes drawing a key from the CSPRNG.
+ * runs). Save includes drawing a key from the CSPRNG. For scale, the gain
+ * of a second thread on a loop that shares nothing is printed last: on a
+ * loaded or shared machine it is well below 2.
  *
  * Usage: csession-bench-store-memory [sessions]   (default 100000)
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +239,31 @@ static void measure_speed(size_t n, int threads, double rate[OPS])
     free(keys);
 }
 
+/* A loop that shares nothing, to tell how much a second thread can gain on
+ * this machine at all (other load, frequency scaling, shared cores). */
+static void *spin(void *arg)
+{
+    volatile uint64_t x = 1;
+    for (long i = 0; i < 100000000L; i++)
+        x = x * 6364136223846793005u + 1;
+    (void)arg;
+    return NULL;
+}
+
+static double machine_scaling(void)
+{
+    double t0 = seconds();
+    spin(NULL);
+    double one = seconds() - t0;
+    pthread_t a, b;
+    t0 = seconds();
+    if (pthread_create(&a, NULL, spin, NULL) != 0 || pthread_create(&b, NULL, spin, NULL) != 0)
+        die("pthread_create", CSESSION_ERROR);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    return 2 * one / (seconds() - t0);
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
@@ -251,6 +279,8 @@ int main(int argc, char **argv)
     printf("speed, %zu sessions, median of %d runs (operations per second):\n", n, REPS);
     printf("  %-8s %12s %12s\n", "", "1 thread", "2 threads");
     for (int w = 0; w < OPS; w++)
-        printf("  %-8s %12.0f %12.0f\n", op_names[w], one[w], two[w]);
+        printf("  %-8s %12.0f %12.0f   x%.2f\n", op_names[w], one[w], two[w], two[w] / one[w]);
+    printf("  (a loop sharing nothing gains x%.2f from a second thread here)\n",
+           machine_scaling());
     return 0;
 }

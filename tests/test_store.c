@@ -19,7 +19,6 @@ typedef struct fake {
     const char *reply; /* what save/update/load write, NULL for nothing */
     int set_message;   /* report through csession_set_error() */
     int calls[5];      /* load, save, update, update_ttl, remove */
-    int freed;
 } fake;
 
 static int answer(csession_store *store, int op, csession_buf *out)

@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -39,8 +40,9 @@ typedef struct shard {
     size_t reclaim_checks;
 } shard;
 
-/* Each shard on cache lines of its own, so that locking one does not slow
- * down threads working on its neighbours. */
+/* Each shard on cache lines of its own (the array is 64-byte aligned and
+ * each slot a multiple of 64 bytes), so that locking one does not slow down
+ * threads working on its neighbours. */
 typedef union shard_slot {
     shard s;
     char pad[(sizeof(shard) + 63) / 64 * 64];
@@ -48,17 +50,23 @@ typedef union shard_slot {
 
 typedef struct memory_store {
     csession_store base; /* first: the vtable the library sees */
+    /* Read by every operation, written only at creation. */
     unsigned char hash_key[crypto_shorthash_KEYBYTES];
     unsigned int shard_bits;
     size_t shard_count;
     size_t max_sessions;
     size_t max_state_bytes;
-    atomic_size_t live;
     csession__clock_fn now_ms;
     void *now_ctx;
     csession__keygen_fn keygen;
     void *keygen_ctx;
-    shard_slot *shards;
+    shard_slot *shards; /* 64-byte aligned, inside shards_block */
+    void *shards_block;
+    /* Written by every save and delete: kept off the cache lines above,
+     * which would otherwise bounce between cores on each write. */
+    char pad_before[64];
+    atomic_size_t live;
+    char pad_after[64];
 } memory_store;
 
 static int64_t monotonic_ms(void *ctx)
@@ -398,7 +406,7 @@ static void destroy(memory_store *m, size_t initialised)
         csession__mem_table_dispose(&m->shards[i].s.table);
         pthread_mutex_destroy(&m->shards[i].s.lock);
     }
-    csession__free(m->shards);
+    csession__free(m->shards_block);
     sodium_memzero(m->hash_key, sizeof m->hash_key);
     csession__free(m);
 }
@@ -478,11 +486,13 @@ int csession_store_memory_new(csession_store **out, const csession_store_memory_
     /* A secret hash key per store: nobody outside can aim keys at one
      * shard or one bucket. */
     crypto_shorthash_keygen(m->hash_key);
-    m->shards = csession__calloc(m->shard_count, sizeof *m->shards);
-    if (!m->shards) {
+    /* One slot more than needed, to start the array on a 64-byte line. */
+    m->shards_block = csession__calloc(m->shard_count + 1, sizeof *m->shards);
+    if (!m->shards_block) {
         destroy(m, 0);
         return csession__oom();
     }
+    m->shards = (shard_slot *)(((uintptr_t)m->shards_block + 63) & ~(uintptr_t)63);
     for (size_t i = 0; i < m->shard_count; i++) {
         if (pthread_mutex_init(&m->shards[i].s.lock, NULL) != 0) {
             destroy(m, i);
