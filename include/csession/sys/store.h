@@ -1,0 +1,180 @@
+/*
+ * sys/store.h: the session store interface, for authors of storage backends.
+ *
+ * Applications only construct a store (csession_store_memory_new(), ...) and
+ * hand it to the manager; they never call these members. This header is for
+ * code that implements a store: in C by embedding `csession_store` as the
+ * first member of its own struct, or from another language through the FFI
+ * by filling a `csession_store` and keeping its data behind `payload`.
+ * docs/writing-a-store.md walks through both; examples/example_store.c is a
+ * complete small store.
+ *
+ * The semantics are those of actix-session's SessionStore: the store maps an
+ * opaque session key to the bytes of one session's state, with a time to
+ * live, and chooses the keys itself.
+ */
+#ifndef CSESSION_SYS_STORE_H
+#define CSESSION_SYS_STORE_H
+
+#include "csession/buf.h"
+#include "csession/common.h"
+
+CSESSION_BEGIN_DECLS
+
+/* The layout described here; set `version` to it. */
+#define CSESSION_STORE_VERSION 1
+
+/* Length of the keys made by csession_session_key_generate(). */
+#define CSESSION_SESSION_KEY_LEN 64
+
+typedef struct csession_store csession_store;
+
+/*
+ * The store vtable.
+ *
+ * Ownership. Whoever creates a store owns it until it is handed to a
+ * function documented to take it (csession_manager_new()); the owner
+ * releases it with csession_store_free(), which calls `free`.
+ *
+ * Arguments. Every operation receives the store itself first, so an
+ * implementation reaches its own data (a C struct that embeds this one
+ * first, or `payload`). Keys and states are bytes with explicit lengths;
+ * they are borrowed for the duration of the call, need not be
+ * NUL-terminated, and are never NULL (a zero-length state may come with any
+ * pointer). Keys are at least one byte. A TTL is a number of seconds from
+ * now, at least 1 (the library never passes less; a store may refuse less
+ * with CSESSION_EINVAL); a store may cap very long ones. Results go into a caller's csession_buf; fill it with
+ * csession_buf_set() (replacing what is there) and do not keep the pointer.
+ *
+ * Return codes. 0 on success; CSESSION_ENOTFOUND where stated below (an
+ * expected outcome, not a failure: no error message is needed); any other
+ * outcome is a failure: return
+ * a negative CSESSION_E* code (CSESSION_ESTORE for I/O or server errors,
+ * CSESSION_ETIMEOUT, CSESSION_ENOMEM, CSESSION_ETOOBIG for a state over the
+ * store's limit, ...) after describing it with csession_set_error(). A
+ * failing operation leaves the stored data as it was, as far as the backend
+ * can promise it, and may leave result buffers in any state: the caller
+ * disregards them.
+ *
+ * Thread safety. The library calls every operation from whichever thread
+ * serves the request, concurrently, on the same store: operations must be
+ * safe to run in parallel with each other. `free` is called once, when no
+ * other operation is running.
+ *
+ * Keys. A key is a secret bearer token: whoever presents it owns the
+ * session. Stores that mint keys use csession_session_key_generate() (64
+ * characters [A-Za-z0-9] from libsodium's CSPRNG) and check incoming ones
+ * with csession_session_key_valid() before any I/O. Keys a store did not
+ * mint simply do not exist: load answers CSESSION_ENOTFOUND for them.
+ *
+ * Versioning. New members are only ever appended, with a new version
+ * number; the library refuses a store whose `version` it does not know, or
+ * whose members below are NULL, with CSESSION_EINVAL when it is given one.
+ */
+struct csession_store {
+    /* CSESSION_STORE_VERSION. */
+    unsigned int version;
+
+    /*
+     * Reads the state saved under `key` into `state`.
+     * Returns 0, or CSESSION_ENOTFOUND when no live state has this key
+     * (unknown, expired, deleted, or a key this store could not have made).
+     */
+    int (*load)(csession_store *store, const char *key, size_t key_len, csession_buf *state);
+
+    /*
+     * Stores a copy of `state` under a new key that lives `ttl_seconds`, and
+     * writes the key into `key_out`. The key must be new: on the rare
+     * collision with a live key, draw another one, never overwrite.
+     */
+    int (*save)(csession_store *store, const char *state, size_t state_len,
+                int64_t ttl_seconds, csession_buf *key_out);
+
+    /*
+     * Replaces the state under `key` with a copy of `state`, resets its TTL
+     * to `ttl_seconds`, and writes the key into `key_out`. If `key` no longer
+     * exists (it expired or was deleted since it was loaded), behaves as
+     * save: the state goes under a new key, written into `key_out`. Callers
+     * therefore always use the key returned.
+     */
+    int (*update)(csession_store *store, const char *key, size_t key_len, const char *state,
+                  size_t state_len, int64_t ttl_seconds, csession_buf *key_out);
+
+    /*
+     * Sets the TTL of `key` to `ttl_seconds` from now, keeping its state.
+     * Returns 0 also when the key does not exist (there is nothing to keep
+     * alive, and the next load will say so).
+     */
+    int (*update_ttl)(csession_store *store, const char *key, size_t key_len,
+                      int64_t ttl_seconds);
+
+    /*
+     * Deletes the state under `key` (logout, renewal). Returns 0 also when
+     * the key does not exist: the outcome the caller wants already holds.
+     */
+    int (*remove)(csession_store *store, const char *key, size_t key_len);
+
+    /*
+     * Releases the store and everything it holds; required. Stored states
+     * are secrets: wipe them. Called once, by csession_store_free().
+     */
+    void (*free)(csession_store *store);
+
+    /*
+     * Free for the implementation's use (typically the object of a store
+     * written in another language). The library never reads or writes it.
+     */
+    void *payload;
+};
+
+/* CSESSION_STORE_VERSION, for bindings that cannot read macros. */
+CSESSION_EXTERN(unsigned int) csession_store_version(void);
+
+/*
+ * Releases a store by calling its `free` member. NULL is a no-op. Do not
+ * call it on a store that was handed to (and so is owned by) a manager.
+ */
+CSESSION_EXTERN(void) csession_store_free(csession_store *store);
+
+/*
+ * Records `code` and `message` as the calling thread's last error (see
+ * csession_last_error()) and returns `code`, so that an implementation can
+ * end with `return csession_set_error(CSESSION_ESTORE, "connection reset");`.
+ * `code` is a negative CSESSION_E* code; a `message` of NULL uses
+ * csession_strerror(code); longer messages than 511 bytes are cut. A code of
+ * 0 clears the last error instead. Thread-safe (the message is per thread).
+ */
+CSESSION_EXTERN(int) csession_set_error(int code, const char *message);
+
+/*
+ * Replaces the contents of `buf` with `len` bytes from `data` (followed by a
+ * NUL that is not counted), reusing its memory when it is large enough and
+ * wiping what it held. `data` may be NULL when `len` is 0.
+ * Returns 0, CSESSION_ENOMEM (buf left empty) or CSESSION_EINVAL.
+ */
+CSESSION_EXTERN(int) csession_buf_set(csession_buf *buf, const char *data, size_t len);
+
+/* CSESSION_SESSION_KEY_LEN (64), for bindings that cannot read macros. */
+CSESSION_EXTERN(size_t) csession_session_key_length(void);
+
+/*
+ * Writes a fresh session key into `out`: CSESSION_SESSION_KEY_LEN characters
+ * drawn uniformly from [A-Za-z0-9] with libsodium's CSPRNG (about 381 bits),
+ * followed by a NUL. `out_size` is the size of `out` and must be at least
+ * CSESSION_SESSION_KEY_LEN + 1.
+ * Returns 0, CSESSION_EINVAL (NULL or too small a buffer), or CSESSION_ERROR
+ * when libsodium cannot be initialised. Thread-safe.
+ */
+CSESSION_EXTERN(int) csession_session_key_generate(char *out, size_t out_size);
+
+/*
+ * Returns 1 when `key` is exactly CSESSION_SESSION_KEY_LEN bytes, all in
+ * [A-Za-z0-9] (the shape csession_session_key_generate() makes), else 0.
+ * Stores that mint keys use it to turn away garbage before any I/O. `key`
+ * may be NULL (gives 0). Thread-safe.
+ */
+CSESSION_EXTERN(int) csession_session_key_valid(const char *key, size_t len);
+
+CSESSION_END_DECLS
+
+#endif /* CSESSION_SYS_STORE_H */

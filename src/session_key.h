@@ -1,0 +1,21 @@
+/* Internal: minting and checking session keys. */
+#ifndef CSESSION_SRC_SESSION_KEY_H
+#define CSESSION_SRC_SESSION_KEY_H
+
+#include <stddef.h>
+
+#include "csession/sys/store.h"
+
+#define CSESSION__SESSION_KEY_LEN CSESSION_SESSION_KEY_LEN
+
+/*
+ * Fills `out` with CSESSION__SESSION_KEY_LEN characters from [A-Za-z0-9]
+ * (no NUL), uniform and independent, from libsodium's CSPRNG. libsodium must
+ * be initialised (csession_init()). Cannot fail.
+ */
+void csession__session_key_generate(char out[CSESSION__SESSION_KEY_LEN]);
+
+/* 1 when `key` has exactly the shape generate() makes, else 0. */
+int csession__session_key_valid(const char *key, size_t len);
+
+#endif

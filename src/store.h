@@ -1,0 +1,47 @@
+/*
+ * Internal: checking a store vtable and calling through it.
+ *
+ * The request flow calls stores through these wrappers rather than through
+ * the members directly: they check the arguments once, and they hold every
+ * store, including ones written in other languages, to the contract of
+ * include/csession/sys/store.h, so that a faulty backend gives a clean
+ * error instead of, say, an empty session key sealed into a cookie.
+ */
+#ifndef CSESSION_SRC_STORE_H
+#define CSESSION_SRC_STORE_H
+
+#include "csession/sys/store.h"
+
+/*
+ * 0 when `store` can be used: a known version (1 .. CSESSION_STORE_VERSION)
+ * and every member but `payload` set. Otherwise CSESSION_EINVAL with a
+ * message naming what is wrong. Call it where a store is handed over.
+ */
+int csession__store_check(const csession_store *store);
+
+/*
+ * Each wrapper returns what the member returns, except that:
+ *  - arguments are checked first (CSESSION_EINVAL): non-NULL store, key of
+ *    at least one byte, state pointer non-NULL unless its length is 0,
+ *    ttl_seconds >= 1, non-NULL result buffers;
+ *  - a failure is always negative and always comes with a message (a store
+ *    that returned a positive value gives CSESSION_ESTORE);
+ *  - load: on CSESSION_ENOTFOUND or failure `state` is left empty;
+ *  - save, update: a success with an empty key is turned into
+ *    CSESSION_ESTORE; on failure `key_out` is left empty; an update that
+ *    answers CSESSION_ENOTFOUND (a store that leaves the fallback to its
+ *    caller) is followed by save, as the contract requires;
+ *  - update_ttl, remove: CSESSION_ENOTFOUND counts as success (0).
+ */
+int csession__store_load(csession_store *store, const char *key, size_t key_len,
+                         csession_buf *state);
+int csession__store_save(csession_store *store, const char *state, size_t state_len,
+                         int64_t ttl_seconds, csession_buf *key_out);
+int csession__store_update(csession_store *store, const char *key, size_t key_len,
+                           const char *state, size_t state_len, int64_t ttl_seconds,
+                           csession_buf *key_out);
+int csession__store_update_ttl(csession_store *store, const char *key, size_t key_len,
+                               int64_t ttl_seconds);
+int csession__store_remove(csession_store *store, const char *key, size_t key_len);
+
+#endif

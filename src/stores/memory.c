@@ -1,0 +1,560 @@
+/*
+ * The in-memory session store: sharded, TTL-aware, bounded.
+ *
+ * Concurrency: sessions are spread over shards by a keyed hash; each shard
+ * has its own mutex, so threads working on different sessions rarely wait
+ * for each other. The only state shared by all shards is the session count
+ * (an atomic, touched by save and by deletions, not by load).
+ *
+ * Lock hold times are kept short: states are copied into new entries and
+ * keys are drawn before a shard is locked, and entries taken out of a shard
+ * are wiped and freed after it is unlocked.
+ */
+#include "csession/store_memory.h"
+#include "csession/library.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "error.h"
+#include "memory.h"
+#include "memory_table.h"
+#include "session_key.h"
+
+/* Attempts to find an unused key before giving up. With 381 random bits a
+ * second attempt is already unheard of; the bound only stops a broken
+ * generator from looping forever. */
+#define KEY_ATTEMPTS 8
+
+typedef struct shard {
+    pthread_mutex_t lock;
+    csession__mem_table table;
+    size_t reclaimed;
+    size_t reclaim_checks;
+} shard;
+
+/* Each shard on cache lines of its own (the array is 64-byte aligned and
+ * each slot a multiple of 64 bytes), so that locking one does not slow down
+ * threads working on its neighbours. */
+typedef union shard_slot {
+    shard s;
+    char pad[(sizeof(shard) + 63) / 64 * 64];
+} shard_slot;
+
+typedef struct memory_store {
+    csession_store base; /* first: the vtable the library sees */
+    /* Read by every operation, written only at creation. */
+    unsigned char hash_key[crypto_shorthash_KEYBYTES];
+    unsigned int shard_bits;
+    size_t shard_count;
+    size_t max_sessions;
+    size_t max_state_bytes;
+    csession__clock_fn now_ms;
+    void *now_ctx;
+    csession__keygen_fn keygen;
+    void *keygen_ctx;
+    shard_slot *shards; /* 64-byte aligned, inside shards_block */
+    void *shards_block;
+    /* Written by every save and delete: kept off the cache lines above,
+     * which would otherwise bounce between cores on each write. */
+    char pad_before[64];
+    atomic_size_t live;
+    char pad_after[64];
+} memory_store;
+
+static int64_t monotonic_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void csprng_keygen(char out[CSESSION__SESSION_KEY_LEN], void *ctx)
+{
+    (void)ctx;
+    csession__session_key_generate(out);
+}
+
+/* now + ttl, saturating: a TTL of centuries means "never" rather than a
+ * deadline in the past. */
+static int64_t deadline_of(int64_t now_ms, int64_t ttl_seconds)
+{
+    if (ttl_seconds > (INT64_MAX - now_ms) / 1000)
+        return INT64_MAX;
+    return now_ms + ttl_seconds * 1000;
+}
+
+static uint64_t hash_key(const memory_store *m, const char *key)
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    uint64_t v;
+    crypto_shorthash(h, (const unsigned char *)key, CSESSION__SESSION_KEY_LEN, m->hash_key);
+    memcpy(&v, h, sizeof v);
+    return v;
+}
+
+/* The top bits choose the shard, the bottom bits the bucket within it. */
+static shard *shard_of(const memory_store *m, uint64_t hash)
+{
+    size_t i = m->shard_bits ? (size_t)(hash >> (64 - m->shard_bits)) : 0;
+    return &m->shards[i].s;
+}
+
+static int expired(const csession__mem_entry *e, int64_t now_ms)
+{
+    return e->deadline_ms <= now_ms;
+}
+
+/* Takes `e` out of the shard onto the `garbage` list, to be freed unlocked. */
+static void drop(memory_store *m, shard *sh, csession__mem_entry *e,
+                 csession__mem_entry **garbage)
+{
+    csession__mem_table_unlink(&sh->table, e);
+    e->next = *garbage;
+    *garbage = e;
+    atomic_fetch_sub(&m->live, 1);
+}
+
+/* drop() for an entry found expired on lookup. */
+static void drop_expired(memory_store *m, shard *sh, csession__mem_entry *e,
+                         csession__mem_entry **garbage)
+{
+    sh->reclaimed++;
+    drop(m, sh, e, garbage);
+}
+
+/*
+ * Amortised expiry: each operation frees at most a few sessions from the
+ * top of its shard's expiry heap. Every save adds one session and reclaims
+ * up to CSESSION__MEMORY_RECLAIM_PER_OP, so expired sessions cannot pile
+ * up under load, and no single request pays for a large batch.
+ */
+static void reclaim(memory_store *m, shard *sh, int64_t now_ms, size_t budget,
+                    csession__mem_entry **garbage)
+{
+    while (budget-- > 0) {
+        sh->reclaim_checks++;
+        csession__mem_entry *e = csession__mem_table_pop_expired(&sh->table, now_ms);
+        if (!e)
+            return;
+        e->next = *garbage;
+        *garbage = e;
+        sh->reclaimed++;
+        atomic_fetch_sub(&m->live, 1);
+    }
+}
+
+static void reclaim_all(memory_store *m)
+{
+    int64_t now = m->now_ms(m->now_ctx);
+    for (size_t i = 0; i < m->shard_count; i++) {
+        shard *sh = &m->shards[i].s;
+        csession__mem_entry *garbage = NULL;
+        pthread_mutex_lock(&sh->lock);
+        reclaim(m, sh, now, SIZE_MAX, &garbage);
+        pthread_mutex_unlock(&sh->lock);
+        csession__mem_entry_free_list(garbage);
+    }
+}
+
+/* Counts one more session against max_sessions, or refuses. The count is
+ * taken before the entry is inserted, so that concurrent saves can never
+ * exceed the limit together. */
+static int take_slot(memory_store *m)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        size_t n = atomic_load(&m->live);
+        while (n < m->max_sessions) {
+            if (atomic_compare_exchange_weak(&m->live, &n, n + 1))
+                return 0;
+        }
+        /* Full: expired sessions still count until reclaimed; reclaim them
+         * all before refusing. */
+        if (pass == 0)
+            reclaim_all(m);
+    }
+    return csession__error(CSESSION_ESTORE,
+                           "memory store is full (%zu sessions); sessions are not evicted",
+                           m->max_sessions);
+}
+
+static int check_state(const memory_store *m, const char *state, size_t state_len,
+                       int64_t ttl_seconds, const csession_buf *key_out)
+{
+    if ((!state && state_len) || !key_out)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    if (ttl_seconds < 1)
+        return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+    if (state_len > m->max_state_bytes)
+        return csession__error(CSESSION_ETOOBIG,
+                               "session state of %zu bytes exceeds the memory store's "
+                               "limit of %zu",
+                               state_len, m->max_state_bytes);
+    return 0;
+}
+
+/* Stores `e` (state copied in) under a fresh key. Takes `e` in all cases. */
+static int insert_new(memory_store *m, csession__mem_entry *e, int64_t ttl_seconds,
+                      csession_buf *key_out)
+{
+    int rc = take_slot(m);
+    if (rc) {
+        csession__mem_entry_free(e);
+        return rc;
+    }
+    rc = CSESSION_ESTORE; /* every attempt drew a key already in use */
+    for (int attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
+        m->keygen(e->key, m->keygen_ctx);
+        /* The key goes to the caller before the entry becomes visible, so
+         * that a stored session always has someone who knows its key. */
+        int set = csession__buf_set(key_out, e->key, CSESSION__SESSION_KEY_LEN);
+        if (set) {
+            rc = set;
+            break;
+        }
+        e->hash = hash_key(m, e->key);
+        shard *sh = shard_of(m, e->hash);
+        csession__mem_entry *garbage = NULL;
+        int64_t now = m->now_ms(m->now_ctx);
+        e->deadline_ms = deadline_of(now, ttl_seconds);
+
+        pthread_mutex_lock(&sh->lock);
+        reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
+        csession__mem_entry *old = csession__mem_table_find(&sh->table, e->hash, e->key);
+        if (old && expired(old, now)) {
+            drop_expired(m, sh, old, &garbage);
+            old = NULL;
+        }
+        int inserted = 0;
+        if (!old) {
+            set = csession__mem_table_reserve(&sh->table);
+            if (set == 0) {
+                csession__mem_table_insert(&sh->table, e);
+                inserted = 1;
+            }
+        }
+        pthread_mutex_unlock(&sh->lock);
+        csession__mem_entry_free_list(garbage);
+        if (inserted)
+            return 0;
+        if (set) {
+            rc = set;
+            break;
+        }
+        /* A live session has this key: never overwrite, draw again. */
+    }
+    atomic_fetch_sub(&m->live, 1);
+    csession__mem_entry_free(e);
+    csession__buf_clear(key_out);
+    if (rc == CSESSION_ESTORE)
+        return csession__error(rc, "could not draw an unused session key in %d attempts",
+                               KEY_ATTEMPTS);
+    return rc;
+}
+
+static int memory_load(csession_store *store, const char *key, size_t key_len,
+                       csession_buf *state)
+{
+    memory_store *m = (memory_store *)store;
+    if (!state)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    /* A key this store cannot have made does not exist: no lookup at all. */
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
+
+    uint64_t hash = hash_key(m, key);
+    shard *sh = shard_of(m, hash);
+    csession__mem_entry *garbage = NULL;
+    int64_t now = m->now_ms(m->now_ctx);
+    int rc = CSESSION_ENOTFOUND;
+
+    pthread_mutex_lock(&sh->lock);
+    reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
+    csession__mem_entry *e = csession__mem_table_find(&sh->table, hash, key);
+    if (e && expired(e, now))
+        drop_expired(m, sh, e, &garbage);
+    else if (e)
+        rc = csession__buf_set(state, e->state, e->state_len);
+    pthread_mutex_unlock(&sh->lock);
+
+    csession__mem_entry_free_list(garbage);
+    return rc;
+}
+
+static int memory_save(csession_store *store, const char *state, size_t state_len,
+                       int64_t ttl_seconds, csession_buf *key_out)
+{
+    memory_store *m = (memory_store *)store;
+    int rc = check_state(m, state, state_len, ttl_seconds, key_out);
+    if (rc)
+        return rc;
+    csession__mem_entry *e = csession__mem_entry_new(state, state_len);
+    if (!e)
+        return csession__oom();
+    return insert_new(m, e, ttl_seconds, key_out);
+}
+
+static int memory_update(csession_store *store, const char *key, size_t key_len,
+                         const char *state, size_t state_len, int64_t ttl_seconds,
+                         csession_buf *key_out)
+{
+    memory_store *m = (memory_store *)store;
+    int rc = check_state(m, state, state_len, ttl_seconds, key_out);
+    if (rc)
+        return rc;
+    csession__mem_entry *e = csession__mem_entry_new(state, state_len);
+    if (!e)
+        return csession__oom();
+    if (!csession__session_key_valid(key, key_len))
+        return insert_new(m, e, ttl_seconds, key_out);
+
+    rc = csession__buf_set(key_out, key, CSESSION__SESSION_KEY_LEN);
+    if (rc) {
+        csession__mem_entry_free(e);
+        return rc;
+    }
+    memcpy(e->key, key, CSESSION__SESSION_KEY_LEN);
+    e->hash = hash_key(m, key);
+    shard *sh = shard_of(m, e->hash);
+    csession__mem_entry *garbage = NULL;
+    int64_t now = m->now_ms(m->now_ctx);
+    e->deadline_ms = deadline_of(now, ttl_seconds);
+    int replaced = 0;
+
+    pthread_mutex_lock(&sh->lock);
+    reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
+    csession__mem_entry *old = csession__mem_table_find(&sh->table, e->hash, key);
+    if (old && expired(old, now)) {
+        drop_expired(m, sh, old, &garbage);
+    } else if (old) {
+        /* The old state is wiped below, with the rest of the garbage. */
+        csession__mem_table_replace(&sh->table, old, e);
+        old->next = garbage;
+        garbage = old;
+        replaced = 1;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    csession__mem_entry_free_list(garbage);
+    if (replaced)
+        return 0;
+
+    /* The key vanished since it was loaded: as save, under a new key. */
+    return insert_new(m, e, ttl_seconds, key_out);
+}
+
+static int memory_update_ttl(csession_store *store, const char *key, size_t key_len,
+                             int64_t ttl_seconds)
+{
+    memory_store *m = (memory_store *)store;
+    if (ttl_seconds < 1)
+        return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+    if (!csession__session_key_valid(key, key_len))
+        return 0;
+
+    uint64_t hash = hash_key(m, key);
+    shard *sh = shard_of(m, hash);
+    csession__mem_entry *garbage = NULL;
+    int64_t now = m->now_ms(m->now_ctx);
+
+    pthread_mutex_lock(&sh->lock);
+    reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
+    csession__mem_entry *e = csession__mem_table_find(&sh->table, hash, key);
+    if (e && expired(e, now))
+        drop_expired(m, sh, e, &garbage);
+    else if (e)
+        csession__mem_table_set_deadline(&sh->table, e, deadline_of(now, ttl_seconds));
+    pthread_mutex_unlock(&sh->lock);
+
+    csession__mem_entry_free_list(garbage);
+    return 0;
+}
+
+static int memory_remove(csession_store *store, const char *key, size_t key_len)
+{
+    memory_store *m = (memory_store *)store;
+    if (!csession__session_key_valid(key, key_len))
+        return 0;
+
+    uint64_t hash = hash_key(m, key);
+    shard *sh = shard_of(m, hash);
+    csession__mem_entry *garbage = NULL;
+    int64_t now = m->now_ms(m->now_ctx);
+
+    pthread_mutex_lock(&sh->lock);
+    reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
+    csession__mem_entry *e = csession__mem_table_find(&sh->table, hash, key);
+    if (e)
+        drop(m, sh, e, &garbage);
+    pthread_mutex_unlock(&sh->lock);
+
+    csession__mem_entry_free_list(garbage);
+    return 0;
+}
+
+/* Frees the first `initialised` shards and the store. */
+static void destroy(memory_store *m, size_t initialised)
+{
+    for (size_t i = 0; i < initialised; i++) {
+        csession__mem_table_dispose(&m->shards[i].s.table);
+        pthread_mutex_destroy(&m->shards[i].s.lock);
+    }
+    csession__free(m->shards_block);
+    sodium_memzero(m->hash_key, sizeof m->hash_key);
+    csession__free(m);
+}
+
+static void memory_free(csession_store *store)
+{
+    memory_store *m = (memory_store *)store;
+    destroy(m, m->shard_count);
+}
+
+int csession_store_memory_options_init(csession_store_memory_options *opts,
+                                       unsigned int version)
+{
+    if (!opts)
+        return csession__error(CSESSION_EINVAL, "NULL options");
+    if (version != CSESSION_STORE_MEMORY_OPTIONS_VERSION)
+        return csession__error(CSESSION_EINVAL, "unknown memory store options version %u",
+                               version);
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    return 0;
+}
+
+static int read_options(const csession_store_memory_options *opts, size_t *max_sessions,
+                        size_t *max_state_bytes, unsigned int *shard_bits)
+{
+    csession_store_memory_options o = CSESSION_STORE_MEMORY_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    if (o.version != CSESSION_STORE_MEMORY_OPTIONS_VERSION)
+        return csession__error(CSESSION_EINVAL, "unknown memory store options version %u",
+                               o.version);
+    *max_sessions = o.max_sessions ? o.max_sessions : CSESSION_STORE_MEMORY_DEFAULT_MAX_SESSIONS;
+    *max_state_bytes =
+        o.max_state_bytes ? o.max_state_bytes : CSESSION_STORE_MEMORY_DEFAULT_MAX_STATE_BYTES;
+    unsigned int shards = o.shards ? o.shards : CSESSION_STORE_MEMORY_DEFAULT_SHARDS;
+    if (*max_sessions > CSESSION_STORE_MEMORY_LIMIT_MAX_SESSIONS)
+        return csession__error(CSESSION_EINVAL, "max_sessions above %u",
+                               CSESSION_STORE_MEMORY_LIMIT_MAX_SESSIONS);
+    if (*max_state_bytes > CSESSION_STORE_MEMORY_LIMIT_MAX_STATE_BYTES)
+        return csession__error(CSESSION_EINVAL, "max_state_bytes above %u",
+                               CSESSION_STORE_MEMORY_LIMIT_MAX_STATE_BYTES);
+    if (shards > CSESSION_STORE_MEMORY_LIMIT_SHARDS || (shards & (shards - 1)) != 0)
+        return csession__error(CSESSION_EINVAL,
+                               "shards must be a power of two from 1 to %d, not %u",
+                               CSESSION_STORE_MEMORY_LIMIT_SHARDS, shards);
+    *shard_bits = 0;
+    while ((1u << *shard_bits) < shards)
+        (*shard_bits)++;
+    return 0;
+}
+
+int csession_store_memory_new(csession_store **out, const csession_store_memory_options *opts)
+{
+    if (!out)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    *out = NULL;
+    size_t max_sessions = 0, max_state_bytes = 0;
+    unsigned int shard_bits = 0;
+    int rc = read_options(opts, &max_sessions, &max_state_bytes, &shard_bits);
+    if (rc)
+        return rc;
+    rc = csession_init();
+    if (rc)
+        return rc;
+
+    memory_store *m = csession__calloc(1, sizeof *m);
+    if (!m)
+        return csession__oom();
+    m->shard_bits = shard_bits;
+    m->shard_count = (size_t)1 << shard_bits;
+    m->max_sessions = max_sessions;
+    m->max_state_bytes = max_state_bytes;
+    atomic_init(&m->live, 0);
+    m->now_ms = monotonic_ms;
+    m->keygen = csprng_keygen;
+    /* A secret hash key per store: nobody outside can aim keys at one
+     * shard or one bucket. */
+    crypto_shorthash_keygen(m->hash_key);
+    /* One slot more than needed, to start the array on a 64-byte line. */
+    m->shards_block = csession__calloc(m->shard_count + 1, sizeof *m->shards);
+    if (!m->shards_block) {
+        destroy(m, 0);
+        return csession__oom();
+    }
+    m->shards = (shard_slot *)(((uintptr_t)m->shards_block + 63) & ~(uintptr_t)63);
+    for (size_t i = 0; i < m->shard_count; i++) {
+        if (pthread_mutex_init(&m->shards[i].s.lock, NULL) != 0) {
+            destroy(m, i);
+            return csession__oom();
+        }
+    }
+
+    m->base.version = CSESSION_STORE_VERSION;
+    m->base.load = memory_load;
+    m->base.save = memory_save;
+    m->base.update = memory_update;
+    m->base.update_ttl = memory_update_ttl;
+    m->base.remove = memory_remove;
+    m->base.free = memory_free;
+    m->base.payload = NULL;
+    *out = &m->base;
+    return 0;
+}
+
+/* ---- internal hooks ------------------------------------------------------ */
+
+int csession__store_is_memory(const csession_store *store)
+{
+    return store && store->load == memory_load;
+}
+
+int csession__store_memory_set_clock(csession_store *store, csession__clock_fn now_ms, void *ctx)
+{
+    if (!csession__store_is_memory(store))
+        return csession__error(CSESSION_EINVAL, "not a memory store");
+    memory_store *m = (memory_store *)store;
+    m->now_ms = now_ms ? now_ms : monotonic_ms;
+    m->now_ctx = ctx;
+    return 0;
+}
+
+int csession__store_memory_set_keygen(csession_store *store, csession__keygen_fn keygen,
+                                      void *ctx)
+{
+    if (!csession__store_is_memory(store))
+        return csession__error(CSESSION_EINVAL, "not a memory store");
+    memory_store *m = (memory_store *)store;
+    m->keygen = keygen ? keygen : csprng_keygen;
+    m->keygen_ctx = ctx;
+    return 0;
+}
+
+int csession__store_memory_stats(csession_store *store, csession__memory_stats *out)
+{
+    if (!csession__store_is_memory(store) || !out)
+        return csession__error(CSESSION_EINVAL, "not a memory store");
+    memory_store *m = (memory_store *)store;
+    memset(out, 0, sizeof *out);
+    out->shards = m->shard_count;
+    out->counted = atomic_load(&m->live);
+    for (size_t i = 0; i < m->shard_count; i++) {
+        shard *sh = &m->shards[i].s;
+        pthread_mutex_lock(&sh->lock);
+        out->live += sh->table.count;
+        out->reclaimed += sh->reclaimed;
+        out->reclaim_checks += sh->reclaim_checks;
+        pthread_mutex_unlock(&sh->lock);
+    }
+    return 0;
+}
