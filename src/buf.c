@@ -27,6 +27,13 @@ void csession_buf_dispose(csession_buf *buf)
     memset(buf, 0, sizeof *buf);
 }
 
+int csession_buf_set(csession_buf *buf, const char *data, size_t len)
+{
+    if (!buf || (!data && len))
+        return csession__error(CSESSION_EINVAL, "csession_buf_set: NULL argument");
+    return csession__buf_set(buf, data, len);
+}
+
 int csession__buf_grow(csession_buf *buf, size_t extra)
 {
     if (extra > SIZE_MAX - 1 - buf->size)

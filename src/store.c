@@ -27,13 +27,6 @@ int csession_set_error(int code, const char *message)
     return csession__error(code, "%s", message);
 }
 
-int csession_buf_set(csession_buf *buf, const char *data, size_t len)
-{
-    if (!buf || (!data && len))
-        return csession__error(CSESSION_EINVAL, "csession_buf_set: NULL argument");
-    return csession__buf_set(buf, data, len);
-}
-
 int csession__store_check(const csession_store *store)
 {
     if (!store)

@@ -37,6 +37,14 @@ CSESSION_EXTERN(void) csession_buf_init(csession_buf *buf);
  */
 CSESSION_EXTERN(void) csession_buf_dispose(csession_buf *buf);
 
+/*
+ * Replaces the contents of `buf` with `len` bytes from `data` (followed by a
+ * NUL that is not counted), reusing its memory when it is large enough and
+ * wiping what it held. `data` may be NULL when `len` is 0.
+ * Returns 0, CSESSION_ENOMEM (buf left empty) or CSESSION_EINVAL.
+ */
+CSESSION_EXTERN(int) csession_buf_set(csession_buf *buf, const char *data, size_t len);
+
 CSESSION_END_DECLS
 
 #endif /* CSESSION_BUF_H */

@@ -146,14 +146,6 @@ CSESSION_EXTERN(void) csession_store_free(csession_store *store);
  */
 CSESSION_EXTERN(int) csession_set_error(int code, const char *message);
 
-/*
- * Replaces the contents of `buf` with `len` bytes from `data` (followed by a
- * NUL that is not counted), reusing its memory when it is large enough and
- * wiping what it held. `data` may be NULL when `len` is 0.
- * Returns 0, CSESSION_ENOMEM (buf left empty) or CSESSION_EINVAL.
- */
-CSESSION_EXTERN(int) csession_buf_set(csession_buf *buf, const char *data, size_t len);
-
 /* CSESSION_SESSION_KEY_LEN (64), for bindings that cannot read macros. */
 CSESSION_EXTERN(size_t) csession_session_key_length(void);
 
