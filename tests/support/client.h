@@ -1,0 +1,35 @@
+/*
+ * A browser in miniature for request-flow tests: it keeps the session
+ * cookie it was given and sends it back, as a browser's cookie jar would.
+ */
+#ifndef CSESSION_TEST_CLIENT_H
+#define CSESSION_TEST_CLIENT_H
+
+#include <stddef.h>
+
+#include "csession.h"
+
+typedef struct test_client {
+    char cookie[8192];      /* "name=value" sent in the Cookie header, or "" */
+    char last_set[8192];    /* the last Set-Cookie received, or "" */
+    int got_set_cookie;     /* the last request received a Set-Cookie */
+} test_client;
+
+/* Handlers run between load and commit, like a web application's. */
+typedef void (*test_handler)(csession *s, void *ctx);
+
+/*
+ * One request: loads the session from the client's cookie (plus `extra`
+ * cookies in front of it when not NULL), runs `handler`, commits, and
+ * applies any Set-Cookie to the client (a Max-Age=0 one deletes the cookie).
+ * Returns the first non-zero code of load/commit (the client is unchanged
+ * then) or 0.
+ */
+int client_request(csession_manager *mgr, test_client *c, const char *extra, test_handler handler,
+                   void *ctx);
+
+/* The value of attribute `attr` ("Max-Age", "Path", ...) in the last
+ * Set-Cookie, copied into `out`; "" when absent, "<flag>" for flags. */
+const char *client_attr(const test_client *c, const char *attr, char *out, size_t out_size);
+
+#endif
