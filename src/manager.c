@@ -214,7 +214,7 @@ int csession_manager_load(csession_manager *mgr, const char *header, size_t head
         if (rc == CSESSION_ETOOBIG)
             continue; /* an oversized value cannot be ours */
         if (rc)
-            return rc;
+            break;
         char decoded[CSESSION__COOKIE_VALUE_MAX];
         size_t decoded_len;
         size_t key_index = 0;
@@ -224,8 +224,11 @@ int csession_manager_load(csession_manager *mgr, const char *header, size_t head
         if (!rc)
             return load_with_key(mgr, &key, key_index != 0, out);
         if (!is_bad_value(rc))
-            return rc;
+            break;
     }
+    csession_buf_dispose(&key); /* a failed open leaves it empty, not unallocated */
+    if (rc != CSESSION_ENOTFOUND && !is_bad_value(rc))
+        return rc;
     return csession__session_new_with_map(out, NULL);
 }
 
@@ -243,6 +246,7 @@ int csession_manager_load_token(csession_manager *mgr, const char *token, size_t
         int rc = open_sealed(mgr, token, token_len, &key, &key_index);
         if (!rc)
             return load_with_key(mgr, &key, key_index != 0, out);
+        csession_buf_dispose(&key);
         if (!is_bad_value(rc))
             return rc;
     }
