@@ -23,16 +23,8 @@
 #include "buf.h"
 #include "cookie/header.h"
 #include "csession.h"
+#include "fuzz_check.h"
 
-/* Not assert(): it must hold in NDEBUG builds too. */
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n",        \
-                    __FILE__, __LINE__, #cond, csession_last_error());           \
-            abort();                                                             \
-        }                                                                        \
-    } while (0)
 
 /* ---- a deliberately naive reference of the Cookie: rules ---------------- */
 

@@ -14,17 +14,10 @@
 
 #include "buf.h"
 #include "csession.h"
+#include "fuzz_check.h"
 #include "json_text.h"
 #include "state_format.h"
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n",        \
-                    __FILE__, __LINE__, #cond, csession_last_error());           \
-            abort();                                                             \
-        }                                                                        \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,49 +11,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "error.h"
-
-int csession__utf8_valid(const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            if (c == 0)
-                return 0;
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the 2nd byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0)
-                lo = 0xA0; /* overlong */
-            else if (c == 0xED)
-                hi = 0x9F; /* UTF-16 surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0)
-                lo = 0x90; /* overlong */
-            else if (c == 0xF4)
-                hi = 0x8F; /* above U+10FFFF */
-        } else {
-            return 0;
-        }
-        if (len - i <= n)
-            return 0;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return 0;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-        i += n + 1;
-    }
-    return 1;
-}
+#include "utf8.h"
 
 /*
  * A strict RFC 8259 validator. It runs before cJSON so that (1) a cJSON
@@ -258,7 +216,7 @@ static int scan_value(scanner *sc, int depth)
 
 int csession__json_validate(const char *text, size_t len, int max_depth)
 {
-    if (!csession__utf8_valid(text, len))
+    if (!csession__utf8_text(text, len))
         return csession__error(CSESSION_EFORMAT, "JSON text is not valid UTF-8 or contains NUL");
     scanner sc = { text, len, 0, max_depth };
     int rc = scan_value(&sc, 0);

@@ -17,10 +17,6 @@ int csession__json_is_safe_integer(double d);
 /* Deepest nesting of a value stored in a session (documented in session.h). */
 #define CSESSION__MAX_DEPTH 32
 
-/* 1 when `s[0..len)` is well-formed UTF-8 (no overlongs, no surrogates,
- * nothing above U+10FFFF) without NUL bytes, else 0. */
-int csession__utf8_valid(const char *s, size_t len);
-
 /*
  * Checks that `text[0..len)` is exactly one JSON value (RFC 8259, surrounding
  * whitespace allowed) that cJSON will read back unchanged. Returns 0, or

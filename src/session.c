@@ -15,6 +15,7 @@
 #include "csession/library.h"
 #include "error.h"
 #include "json_text.h"
+#include "utf8.h"
 
 size_t csession_max_key_bytes(void)
 {
@@ -116,7 +117,7 @@ static int check_key(const char *key)
     if (len > CSESSION__MAX_KEY_BYTES)
         return csession__error(CSESSION_ETOOBIG, "key longer than %d bytes",
                                CSESSION__MAX_KEY_BYTES);
-    if (!csession__utf8_valid(key, len))
+    if (!csession__utf8_text(key, len))
         return csession__error(CSESSION_EINVAL, "key is not valid UTF-8");
     return 0;
 }
@@ -189,71 +190,64 @@ int csession_key_at(const csession *s, size_t index, const char **key)
     return 0;
 }
 
+/*
+ * The common part of the typed getters: checks `out`, finds the value and
+ * checks its type with `is` (named `wanted` in the message).
+ */
+static int find_typed(const csession *s, const char *key, const void *out,
+                      cJSON_bool (*is)(const cJSON *), const char *wanted, cJSON **item)
+{
+    if (!out)
+        return csession__error(CSESSION_EINVAL, "out is NULL");
+    int rc = find(s, key, item);
+    if (!rc && !is(*item))
+        rc = wrong_type(key, wanted);
+    return rc;
+}
+
 int csession_get_int64(const csession *s, const char *key, int64_t *out)
 {
     cJSON *item;
-    if (!out)
-        return csession__error(CSESSION_EINVAL, "out is NULL");
-    int rc = find(s, key, &item);
+    int rc = find_typed(s, key, out, cJSON_IsNumber, "a number", &item);
     if (rc)
         return rc;
-    if (!cJSON_IsNumber(item))
-        return wrong_type(key, "a number");
-    double d = item->valuedouble;
-    if (!csession__json_is_safe_integer(d))
+    if (!csession__json_is_safe_integer(item->valuedouble))
         return csession__error(CSESSION_ERANGE,
                                "value under key \"%.64s\" is not an integer within +-(2^53-1)", key);
-    *out = (int64_t)d;
+    *out = (int64_t)item->valuedouble;
     return 0;
 }
 
 int csession_get_double(const csession *s, const char *key, double *out)
 {
     cJSON *item;
-    if (!out)
-        return csession__error(CSESSION_EINVAL, "out is NULL");
-    int rc = find(s, key, &item);
-    if (rc)
-        return rc;
-    if (!cJSON_IsNumber(item))
-        return wrong_type(key, "a number");
-    *out = item->valuedouble;
-    return 0;
+    int rc = find_typed(s, key, out, cJSON_IsNumber, "a number", &item);
+    if (!rc)
+        *out = item->valuedouble;
+    return rc;
 }
 
 int csession_get_bool(const csession *s, const char *key, int *out)
 {
     cJSON *item;
-    if (!out)
-        return csession__error(CSESSION_EINVAL, "out is NULL");
-    int rc = find(s, key, &item);
-    if (rc)
-        return rc;
-    if (!cJSON_IsBool(item))
-        return wrong_type(key, "a boolean");
-    *out = cJSON_IsTrue(item) ? 1 : 0;
-    return 0;
+    int rc = find_typed(s, key, out, cJSON_IsBool, "a boolean", &item);
+    if (!rc)
+        *out = cJSON_IsTrue(item) ? 1 : 0;
+    return rc;
 }
 
 int csession_get_null(const csession *s, const char *key)
 {
     cJSON *item;
-    int rc = find(s, key, &item);
-    if (rc)
-        return rc;
-    return cJSON_IsNull(item) ? 0 : wrong_type(key, "null");
+    return find_typed(s, key, &item, cJSON_IsNull, "null", &item); /* no output to check */
 }
 
 int csession_get_string(const csession *s, const char *key, const char **out, size_t *len)
 {
     cJSON *item;
-    if (!out)
-        return csession__error(CSESSION_EINVAL, "out is NULL");
-    int rc = find(s, key, &item);
+    int rc = find_typed(s, key, out, cJSON_IsString, "a string", &item);
     if (rc)
         return rc;
-    if (!cJSON_IsString(item))
-        return wrong_type(key, "a string");
     *out = item->valuestring;
     if (len)
         *len = strlen(item->valuestring);
@@ -355,7 +349,7 @@ int csession_insert_string_n(csession *s, const char *key, const char *value, si
 {
     if (!value)
         return csession__error(CSESSION_EINVAL, "value is NULL");
-    if (!csession__utf8_valid(value, len))
+    if (!csession__utf8_text(value, len))
         return csession__error(CSESSION_EINVAL, "string is not valid UTF-8 or contains NUL");
     /* cJSON_CreateString needs a C string; the copy is the one the tree keeps. */
     char *copy = cJSON_malloc(len + 1);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "cookie/header.h"
 #include "csession.h"
 #include "oom.h"
 
@@ -65,11 +66,17 @@ static void test_every_setter_applies(void **state)
     assert_non_null(strstr(c.last_set, "; SameSite=Strict; Partitioned; Secure; Path=/shop; "
                                        "Domain=example.org; Max-Age=3600; Expires="));
     assert_null(strstr(c.last_set, "HttpOnly"));
-    /* signed: base64 HMAC (44 characters, its '=' sent as %3D) then the
-     * 64-character key, readable */
+    /* signed: base64 HMAC (44 characters) then the 64-character session
+     * key, readable once percent-decoded */
     const char *value = c.last_set + 12;
-    assert_int_equal(strchr(value, ';') - value, 44 + 2 + 64);
-    assert_non_null(strstr(value, "%3D"));
+    char decoded[256];
+    size_t len;
+    assert_int_equal(csession__cookie_decode(value, (size_t)(strchr(value, ';') - value), decoded,
+                                             sizeof decoded, &len),
+                     0);
+    assert_int_equal(len, 44 + 64);
+    assert_int_equal(decoded[43], '=');
+    assert_true(csession_session_key_valid(decoded + 44, 64));
     csession_manager_free(mgr);
 
     /* Secure can be dropped for local plain-HTTP testing */

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "buf.h"
+#include "utf8.h"
 
 /* ---- character classes ------------------------------------------------- */
 
@@ -96,47 +97,6 @@ static unsigned char decode_at(const char *s, size_t len, size_t *i)
     }
     *i += 1;
     return c;
-}
-
-/* Strict UTF-8 (as Rust's str::from_utf8): no overlongs, surrogates or > U+10FFFF. */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t more;
-        unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the 2nd byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            more = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            more = 2;
-            if (c == 0xE0)
-                lo = 0xA0; /* overlong */
-            else if (c == 0xED)
-                hi = 0x9F; /* surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            more = 3;
-            if (c == 0xF0)
-                lo = 0x90; /* overlong */
-            else if (c == 0xF4)
-                hi = 0x8F; /* above U+10FFFF */
-        } else {
-            return 0;
-        }
-        if (n - i - 1 < more)
-            return 0;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return 0;
-        for (size_t k = 2; k <= more; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-        i += more + 1;
-    }
-    return 1;
 }
 
 /* ---- Cookie: request header -------------------------------------------- */
@@ -246,7 +206,7 @@ int csession__cookie_decode(const char *in, size_t in_len,
                                    "decoded cookie value does not fit %zu bytes", out_cap);
         out[n++] = (char)c;
     }
-    if (!utf8_valid((const unsigned char *)out, n))
+    if (!csession__utf8_valid(out, n))
         return csession__error(CSESSION_EFORMAT, "decoded cookie value is not valid UTF-8");
     *out_len = n;
     return 0;
@@ -281,7 +241,7 @@ static int check_value(const char *in, size_t len, size_t *enc_len)
 {
     if (!in && len)
         return csession__error(CSESSION_EINVAL, "cookie value: NULL argument");
-    if (len && !utf8_valid((const unsigned char *)in, len))
+    if (len && !csession__utf8_valid(in, len))
         return csession__error(CSESSION_EINVAL, "cookie value is not valid UTF-8");
     /* Decide on the input length first so that huge inputs cannot overflow. */
     if (len > CSESSION__COOKIE_VALUE_MAX || (*enc_len = encoded_len(in, len)) > CSESSION__COOKIE_VALUE_MAX)
