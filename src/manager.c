@@ -223,6 +223,7 @@ int csession_manager_load(csession_manager *mgr, const char *header, size_t head
             rc = open_sealed(mgr, decoded, decoded_len, &key, &key_index);
         if (!rc)
             return load_with_key(mgr, &key, key_index != 0, out);
+        csession_buf_dispose(&key); /* a failed open may leave it allocated */
         if (!is_bad_value(rc))
             return rc;
     }
@@ -243,6 +244,7 @@ int csession_manager_load_token(csession_manager *mgr, const char *token, size_t
         int rc = open_sealed(mgr, token, token_len, &key, &key_index);
         if (!rc)
             return load_with_key(mgr, &key, key_index != 0, out);
+        csession_buf_dispose(&key); /* a failed open may leave it allocated */
         if (!is_bad_value(rc))
             return rc;
     }
