@@ -2,8 +2,10 @@
 # needs when they are missing (with sudo when not root).
 # usage: . scripts/deps.sh; ensure_packages pkg...
 
-CSESSION_BUILD_PACKAGES="build-essential g++ cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev"
-CSESSION_TEST_PACKAGES="libcmocka-dev redis-server"
+# libmicrohttpd-dev: the demo web server (examples/server); curl and python3:
+# the end-to-end and Python binding tests.
+CSESSION_BUILD_PACKAGES="build-essential g++ cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libmicrohttpd-dev"
+CSESSION_TEST_PACKAGES="libcmocka-dev redis-server curl python3"
 
 ensure_packages() {
     missing=""

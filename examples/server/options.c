@@ -1,0 +1,150 @@
+/* Command-line flags of the demo server. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char USAGE[] =
+    "usage: session_server [options]\n"
+    "  --host ADDR        address to listen on (default 127.0.0.1)\n"
+    "  --port N           port (default 8080; 0 picks a free one and prints it)\n"
+    "  --store S          memory (default), cookie, or a redis:// URL\n"
+    "  --key-file PATH    64-byte cookie key as hex or base64 (else env CSESSION_KEY,\n"
+    "                     else a random key: sessions then die with the process)\n"
+    "  --insecure         no Secure attribute, for plain-http testing on localhost\n"
+    "  --ttl SECONDS      session lifetime (default 86400)\n"
+    "  --persistent       cookies with Max-Age instead of browser-session cookies\n"
+    "  --signed           signed cookies (readable by the client) instead of private\n"
+    "  --cipher C         xchacha20poly1305 (default) or aes256gcm, for private cookies\n"
+    "  --threads N        worker threads (default 4)\n"
+    "  --max-sessions N   most sessions the memory store holds (default 100000)\n"
+    "  -h, --help         this text\n";
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int bad(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("session_server: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    fputs(USAGE, stderr);
+    return OPTIONS_BAD;
+}
+
+/* A whole decimal number in [min, max], or -1. */
+static long long parse_number(const char *s, long long min, long long max)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    return v;
+}
+
+static int store_ok(const char *s)
+{
+    return !strcmp(s, "memory") || !strcmp(s, "cookie") || !strncmp(s, "redis://", 8) ||
+           !strncmp(s, "rediss://", 9) || !strncmp(s, "unix://", 7);
+}
+
+int options_parse(server_options *opts, int argc, char **argv)
+{
+    const char *cipher = NULL;
+    int is_signed = 0;
+    *opts = (server_options){ .host = "127.0.0.1", .port = 8080, .store = "memory",
+                              .security = CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305,
+                              .threads = 4 };
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        /* Flags that take a value accept "--flag value" and "--flag=value". */
+        const char *value = NULL;
+        char name[32];
+        const char *eq = strchr(flag, '=');
+        if (!strncmp(flag, "--", 2) && eq && (size_t)(eq - flag) < sizeof name) {
+            memcpy(name, flag, (size_t)(eq - flag));
+            name[eq - flag] = '\0';
+            flag = name;
+            value = eq + 1;
+        }
+        int takes_value = !strcmp(flag, "--host") || !strcmp(flag, "--port") ||
+                          !strcmp(flag, "--store") || !strcmp(flag, "--key-file") ||
+                          !strcmp(flag, "--ttl") || !strcmp(flag, "--cipher") ||
+                          !strcmp(flag, "--threads") || !strcmp(flag, "--max-sessions");
+        if (takes_value && !value) {
+            if (i + 1 >= argc)
+                return bad("%s needs a value", flag);
+            value = argv[++i];
+        } else if (!takes_value && value) {
+            return bad("%s takes no value", flag);
+        }
+
+        if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
+            fputs(USAGE, stdout);
+            return OPTIONS_HELP;
+        } else if (!strcmp(flag, "--host")) {
+            if (!*value)
+                return bad("--host: empty address");
+            opts->host = value;
+        } else if (!strcmp(flag, "--port")) {
+            long long v = parse_number(value, 0, 65535);
+            if (v < 0)
+                return bad("--port: \"%s\" is not a port number (0-65535)", value);
+            opts->port = (unsigned)v;
+        } else if (!strcmp(flag, "--store")) {
+            if (!store_ok(value))
+                return bad("--store: \"%s\" is not memory, cookie or a redis:// URL", value);
+            opts->store = value;
+        } else if (!strcmp(flag, "--key-file")) {
+            opts->key_file = value;
+        } else if (!strcmp(flag, "--insecure")) {
+            opts->insecure = 1;
+        } else if (!strcmp(flag, "--ttl")) {
+            long long v = parse_number(value, 1, CSESSION_MAX_TTL);
+            if (v < 0)
+                return bad("--ttl: \"%s\" is not a number of seconds (1-34560000)", value);
+            opts->ttl = v;
+        } else if (!strcmp(flag, "--persistent")) {
+            opts->persistent = 1;
+        } else if (!strcmp(flag, "--signed")) {
+            is_signed = 1;
+        } else if (!strcmp(flag, "--cipher")) {
+            cipher = value;
+            if (!strcmp(value, "xchacha20poly1305"))
+                opts->security = CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305;
+            else if (!strcmp(value, "aes256gcm"))
+                opts->security = CSESSION_COOKIE_PRIVATE_AES256GCM;
+            else
+                return bad("--cipher: \"%s\" is not xchacha20poly1305 or aes256gcm", value);
+        } else if (!strcmp(flag, "--threads")) {
+            long long v = parse_number(value, 1, 256);
+            if (v < 0)
+                return bad("--threads: \"%s\" is not a number from 1 to 256", value);
+            opts->threads = (unsigned)v;
+        } else if (!strcmp(flag, "--max-sessions")) {
+            long long v = parse_number(value, 1, 4294967295LL);
+            if (v < 0)
+                return bad("--max-sessions: \"%s\" is not a number from 1 to 4294967295",
+                           value);
+            opts->max_sessions = (size_t)v;
+        } else {
+            return bad("unknown option \"%s\"", argv[i]);
+        }
+    }
+    if (is_signed && cipher)
+        return bad("--signed and --cipher %s exclude each other", cipher);
+    if (opts->max_sessions && strcmp(opts->store, "memory"))
+        return bad("--max-sessions applies to the memory store only");
+    if (is_signed)
+        opts->security = CSESSION_COOKIE_SIGNED;
+    return OPTIONS_OK;
+}

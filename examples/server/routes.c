@@ -1,0 +1,281 @@
+/*
+ * What each URL does. Every route that touches the session runs the same
+ * frame: load the session from the Cookie header, let the route read and
+ * write it, commit it (which yields the Set-Cookie header), answer.
+ */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char JSON[] = "application/json";
+static const char TEXT[] = "text/plain; charset=utf-8";
+
+/* A route's work on the session. Returns 0 or a CSESSION_E* code (500). */
+typedef int (*route_fn)(csession *s, const char *arg, reply *r);
+
+/* ---- the session's values -------------------------------------------- */
+
+/* The logged-in user (NULL when none) and the counter (0 when absent). */
+static int read_values(const csession *s, const char **user, size_t *user_len, int64_t *counter)
+{
+    int rc = csession_get_string(s, "user_id", user, user_len);
+    if (rc == CSESSION_ENOTFOUND || rc == CSESSION_ETYPE)
+        *user = NULL; /* a value of another type is not a login */
+    else if (rc)
+        return rc;
+    *counter = 0;
+    rc = csession_get_int64(s, "counter", counter);
+    if (rc && rc != CSESSION_ENOTFOUND && rc != CSESSION_ETYPE && rc != CSESSION_ERANGE)
+        return rc;
+    return 0;
+}
+
+/* Answers {"user_id": <string or null>, "counter": <int>}. */
+static int answer_values(const csession *s, reply *r)
+{
+    const char *user;
+    size_t user_len = 0;
+    int64_t counter;
+    int rc = read_values(s, &user, &user_len, &counter);
+    if (rc)
+        return rc;
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)counter);
+    text_append_str(&r->body, "{\"user_id\": ");
+    if (user)
+        text_append_json_string(&r->body, user, user_len);
+    else
+        text_append_str(&r->body, "null");
+    text_append_str(&r->body, ", \"counter\": ");
+    text_append_str(&r->body, num);
+    text_append_str(&r->body, "}\n");
+    r->content_type = JSON;
+    return r->body.failed ? CSESSION_ENOMEM : 0;
+}
+
+/* ---- routes ---------------------------------------------------------- */
+
+static int get_index(csession *s, const char *arg, reply *r)
+{
+    (void)arg;
+    return answer_values(s, r);
+}
+
+static int post_do_something(csession *s, const char *arg, reply *r)
+{
+    (void)arg;
+    int64_t counter = 0;
+    int rc = csession_get_int64(s, "counter", &counter);
+    if (rc && rc != CSESSION_ENOTFOUND && rc != CSESSION_ETYPE && rc != CSESSION_ERANGE)
+        return rc;
+    if ((rc = csession_insert_int64(s, "counter", rc ? 1 : counter + 1)))
+        return rc;
+    return answer_values(s, r);
+}
+
+static int post_login(csession *s, const char *user, reply *r)
+{
+    int rc = csession_insert_string(s, "user_id", user);
+    /* A new session key at every login: a key planted before it (session
+     * fixation) is worth nothing afterwards. */
+    if (!rc)
+        rc = csession_renew(s);
+    return rc ? rc : answer_values(s, r);
+}
+
+static int post_logout(csession *s, const char *arg, reply *r)
+{
+    (void)arg;
+    const char *user;
+    size_t user_len = 0;
+    int64_t counter;
+    int rc = read_values(s, &user, &user_len, &counter);
+    if (rc)
+        return rc;
+    /* Build the answer first: purging frees the user id's memory. */
+    if (user) {
+        text_append_str(&r->body, "Logged out: ");
+        text_append(&r->body, user, user_len);
+        text_append_str(&r->body, "\n");
+    } else {
+        text_append_str(&r->body, "Logged out (nobody was logged in)\n");
+    }
+    r->content_type = TEXT;
+    if (r->body.failed)
+        return CSESSION_ENOMEM;
+    return csession_purge(s);
+}
+
+static int get_protected_count(csession *s, const char *arg, reply *r)
+{
+    (void)arg;
+    const char *user;
+    size_t user_len = 0;
+    int64_t counter;
+    int rc = read_values(s, &user, &user_len, &counter);
+    if (rc)
+        return rc;
+    if (!user) {
+        r->status = 401;
+        r->content_type = TEXT;
+        text_append_str(&r->body, "log in first: POST /login\n");
+        return r->body.failed ? CSESSION_ENOMEM : 0;
+    }
+    return answer_values(s, r);
+}
+
+/* ---- the login body -------------------------------------------------- */
+
+/*
+ * Reads {"user_id": "<1..USER_ID_MAX bytes>"} (other members ignored) into
+ * `user`. Returns NULL, or why the body is refused (answer 400).
+ *
+ * The library parses it, strictly: csession_insert_json() takes exactly one
+ * JSON value and says whether it is an object; wrapped in the stored-state
+ * envelope, csession_decode() then turns that object into a map whose
+ * user_id can be read with its type checked.
+ */
+static const char *parse_login(const request *req, char *user, size_t user_size)
+{
+    const char *why = NULL;
+    csession *scratch = NULL, *body = NULL;
+    text wrapped = { 0 };
+    int type = -1;
+    if (csession_new(&scratch))
+        return "out of memory";
+    if (csession_insert_json(scratch, "body", req->body, req->body_len) ||
+        csession_type(scratch, "body", &type) || type != CSESSION_TYPE_OBJECT) {
+        why = "the body must be a JSON object: {\"user_id\": \"...\"}";
+        goto done;
+    }
+    static const char head[] = "{\"v\":1,\"state\":";
+    text_append(&wrapped, head, sizeof head - 1);
+    text_append(&wrapped, req->body, req->body_len);
+    text_append(&wrapped, "}", 1);
+    if (wrapped.failed || csession_decode(&body, wrapped.ptr, wrapped.len)) {
+        why = "the body could not be read";
+        goto done;
+    }
+    const char *value;
+    size_t len = 0;
+    int rc = csession_get_string(body, "user_id", &value, &len);
+    if (rc == CSESSION_ENOTFOUND)
+        why = "user_id is missing";
+    else if (rc)
+        why = "user_id must be a string";
+    else if (len == 0 || len > USER_ID_MAX || len >= user_size)
+        why = "user_id must have 1 to 128 bytes";
+    else
+        memcpy(user, value, len + 1);
+done:
+    text_free(&wrapped);
+    csession_free(body);
+    csession_free(scratch);
+    return why;
+}
+
+/* ---- dispatch -------------------------------------------------------- */
+
+static const struct route {
+    const char *path;
+    const char *method; /* GET routes answer HEAD as well */
+    route_fn fn;
+    int reads_login;    /* the body is a login, parsed before the session loads */
+} ROUTES[] = {
+    { "/", "GET", get_index, 0 },
+    { "/do_something", "POST", post_do_something, 0 },
+    { "/login", "POST", post_login, 1 },
+    { "/logout", "POST", post_logout, 0 },
+    { "/protected/count", "GET", get_protected_count, 0 },
+};
+
+/* What happened to the session, for the log line. */
+static const char *session_log(int status, int cookie_sent)
+{
+    static const char *const lines[4][2] = {
+        { "session=unchanged", "session=unchanged cookie=reissued" },
+        { "session=changed", "session=changed cookie=set" },
+        { "session=renewed", "session=renewed cookie=set" },
+        { "session=purged", "session=purged cookie=removed" },
+    };
+    if (status < 0 || status > 3)
+        return "session=?";
+    return lines[status][cookie_sent != 0];
+}
+
+static void report(const char *what, int rc)
+{
+    fprintf(stderr, "session_server: %s: %s: %s\n", what, csession_strerror(rc),
+            csession_last_error());
+}
+
+static mhd_result serve(const app *a, struct MHD_Connection *conn, request *req,
+                        const char *method, const char *url, route_fn fn, const char *arg)
+{
+    reply r = { .status = 200, .content_type = JSON };
+    csession_buf set_cookie = CSESSION_BUF_INIT;
+    csession *s = NULL;
+    const char *cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+    int rc = csession_manager_load(a->mgr, cookie, cookie ? strlen(cookie) : 0, &s);
+    if (rc == CSESSION_ETOOBIG) {
+        req->session_log = "session=- cookie-header-too-big";
+        return http_respond_text(conn, req, method, url, 431, "Cookie header too large\n");
+    }
+    if (rc) {
+        report("loading the session", rc);
+        req->session_log = "session=load-failed";
+        return http_respond_text(conn, req, method, url, 500, "session store error\n");
+    }
+    rc = fn(s, arg, &r);
+    if (!rc) {
+        int status = csession_status(s);
+        if ((rc = csession_manager_commit(a->mgr, s, &set_cookie)))
+            report("saving the session", rc);
+        else
+            req->session_log = session_log(status, set_cookie.size > 0);
+    } else {
+        report("handling the session", rc);
+    }
+    mhd_result ret;
+    if (rc) {
+        req->session_log = "session=save-failed";
+        ret = http_respond_text(conn, req, method, url, 500, "session store error\n");
+    } else {
+        r.set_cookie = set_cookie.ptr;
+        ret = http_respond(conn, req, method, url, &r);
+    }
+    csession_buf_dispose(&set_cookie);
+    text_free(&r.body);
+    csession_free(s);
+    return ret;
+}
+
+mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *req,
+                           const char *method, const char *url)
+{
+    const struct route *rt = NULL;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++)
+        if (!strcmp(url, ROUTES[i].path))
+            rt = &ROUTES[i];
+    if (!rt)
+        return http_respond_text(conn, req, method, url, 404, "not found\n");
+    int is_get = !strcmp(rt->method, "GET");
+    if (strcmp(method, rt->method) && !(is_get && !strcmp(method, "HEAD"))) {
+        reply r = { .status = 405, .content_type = TEXT, .allow = is_get ? "GET, HEAD" : "POST" };
+        r.body.ptr = (char *)"method not allowed\n";
+        r.body.len = strlen(r.body.ptr);
+        return http_respond(conn, req, method, url, &r);
+    }
+    char user[USER_ID_MAX + 1];
+    if (rt->reads_login) {
+        const char *why = parse_login(req, user, sizeof user);
+        if (why) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "bad request: %s\n", why);
+            return http_respond_text(conn, req, method, url, 400, msg);
+        }
+    }
+    return serve(a, conn, req, method, url, rt->fn, rt->reads_login ? user : NULL);
+}

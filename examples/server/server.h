@@ -1,0 +1,112 @@
+/*
+ * The demo web server: csession on libmicrohttpd. Declarations shared by
+ * its three parts - options.c (flags), http.c (request plumbing, JSON and
+ * the log line) and routes.c (what each URL does).
+ */
+#ifndef SESSION_SERVER_H
+#define SESSION_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include <csession.h>
+
+/* libmicrohttpd before 0.9.71 returned int from its callbacks. */
+#if MHD_VERSION >= 0x00097002
+typedef enum MHD_Result mhd_result;
+#else
+typedef int mhd_result;
+#endif
+
+/* Largest request body read; longer ones are answered 413. */
+#define BODY_MAX 4096
+/* Longest user_id accepted at login, in bytes. */
+#define USER_ID_MAX 128
+
+/* ---- options.c ------------------------------------------------------- */
+
+typedef struct server_options {
+    const char *host;     /* address to bind (default 127.0.0.1) */
+    unsigned port;        /* 0: let the system pick one */
+    const char *store;    /* "memory", "cookie" or a redis:// URL */
+    const char *key_file; /* NULL: CSESSION_KEY, else a generated key */
+    int insecure;         /* drop the Secure attribute (plain-http testing) */
+    int64_t ttl;          /* 0: the library's default */
+    int persistent;
+    int security;         /* a csession_cookie_security */
+    unsigned threads;     /* size of the thread pool */
+    size_t max_sessions;  /* memory store limit; 0: its default */
+} server_options;
+
+enum { OPTIONS_OK = 0, OPTIONS_HELP = 1, OPTIONS_BAD = 2 };
+
+/* Parses argv into *opts. Returns OPTIONS_OK, OPTIONS_HELP (usage printed on
+ * stdout) or OPTIONS_BAD (message and usage printed on stderr). */
+int options_parse(server_options *opts, int argc, char **argv);
+
+/* ---- http.c ---------------------------------------------------------- */
+
+/* What the server shares between its threads: immutable after start-up. */
+typedef struct app {
+    csession_manager *mgr;
+    const server_options *opts;
+} app;
+
+/* One request in flight (libmicrohttpd's per-request pointer). */
+typedef struct request {
+    struct timespec start;
+    int answered;           /* a response was queued */
+    int too_big;            /* the body passed BODY_MAX */
+    size_t body_len;
+    char body[BODY_MAX];
+    const char *session_log; /* what happened to the session, for the log line */
+} request;
+
+/* A growable piece of text; `failed` records an allocation failure so that
+ * appends can be chained and checked once. */
+typedef struct text {
+    char *ptr;
+    size_t len, cap;
+    int failed;
+} text;
+
+void text_append(text *t, const char *s, size_t n);
+void text_append_str(text *t, const char *s);
+/* Appends `s` (`n` bytes of UTF-8) as a JSON string literal, quotes included. */
+void text_append_json_string(text *t, const char *s, size_t n);
+void text_free(text *t);
+
+/* An answer: status, body and the headers a route may add. */
+typedef struct reply {
+    unsigned status;
+    const char *content_type;
+    text body;
+    const char *set_cookie; /* NULL or empty: no Set-Cookie */
+    const char *allow;      /* Allow header of a 405 */
+} reply;
+
+/* Queues `r` on the connection and writes the request's log line. */
+mhd_result http_respond(struct MHD_Connection *conn, request *req, const char *method,
+                        const char *url, const reply *r);
+
+/* Answers a short text/plain body. */
+mhd_result http_respond_text(struct MHD_Connection *conn, request *req, const char *method,
+                             const char *url, unsigned status, const char *body);
+
+/* The libmicrohttpd callbacks; `cls` is the app. */
+mhd_result http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                           const char *method, const char *version, const char *upload_data,
+                           size_t *upload_data_size, void **con_cls);
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                       enum MHD_RequestTerminationCode toe);
+
+/* ---- routes.c -------------------------------------------------------- */
+
+/* Answers a request whose body has been read completely. */
+mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *req,
+                           const char *method, const char *url);
+
+#endif /* SESSION_SERVER_H */
