@@ -20,6 +20,16 @@ static int set_string(char **field, const char *value)
     return 0;
 }
 
+int64_t csession_config_default_ttl(void)
+{
+    return CSESSION_DEFAULT_TTL;
+}
+
+int64_t csession_config_max_ttl(void)
+{
+    return CSESSION_MAX_TTL;
+}
+
 int csession_config_new(csession_config **out)
 {
     if (!out)

@@ -113,6 +113,8 @@ static void test_refusals(void **state)
     assert_int_equal(csession_config_set_browser_session(cfg, 0), CSESSION_EINVAL);
     assert_int_equal(csession_config_set_persistent(cfg, CSESSION_MAX_TTL + 1), CSESSION_EINVAL);
     assert_int_equal(csession_config_set_persistent(cfg, CSESSION_MAX_TTL), 0);
+    assert_true(csession_config_max_ttl() == CSESSION_MAX_TTL);
+    assert_true(csession_config_default_ttl() == CSESSION_DEFAULT_TTL);
     unsigned char key[64] = { 3 };
     assert_int_equal(csession_config_add_key(cfg, key, 32), CSESSION_EINVAL);
     assert_int_equal(csession_config_add_key(cfg, key, 64), 0);

@@ -54,6 +54,10 @@ typedef enum csession_ttl_policy {
 /* Longest TTL accepted, in seconds (400 days: browsers cap Max-Age there). */
 #define CSESSION_MAX_TTL 34560000
 
+/* CSESSION_DEFAULT_TTL and CSESSION_MAX_TTL, for bindings that cannot read macros. */
+CSESSION_EXTERN(int64_t) csession_config_default_ttl(void);
+CSESSION_EXTERN(int64_t) csession_config_max_ttl(void);
+
 typedef struct csession_config csession_config;
 
 /*

@@ -84,6 +84,9 @@ typedef struct csession_store_memory_options {
 
 #define CSESSION_STORE_MEMORY_OPTIONS_INIT { CSESSION_STORE_MEMORY_OPTIONS_VERSION, 0, 0, 0 }
 
+/* CSESSION_STORE_MEMORY_OPTIONS_VERSION, for bindings that cannot read macros. */
+CSESSION_EXTERN(unsigned int) csession_store_memory_options_version(void);
+
 /*
  * Sets `opts` to the defaults of the given `version` (pass
  * CSESSION_STORE_MEMORY_OPTIONS_VERSION).

@@ -417,6 +417,11 @@ static void memory_free(csession_store *store)
     destroy(m, m->shard_count);
 }
 
+unsigned int csession_store_memory_options_version(void)
+{
+    return CSESSION_STORE_MEMORY_OPTIONS_VERSION;
+}
+
 int csession_store_memory_options_init(csession_store_memory_options *opts,
                                        unsigned int version)
 {
