@@ -210,7 +210,7 @@ static int handshake(csession__redis_conn *c, const csession__redis_target *t,
     if (n == 0)
         return 0;
 
-    char what[320];
+    char what[360];
     snprintf(what, sizeof what, "connecting to Redis at %s", server);
     redisReply *replies[2];
     csession__redis_failure failure;
@@ -234,7 +234,7 @@ static int handshake(csession__redis_conn *c, const csession__redis_target *t,
 int csession__redis_conn_open(csession__redis_conn **out, const csession__redis_target *t)
 {
     const csession__redis_url *u = &t->url;
-    char server[160];
+    char server[300];
     describe(u, server, sizeof server);
     *out = NULL;
     csession__redis_conn *c = csession__calloc(1, sizeof *c);
