@@ -19,5 +19,6 @@
 #include "csession/sys/store.h"
 #include "csession/store_memory.h"
 #include "csession/store_cookie.h"
+#include "csession/store_redis.h"
 
 #endif /* CSESSION_H */

@@ -1,5 +1,6 @@
 /* Compiles the umbrella header as C++ with -pedantic -Werror and calls into it. */
 #include <csession.h>
+/* Not yet in the umbrella header. */
 
 #include <cstdio>
 #include <cstring>
@@ -10,5 +11,8 @@ int main(void)
         std::fprintf(stderr, "header and library versions differ\n");
         return 1;
     }
+    csession_store_redis_options redis_opts = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    if (csession_store_redis_options_init(&redis_opts, CSESSION_STORE_REDIS_OPTIONS_VERSION) != 0)
+        return 1;
     return csession_init() == CSESSION_OK ? 0 : 1;
 }

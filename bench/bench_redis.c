@@ -1,0 +1,451 @@
+/*
+ * The Redis store against the physical limit of the same server, in one run
+ * (each figure the median of REPS repetitions):
+ *
+ *  1. A request that changes its session, through a manager on the Redis
+ *     store (csession_manager_load with the previous response's cookie, a
+ *     counter incremented, csession_manager_commit: GET + SET XX EX), against
+ *     raw hiredis GET + SET XX EX on one connection: the same two round trips
+ *     with nothing around them; and the manager on the memory store, for
+ *     the part of a request that is not Redis.
+ *  2. A read-only request with the ON_EVERY_REQUEST TTL policy through the
+ *     manager, with the Redis commands it sends per request (read from INFO
+ *     commandstats); and the store's one-round-trip load_touch (GETEX) alone,
+ *     against raw GETEX.
+ *  3. 8 threads through one store (pool of 8): load + update per iteration,
+ *     in operations per second, against `redis-benchmark -c 8 -n N -t get,set
+ *     -q` on the same server (run from here when it is installed).
+ *
+ * Usage: csession-bench-redis [URL [N]]   (URL also from $CSESSION_BENCH_REDIS_URL;
+ *        default redis://127.0.0.1:6379; N requests per repetition, default 20000)
+ * Keys are written under "csession-bench:" and deleted afterwards.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "csession.h"
+#include "csession/store_redis.h"
+#include "stores/redis/redis_store.h"
+#include "stores/redis/url.h"
+
+#define REPS 5
+#define THREADS 8
+#define PREFIX "csession-bench:"
+
+static const char *url = "redis://127.0.0.1:6379";
+static long n_requests = 20000;
+static csession__redis_url parsed;
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "%s: %s (%s)\n", what, csession_strerror(rc), csession_last_error());
+    exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static redisContext *raw_connect(void)
+{
+    struct timeval tv = {5, 0};
+    redisContext *c = parsed.is_unix ? redisConnectUnixWithTimeout(parsed.path, tv)
+                                     : redisConnectWithTimeout(parsed.host, parsed.port, tv);
+    if (!c || c->err) {
+        fprintf(stderr, "cannot connect to %s: %s\n", url, c ? c->errstr : "out of memory");
+        exit(1);
+    }
+    redisReply *r = NULL;
+    if (parsed.password) {
+        const char *argv[3] = {"AUTH", parsed.user, parsed.password};
+        size_t lens[3] = {4, parsed.user_len, parsed.password_len};
+        if (!parsed.user) {
+            argv[1] = parsed.password;
+            lens[1] = parsed.password_len;
+        }
+        r = redisCommandArgv(c, parsed.user ? 3 : 2, argv, lens);
+        freeReplyObject(r);
+    }
+    if (parsed.db) {
+        r = redisCommand(c, "SELECT %d", parsed.db);
+        freeReplyObject(r);
+    }
+    return c;
+}
+
+static csession_store *new_store(unsigned int pool_size)
+{
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.key_prefix = PREFIX;
+    o.pool_size = pool_size;
+    csession_store *s = NULL;
+    int rc = csession_store_redis_new(&s, url, &o);
+    if (rc)
+        die("csession_store_redis_new", rc);
+    return s;
+}
+
+/* On the Redis store, or on the memory store (`memory` non-zero) for the
+ * cost of everything around the store: cookie, crypto, JSON. */
+static csession_manager *new_manager(int policy, int memory)
+{
+    csession_config *cfg = NULL;
+    unsigned char key[64];
+    int rc;
+    if ((rc = csession_config_new(&cfg)) || (rc = csession_key_generate(key, sizeof key)) ||
+        (rc = csession_config_add_key(cfg, key, sizeof key)) ||
+        (rc = csession_config_set_ttl_policy(cfg, policy)))
+        die("configuration", rc);
+    csession_manager *mgr = NULL;
+    if ((rc = csession_manager_new(&mgr, cfg, memory ? NULL : new_store(4))))
+        die("csession_manager_new", rc);
+    csession_config_free(cfg);
+    return mgr;
+}
+
+/* A first request that creates a session; its cookie ("id=...") in `cookie`. */
+static void first_request(csession_manager *mgr, csession_buf *cookie)
+{
+    csession *s = NULL;
+    csession_buf set = CSESSION_BUF_INIT;
+    int rc;
+    if ((rc = csession_manager_load(mgr, NULL, 0, &s)) ||
+        (rc = csession_insert_string(s, "user_id", "4f1c2a9e-7b3d-4c1e")) ||
+        (rc = csession_insert_int64(s, "counter", 0)) ||
+        (rc = csession_manager_commit(mgr, s, &set)))
+        die("first request", rc);
+    csession_free(s);
+    csession_buf_set(cookie, set.ptr, strcspn(set.ptr, ";"));
+    csession_buf_dispose(&set);
+}
+
+/* ns per request: load with the cookie, counter + 1, commit. */
+static double manager_changing(csession_manager *mgr, csession_buf *cookie)
+{
+    csession_buf set = CSESSION_BUF_INIT;
+    double t0 = seconds();
+    for (long i = 0; i < n_requests; i++) {
+        csession *s = NULL;
+        int64_t n = 0;
+        int rc;
+        if ((rc = csession_manager_load(mgr, cookie->ptr, cookie->size, &s)) ||
+            (rc = csession_get_int64(s, "counter", &n)) ||
+            (rc = csession_insert_int64(s, "counter", n + 1)) ||
+            (rc = csession_manager_commit(mgr, s, &set)))
+            die("request", rc);
+        csession_free(s);
+        if (set.size)
+            csession_buf_set(cookie, set.ptr, strcspn(set.ptr, ";"));
+    }
+    double ns = (seconds() - t0) * 1e9 / (double)n_requests;
+    csession_buf_dispose(&set);
+    return ns;
+}
+
+/* ns per request: load with the cookie, read a value, commit (no change). */
+static double manager_reading(csession_manager *mgr, csession_buf *cookie)
+{
+    csession_buf set = CSESSION_BUF_INIT;
+    double t0 = seconds();
+    for (long i = 0; i < n_requests; i++) {
+        csession *s = NULL;
+        int64_t n = 0;
+        int rc;
+        if ((rc = csession_manager_load(mgr, cookie->ptr, cookie->size, &s)) ||
+            (rc = csession_get_int64(s, "counter", &n)) ||
+            (rc = csession_manager_commit(mgr, s, &set)))
+            die("request", rc);
+        csession_free(s);
+    }
+    double ns = (seconds() - t0) * 1e9 / (double)n_requests;
+    csession_buf_dispose(&set);
+    return ns;
+}
+
+/* The same two round trips as a changing request, straight through hiredis. */
+static double raw_get_set(redisContext *c, const char *key, const char *value)
+{
+    double t0 = seconds();
+    for (long i = 0; i < n_requests; i++) {
+        const char *get[2] = {"GET", key};
+        size_t get_len[2] = {3, strlen(key)};
+        const char *set[6] = {"SET", key, value, "XX", "EX", "86400"};
+        size_t set_len[6] = {3, strlen(key), strlen(value), 2, 2, 5};
+        redisReply *r = redisCommandArgv(c, 2, get, get_len);
+        if (!r || r->type != REDIS_REPLY_STRING)
+            exit(1);
+        freeReplyObject(r);
+        r = redisCommandArgv(c, 6, set, set_len);
+        if (!r || r->type != REDIS_REPLY_STATUS)
+            exit(1);
+        freeReplyObject(r);
+    }
+    return (seconds() - t0) * 1e9 / (double)n_requests;
+}
+
+static double raw_getex(redisContext *c, const char *key)
+{
+    double t0 = seconds();
+    for (long i = 0; i < n_requests; i++) {
+        const char *argv[4] = {"GETEX", key, "EX", "86400"};
+        size_t lens[4] = {5, strlen(key), 2, 5};
+        redisReply *r = redisCommandArgv(c, 4, argv, lens);
+        if (!r || r->type != REDIS_REPLY_STRING)
+            exit(1);
+        freeReplyObject(r);
+    }
+    return (seconds() - t0) * 1e9 / (double)n_requests;
+}
+
+static double store_load_touch(csession_store *s, const char *key)
+{
+    csession_buf b = CSESSION_BUF_INIT;
+    double t0 = seconds();
+    for (long i = 0; i < n_requests; i++) {
+        int rc = csession__store_redis_load_touch(s, key, 64, 86400, &b);
+        if (rc)
+            die("load_touch", rc);
+    }
+    double ns = (seconds() - t0) * 1e9 / (double)n_requests;
+    csession_buf_dispose(&b);
+    return ns;
+}
+
+/* Calls of each command so far, from INFO commandstats. */
+static long long calls(redisContext *c, const char *command)
+{
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    char needle[64];
+    snprintf(needle, sizeof needle, "cmdstat_%s:calls=", command);
+    const char *p = r && r->str ? strstr(r->str, needle) : NULL;
+    long long n = p ? atoll(p + strlen(needle)) : 0;
+    freeReplyObject(r);
+    return n;
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+typedef struct worker {
+    csession_store *store;
+    char key[65];
+    long ops;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    csession_buf b = CSESSION_BUF_INIT, k = CSESSION_BUF_INIT;
+    for (long i = 0; i < n_requests / THREADS; i++) {
+        int rc;
+        if ((rc = w->store->load(w->store, w->key, 64, &b)) ||
+            (rc = w->store->update(w->store, w->key, 64, b.ptr, b.size, 86400, &k)))
+            die("thread", rc);
+        w->ops += 2;
+    }
+    csession_buf_dispose(&b);
+    csession_buf_dispose(&k);
+    return NULL;
+}
+
+static double threads_ops(worker *w)
+{
+    pthread_t t[THREADS];
+    double t0 = seconds();
+    for (int i = 0; i < THREADS; i++) {
+        w[i].ops = 0;
+        pthread_create(&t[i], NULL, work, &w[i]);
+    }
+    long ops = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ops += w[i].ops;
+    }
+    return (double)ops / (seconds() - t0);
+}
+
+/* Runs redis-benchmark; averages its GET and SET requests per second. */
+static double redis_benchmark(char *command, size_t size)
+{
+    if (parsed.is_unix)
+        snprintf(command, size, "redis-benchmark -s %s -c %d -n %ld -t get,set -q", parsed.path,
+                 THREADS, n_requests);
+    else
+        snprintf(command, size, "redis-benchmark -h %s -p %d -c %d -n %ld -t get,set -q",
+                 parsed.host, parsed.port, THREADS, n_requests);
+    if (parsed.password)
+        return 0; /* not passing the password on a command line */
+    char full[600];
+    snprintf(full, sizeof full, "%s 2>/dev/null", command);
+    FILE *p = popen(full, "r");
+    if (!p)
+        return 0;
+    char line[512];
+    double sum = 0;
+    int n = 0;
+    while (fgets(line, sizeof line, p)) {
+        /* "GET: 123456.79 requests per second, p50=0.031 msec" (lines may
+         * carry progress output before, separated by '\r') */
+        char *last = strrchr(line, '\r');
+        const char *text = last ? last + 1 : line;
+        double v;
+        if ((strncmp(text, "SET:", 4) == 0 || strncmp(text, "GET:", 4) == 0) &&
+            sscanf(text + 4, "%lf", &v) == 1) {
+            sum += v;
+            n++;
+        }
+    }
+    pclose(p);
+    return n ? sum / n : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (getenv("CSESSION_BENCH_REDIS_URL"))
+        url = getenv("CSESSION_BENCH_REDIS_URL");
+    if (argc > 1)
+        url = argv[1];
+    if (argc > 2)
+        n_requests = atol(argv[2]);
+    if (n_requests < THREADS)
+        n_requests = THREADS;
+    int rc = csession__redis_url_parse(&parsed, url);
+    if (rc)
+        die("URL", rc);
+    redisContext *raw = raw_connect();
+    printf("csession Redis store, %s, %ld requests per repetition, median of %d\n\n", url,
+           n_requests, REPS);
+
+    /* 1. changing request */
+    csession_manager *mgr = new_manager(CSESSION_TTL_ON_STATE_CHANGES, 1);
+    csession_buf cookie = CSESSION_BUF_INIT;
+    first_request(mgr, &cookie);
+    double mem_ns[REPS];
+    for (int i = 0; i < REPS; i++)
+        mem_ns[i] = manager_changing(mgr, &cookie);
+    double mm = median(mem_ns, REPS);
+    csession_manager_free(mgr);
+
+    mgr = new_manager(CSESSION_TTL_ON_STATE_CHANGES, 0);
+    first_request(mgr, &cookie);
+    const char *raw_key = PREFIX "raw-0123456789012345678901234567890123456789012345678901234";
+    const char *value = "{\"v\":1,\"state\":{\"user_id\":\"4f1c2a9e-7b3d-4c1e\",\"counter\":12345}}";
+    redisReply *r = redisCommand(raw, "SET %s %s EX 86400", raw_key, value);
+    freeReplyObject(r);
+    double mgr_ns[REPS], raw_ns[REPS];
+    for (int i = 0; i < REPS; i++) {
+        mgr_ns[i] = manager_changing(mgr, &cookie);
+        raw_ns[i] = raw_get_set(raw, raw_key, value);
+    }
+    double m = median(mgr_ns, REPS), rw = median(raw_ns, REPS);
+    printf("changing request (load + update)\n");
+    printf("  manager on the Redis store   %8.1f us/request\n", m / 1000);
+    printf("  raw hiredis GET + SET XX     %8.1f us/request\n", rw / 1000);
+    printf("  ratio                        %8.2f\n", m / rw);
+    printf("  (the same on the memory store %6.1f us/request: the cost outside the store)\n\n",
+           mm / 1000);
+    csession_manager_free(mgr);
+
+    /* 2. read-only request, ON_EVERY_REQUEST */
+    mgr = new_manager(CSESSION_TTL_ON_EVERY_REQUEST, 0);
+    first_request(mgr, &cookie);
+    static const char *const counted[] = {"get", "getex", "expire", "set", "del"};
+    long long before[5];
+    for (int i = 0; i < 5; i++)
+        before[i] = calls(raw, counted[i]);
+    double read_ns[REPS];
+    for (int i = 0; i < REPS; i++)
+        read_ns[i] = manager_reading(mgr, &cookie);
+    double rd = median(read_ns, REPS);
+    printf("read-only request, TTL policy ON_EVERY_REQUEST\n");
+    printf("  manager on the Redis store   %8.1f us/request; commands per request:", rd / 1000);
+    for (int i = 0; i < 5; i++) {
+        long long d = calls(raw, counted[i]) - before[i];
+        if (d)
+            printf(" %s %.2f", counted[i], (double)d / (double)(n_requests * REPS));
+    }
+    printf("\n");
+    csession_manager_free(mgr);
+
+    csession_store *s = new_store(4);
+    csession_buf k = CSESSION_BUF_INIT;
+    if ((rc = s->save(s, value, strlen(value), 86400, &k)))
+        die("save", rc);
+    char rkey[128];
+    snprintf(rkey, sizeof rkey, PREFIX "%s", k.ptr);
+    double touch_ns[REPS], getex_ns[REPS];
+    for (int i = 0; i < REPS; i++) {
+        touch_ns[i] = store_load_touch(s, k.ptr);
+        getex_ns[i] = raw_getex(raw, rkey);
+    }
+    double tn = median(touch_ns, REPS), gn = median(getex_ns, REPS);
+    printf("  store load_touch (GETEX)     %8.1f us/op\n", tn / 1000);
+    printf("  raw hiredis GETEX            %8.1f us/op\n", gn / 1000);
+    printf("  ratio                        %8.2f\n\n", tn / gn);
+    s->remove(s, k.ptr, k.size);
+    csession_store_free(s);
+
+    /* 3. threads */
+    s = new_store(THREADS);
+    worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i].store = s;
+        if ((rc = s->save(s, value, strlen(value), 86400, &k)))
+            die("save", rc);
+        memcpy(w[i].key, k.ptr, 65);
+    }
+    double ops[REPS];
+    for (int i = 0; i < REPS; i++)
+        ops[i] = threads_ops(w);
+    double o = median(ops, REPS);
+    char command[300];
+    double bench[REPS];
+    for (int i = 0; i < REPS; i++)
+        bench[i] = redis_benchmark(command, sizeof command);
+    double b = median(bench, REPS);
+    printf("%d threads, one store with a pool of %d (load + update)\n", THREADS, THREADS);
+    printf("  store                        %8.0f ops/s\n", o);
+    if (b > 0) {
+        printf("  %s\n", command);
+        printf("                               %8.0f requests/s (mean of GET and SET)\n", b);
+        printf("  ratio                        %8.2f\n", o / b);
+    } else {
+        printf("  (redis-benchmark not run; compare with: %s)\n", command);
+    }
+    for (int i = 0; i < THREADS; i++)
+        s->remove(s, w[i].key, 64);
+    csession_store_free(s);
+
+    /* Everything under the prefix: also the manager's sessions. */
+    r = redisCommand(raw, "KEYS " PREFIX "*");
+    for (size_t i = 0; r && i < r->elements; i++) {
+        redisReply *d = redisCommand(raw, "DEL %b", r->element[i]->str, r->element[i]->len);
+        freeReplyObject(d);
+    }
+    freeReplyObject(r);
+    redisFree(raw);
+    csession_buf_dispose(&k);
+    csession_buf_dispose(&cookie);
+    csession__redis_url_dispose(&parsed);
+    return 0;
+}

@@ -1,0 +1,177 @@
+/*
+ * store_redis.h: the Redis session store (through hiredis).
+ *
+ * Sessions live in a Redis server, shared by every process that uses it,
+ * and expire there by Redis' own TTL. The commands, keys and stored bytes
+ * are actix-session's RedisSessionStore's, so a Rust service and a C service
+ * can serve the same sessions:
+ *
+ *   load        GET key
+ *   save        SET key state NX EX ttl    (a new key is drawn on collision)
+ *   update      SET key state XX EX ttl    (saves under a new key when the
+ *                                           old one is gone)
+ *   update_ttl  EXPIRE key ttl
+ *   remove      DEL key
+ *
+ * The Redis key of a session is its 64-character session key as it is (as
+ * actix-session's default), or with `key_prefix` in front, or whatever a
+ * `key_mapper` callback makes of it.
+ *
+ * Connections. The store keeps a pool of at most `pool_size` connections,
+ * opened lazily on first use (so creating the store does no I/O, and a
+ * server that is down at start-up is not an error until a request needs
+ * it). A connection is used by one operation at a time; when all are busy
+ * an operation waits up to `pool_wait_timeout_ms` for one and then fails
+ * with CSESSION_ETIMEOUT. AUTH and SELECT are sent on every (re)connect.
+ *
+ * Failures. A connection that breaks (reset, closed by the server, server
+ * restarted) is discarded and the command retried once on a new connection;
+ * every command the store sends is safe to repeat. A server that is down
+ * gives CSESSION_ESTORE, one that does not answer within the timeouts gives
+ * CSESSION_ETIMEOUT; neither hangs, and the store reconnects by itself once
+ * the server is back. An error reply gives CSESSION_ESTORE with the
+ * server's text. docs/store-redis.md has the details and the worst-case
+ * time an operation can take.
+ *
+ * Thread safety: every operation may run concurrently on the same store.
+ * SIGPIPE: the store never raises it, even on a connection closed under it
+ * (it is blocked and consumed around each command on the calling thread).
+ *
+ * Memory: hiredis allocates its buffers with the C library's malloc, not
+ * through csession_set_allocator(). Replies holding states are wiped before
+ * they are freed; hiredis' own socket buffers are not.
+ */
+#ifndef CSESSION_STORE_REDIS_H
+#define CSESSION_STORE_REDIS_H
+
+#include "csession/buf.h"
+#include "csession/common.h"
+#include "csession/sys/store.h"
+
+CSESSION_BEGIN_DECLS
+
+#define CSESSION_STORE_REDIS_OPTIONS_VERSION 1
+
+/* Defaults, used for option fields left at 0. */
+#define CSESSION_STORE_REDIS_DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define CSESSION_STORE_REDIS_DEFAULT_COMMAND_TIMEOUT_MS 2000
+#define CSESSION_STORE_REDIS_DEFAULT_POOL_SIZE 16
+#define CSESSION_STORE_REDIS_DEFAULT_POOL_WAIT_TIMEOUT_MS 2000
+#define CSESSION_STORE_REDIS_DEFAULT_MAX_STATE_BYTES 1048576 /* 1 MiB */
+
+/* Largest accepted values. */
+#define CSESSION_STORE_REDIS_LIMIT_TIMEOUT_MS 600000           /* 10 minutes */
+#define CSESSION_STORE_REDIS_LIMIT_POOL_SIZE 1024
+#define CSESSION_STORE_REDIS_LIMIT_MAX_STATE_BYTES 536870912u  /* 512 MiB, Redis' own */
+#define CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX 256              /* bytes */
+#define CSESSION_STORE_REDIS_LIMIT_URL 4096                    /* bytes */
+
+/*
+ * Maps a session key to the Redis key it is stored under.
+ *
+ * `key`/`len` is the session key (64 characters [A-Za-z0-9], followed by a
+ * NUL not counted in `len`); put the Redis key into `out` with
+ * csession_buf_set() (any bytes, at least one). Return 0, or a negative
+ * CSESSION_E* code (ideally after csession_set_error()) to fail the
+ * operation with it. `payload` is the options' `key_mapper_payload`.
+ *
+ * Called for every operation, from whichever thread runs it, concurrently:
+ * it must be thread-safe, should be fast, and must not call the store. The
+ * same session key must always map to the same Redis key, and different
+ * session keys to different Redis keys.
+ */
+typedef int (*csession_store_redis_key_mapper)(const char *key, size_t len, csession_buf *out,
+                                               void *payload);
+
+/*
+ * Options for csession_store_redis_new(). Initialise with
+ * CSESSION_STORE_REDIS_OPTIONS_INIT or csession_store_redis_options_init()
+ * so that fields added by later versions get their defaults. Every field
+ * left at 0 (or NULL) takes the default.
+ */
+typedef struct csession_store_redis_options {
+    /* CSESSION_STORE_REDIS_OPTIONS_VERSION. */
+    unsigned int version;
+
+    /* Longest wait for a new connection to be established, in ms, for the
+     * TCP (or Unix socket) connection and again for its AUTH and SELECT
+     * (default 2000, at most 600000). */
+    unsigned int connect_timeout_ms;
+
+    /* Longest wait for the server's answer to one command, in ms (default
+     * 2000, at most 600000). A command that times out fails with
+     * CSESSION_ETIMEOUT and is not retried (it may have been carried out);
+     * its connection is closed. */
+    unsigned int command_timeout_ms;
+
+    /* Most connections open at once, that is the most operations running in
+     * parallel (default 16, at most 1024). */
+    unsigned int pool_size;
+
+    /* Longest wait for a free connection when all pool_size are busy, in ms
+     * (default 2000, at most 600000); then CSESSION_ETIMEOUT. */
+    unsigned int pool_wait_timeout_ms;
+
+    /* Largest state accepted by save and update, in bytes (default 1 MiB,
+     * at most 512 MiB); larger ones fail with CSESSION_ETOOBIG. */
+    size_t max_state_bytes;
+
+    /* Put in front of every session key to make its Redis key, for example
+     * "session:" (NUL-terminated, at most 256 bytes, copied). NULL or ""
+     * (the default): the session key itself, as actix-session. */
+    const char *key_prefix;
+
+    /* Makes the Redis key of a session key instead (see the typedef); NULL
+     * for the default. Cannot be combined with a non-empty key_prefix. */
+    csession_store_redis_key_mapper key_mapper;
+
+    /* Passed to key_mapper as is; must stay valid as long as the store. */
+    void *key_mapper_payload;
+} csession_store_redis_options;
+
+#define CSESSION_STORE_REDIS_OPTIONS_INIT \
+    { CSESSION_STORE_REDIS_OPTIONS_VERSION, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+
+/*
+ * Sets `opts` to the defaults of the given `version` (pass
+ * CSESSION_STORE_REDIS_OPTIONS_VERSION).
+ * Returns 0, or CSESSION_EINVAL for NULL or an unknown version.
+ */
+CSESSION_EXTERN(int) csession_store_redis_options_init(csession_store_redis_options *opts,
+                                                       unsigned int version);
+
+/*
+ * Creates a Redis store for the server at `url` (NUL-terminated, at most
+ * 4096 bytes), one of:
+ *
+ *   redis://[[user]:password@]host[:port][/db]
+ *       host is a name, an IPv4 address or an IPv6 address in brackets
+ *       ("redis://[::1]:6379"); port defaults to 6379 and db to 0. User
+ *       and password are percent-decoded ("p%40ss" for "p@ss"); with a user
+ *       the store sends "AUTH user password" (Redis 6 ACL), without one
+ *       "AUTH password".
+ *   unix:///path/to/redis.sock[?db=N][&password=P][&user=U]
+ *       an absolute socket path (percent-decoded, at most 107 bytes);
+ *       "pass" is accepted for "password".
+ *
+ * TLS ("rediss://") is not supported. No connection is made here (see the
+ * file comment). `opts` may be NULL for the defaults; it is only read
+ * during the call, except key_mapper_payload.
+ *
+ * Returns 0, CSESSION_EINVAL (an invalid URL, an unknown options version, an
+ * option out of range; the message says what is wrong and never repeats
+ * the password), CSESSION_ENOMEM, or CSESSION_ERROR when libsodium cannot be
+ * initialised. On failure *out is NULL. The caller owns *out until it hands
+ * it to a manager; release it with csession_store_free().
+ *
+ * Session keys it accepts are the ones it makes (64 characters
+ * [A-Za-z0-9]); any other key is unknown without asking the server: load
+ * answers CSESSION_ENOTFOUND, update saves under a new key, update_ttl and
+ * remove do nothing.
+ */
+CSESSION_EXTERN(int) csession_store_redis_new(csession_store **out, const char *url,
+                                              const csession_store_redis_options *opts);
+
+CSESSION_END_DECLS
+
+#endif /* CSESSION_STORE_REDIS_H */

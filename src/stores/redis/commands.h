@@ -1,0 +1,58 @@
+/*
+ * Internal: the Redis commands of the session store, each one round trip
+ * through the pool, with one retry on a new connection when the connection
+ * drops. Keys here are Redis keys (prefixed or mapped), not session keys.
+ *
+ * Retrying is safe because every command sent is idempotent or as good as:
+ * GET, GETEX EX, EXPIRE, DEL and SET XX with the same value give the same
+ * result twice. SET NX of a freshly drawn key may have landed before the
+ * connection dropped; the retry then answers "exists" and the caller draws
+ * another key, leaving the first copy to expire by its TTL unreferenced.
+ */
+#ifndef CSESSION_SRC_STORES_REDIS_COMMANDS_H
+#define CSESSION_SRC_STORES_REDIS_COMMANDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csession/buf.h"
+#include "pool.h"
+
+/* SET modes. */
+#define CSESSION__REDIS_SET_NX 0 /* only when the key does not exist */
+#define CSESSION__REDIS_SET_XX 1 /* only when it does */
+
+/* GET key into `value`. 0, CSESSION_ENOTFOUND, or a failure. */
+int csession__redis_get(csession__redis_pool *pool, const char *key, size_t key_len,
+                        csession_buf *value);
+
+/*
+ * SET key value NX|XX EX ttl. 0 with *stored = 1 when it was set, 0 with
+ * *stored = 0 when the condition did not hold (NX: the key exists; XX: it
+ * does not), or a failure.
+ */
+int csession__redis_set(csession__redis_pool *pool, const char *key, size_t key_len,
+                        const char *value, size_t value_len, int64_t ttl_seconds, int mode,
+                        int *stored);
+
+/* EXPIRE key ttl (also 0 when the key does not exist), or a failure. */
+int csession__redis_expire(csession__redis_pool *pool, const char *key, size_t key_len,
+                           int64_t ttl_seconds);
+
+/* DEL key (also 0 when the key does not exist), or a failure. */
+int csession__redis_del(csession__redis_pool *pool, const char *key, size_t key_len);
+
+/*
+ * GETEX key EX ttl (Redis 6.2+): the value into `value` and the TTL reset in
+ * one command. 0, CSESSION_ENOTFOUND, CSESSION_EUNSUPPORTED when the server
+ * does not know the command, or a failure.
+ */
+int csession__redis_getex(csession__redis_pool *pool, const char *key, size_t key_len,
+                          int64_t ttl_seconds, csession_buf *value);
+
+/* GET and EXPIRE pipelined (one round trip, two commands): GETEX for older
+ * servers. Same results as csession__redis_get(). */
+int csession__redis_get_expire(csession__redis_pool *pool, const char *key, size_t key_len,
+                               int64_t ttl_seconds, csession_buf *value);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * One Redis connection through hiredis' blocking API.
+ *
+ * Only functions present in both hiredis 0.14 and 1.x are used
+ * (redisConnect{,Unix}WithTimeout, redisSetTimeout, redisAppendCommandArgv,
+ * redisGetReply, freeReplyObject, redisFree). Timeouts are socket timeouts
+ * (SO_RCVTIMEO / SO_SNDTIMEO, set by redisSetTimeout): hiredis reports one
+ * as an I/O error with errno EAGAIN (REDIS_ERR_TIMEOUT in some 1.x paths).
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "error.h"
+
+static struct timeval tv_of_ms(unsigned int ms)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    return tv;
+}
+
+/* "host:port", "[v6]:port" or "unix:/path", for messages. */
+static void describe(const csession__redis_url *u, char *out, size_t size)
+{
+    if (u->is_unix)
+        snprintf(out, size, "unix:%s", u->path);
+    else if (strchr(u->host, ':'))
+        snprintf(out, size, "[%s]:%d", u->host, u->port);
+    else
+        snprintf(out, size, "%s:%d", u->host, u->port);
+}
+
+static int timed_out(const redisContext *ctx, int err)
+{
+#ifdef REDIS_ERR_TIMEOUT
+    if (ctx->err == REDIS_ERR_TIMEOUT)
+        return 1;
+#endif
+    if (ctx->err != REDIS_ERR_IO)
+        return 0;
+    /* errno is what hiredis' failing read, write or poll left. */
+    return err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT ||
+           strstr(ctx->errstr, "timed out") != NULL ||
+           strstr(ctx->errstr, "temporarily unavailable") != NULL;
+}
+
+/* Classifies the error hiredis recorded in `ctx` and reports it. */
+static int context_error(const redisContext *ctx, int err, const char *what,
+                         csession__redis_failure *failure)
+{
+    if (timed_out(ctx, err)) {
+        *failure = CSESSION__REDIS_TIMEOUT;
+        return csession__error(CSESSION_ETIMEOUT, "%s: Redis did not answer in time (%s)", what,
+                               ctx->errstr);
+    }
+    if (ctx->err == REDIS_ERR_OOM) {
+        *failure = CSESSION__REDIS_FAILED;
+        return csession__oom();
+    }
+    *failure = (ctx->err == REDIS_ERR_EOF || ctx->err == REDIS_ERR_IO)
+                   ? CSESSION__REDIS_DROPPED
+                   : CSESSION__REDIS_FAILED;
+    if (ctx->err == REDIS_ERR_EOF)
+        return csession__error(CSESSION_ESTORE, "%s: connection closed by the Redis server",
+                               what);
+    return csession__error(CSESSION_ESTORE, "%s: %s", what,
+                           ctx->errstr[0] ? ctx->errstr : "Redis connection failed");
+}
+
+int csession__redis_reply_error(const redisReply *r, const char *what)
+{
+    if (r->type == REDIS_REPLY_ERROR)
+        return csession__error(CSESSION_ESTORE, "%s: %.*s", what,
+                               (int)(r->len > 400 ? 400 : r->len), r->str ? r->str : "");
+    return csession__error(CSESSION_ESTORE, "%s: unexpected reply of type %d from Redis", what,
+                           r->type);
+}
+
+void csession__redis_reply_free(redisReply *r)
+{
+    if (!r)
+        return;
+    if (r->type == REDIS_REPLY_STRING && r->str)
+        sodium_memzero(r->str, (size_t)r->len);
+    freeReplyObject(r);
+}
+
+/*
+ * hiredis writes with write()/send() without MSG_NOSIGNAL: on a connection
+ * the server has reset, that raises SIGPIPE, whose default action ends the
+ * process. A library must not change the process' signal dispositions, so
+ * SIGPIPE is blocked on this thread for the duration of the command, and one
+ * raised meanwhile is consumed before it is unblocked. When the thread
+ * already blocks SIGPIPE its owner handles it, and nothing is done.
+ */
+typedef struct sigpipe_guard {
+    sigset_t old;
+    int active;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g)
+{
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    g->active = pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old) == 0 &&
+                !sigismember(&g->old, SIGPIPE);
+}
+
+static void sigpipe_unblock(sigpipe_guard *g, int failed)
+{
+    if (!g->active)
+        return;
+    if (failed) {
+        /* Unblocked before, so a pending SIGPIPE was raised since: ours. */
+        sigset_t pending;
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+            sigset_t pipe_set;
+            sigemptyset(&pipe_set);
+            sigaddset(&pipe_set, SIGPIPE);
+            struct timespec zero = {0, 0};
+            int saved = errno;
+            while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+            }
+            errno = saved;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+int csession__redis_conn_run(csession__redis_conn *c, const char *what,
+                             const csession__redis_cmd *cmds, size_t n, redisReply **replies,
+                             csession__redis_failure *failure)
+{
+    redisContext *ctx = c->ctx;
+    size_t got = 0;
+    int rc = 0;
+    *failure = CSESSION__REDIS_FAILED;
+    for (size_t i = 0; i < n; i++)
+        replies[i] = NULL;
+    for (size_t i = 0; i < n; i++) {
+        /* Appending only formats into hiredis' buffer: it fails for memory. */
+        if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv, cmds[i].lens) != REDIS_OK)
+            return csession__oom();
+    }
+    sigpipe_guard guard;
+    sigpipe_block(&guard);
+    for (; got < n; got++) {
+        void *reply = NULL;
+        errno = 0;
+        if (redisGetReply(ctx, &reply) != REDIS_OK || !reply) {
+            int err = errno;
+            rc = ctx->err ? context_error(ctx, err, what, failure) : csession__oom();
+            break;
+        }
+        replies[got] = reply;
+    }
+    sigpipe_unblock(&guard, rc != 0);
+    if (rc) {
+        for (size_t i = 0; i < got; i++) {
+            csession__redis_reply_free(replies[i]);
+            replies[i] = NULL;
+        }
+    }
+    return rc;
+}
+
+/* AUTH and SELECT, pipelined in one round trip. */
+static int handshake(csession__redis_conn *c, const csession__redis_target *t,
+                     const char *server)
+{
+    const csession__redis_url *u = &t->url;
+    csession__redis_cmd cmds[2];
+    const char *auth_argv[3];
+    size_t auth_lens[3];
+    const char *select_argv[2];
+    size_t select_lens[2];
+    char db[16];
+    size_t n = 0;
+    if (u->password) {
+        int argc = 0;
+        auth_argv[argc] = "AUTH";
+        auth_lens[argc++] = 4;
+        if (u->user) {
+            auth_argv[argc] = u->user;
+            auth_lens[argc++] = u->user_len;
+        }
+        auth_argv[argc] = u->password;
+        auth_lens[argc++] = u->password_len;
+        cmds[n++] = (csession__redis_cmd){argc, auth_argv, auth_lens};
+    }
+    if (u->db != 0) {
+        select_argv[0] = "SELECT";
+        select_lens[0] = 6;
+        select_argv[1] = db;
+        select_lens[1] = (size_t)snprintf(db, sizeof db, "%d", u->db);
+        cmds[n++] = (csession__redis_cmd){2, select_argv, select_lens};
+    }
+    if (n == 0)
+        return 0;
+
+    char what[360];
+    snprintf(what, sizeof what, "connecting to Redis at %s", server);
+    redisReply *replies[2];
+    csession__redis_failure failure;
+    int rc = csession__redis_conn_run(c, what, cmds, n, replies, &failure);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const redisReply *r = replies[i];
+        if (r->type == REDIS_REPLY_STATUS)
+            continue;
+        int is_auth = u->password && i == 0;
+        snprintf(what, sizeof what, "Redis %s refused at %s", is_auth ? "AUTH" : "SELECT",
+                 server);
+        rc = csession__redis_reply_error(r, what);
+    }
+    for (size_t i = 0; i < n; i++)
+        csession__redis_reply_free(replies[i]);
+    return rc;
+}
+
+int csession__redis_conn_open(csession__redis_conn **out, const csession__redis_target *t)
+{
+    const csession__redis_url *u = &t->url;
+    char server[300];
+    describe(u, server, sizeof server);
+    *out = NULL;
+    csession__redis_conn *c = csession__calloc(1, sizeof *c);
+    if (!c)
+        return csession__oom();
+
+    struct timeval connect_tv = tv_of_ms(t->connect_timeout_ms);
+    errno = 0;
+    c->ctx = u->is_unix ? redisConnectUnixWithTimeout(u->path, connect_tv)
+                        : redisConnectWithTimeout(u->host, u->port, connect_tv);
+    int err = errno;
+    int rc = 0;
+    if (!c->ctx) {
+        rc = csession__oom();
+    } else if (c->ctx->err) {
+        rc = timed_out(c->ctx, err)
+                 ? csession__error(CSESSION_ETIMEOUT,
+                                   "cannot connect to Redis at %s: no answer within %u ms",
+                                   server, t->connect_timeout_ms)
+                 : csession__error(CSESSION_ESTORE, "cannot connect to Redis at %s: %s", server,
+                                   c->ctx->errstr);
+    } else if (redisSetTimeout(c->ctx, connect_tv) != REDIS_OK) {
+        rc = csession__error(CSESSION_ESTORE, "cannot set a timeout on the Redis connection");
+    } else if ((rc = handshake(c, t, server)) == 0 &&
+               redisSetTimeout(c->ctx, tv_of_ms(t->command_timeout_ms)) != REDIS_OK) {
+        rc = csession__error(CSESSION_ESTORE, "cannot set a timeout on the Redis connection");
+    }
+    if (rc) {
+        csession__redis_conn_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void csession__redis_conn_close(csession__redis_conn *c)
+{
+    if (!c)
+        return;
+    if (c->ctx)
+        redisFree(c->ctx);
+    csession__free(c);
+}

@@ -1,0 +1,64 @@
+/*
+ * Internal: a bounded pool of Redis connections shared by threads.
+ *
+ * At most `size` connections exist at once (idle or in use or being
+ * opened); they are opened lazily, outside the lock. A thread that finds
+ * them all busy waits on a condition variable, up to the wait timeout.
+ *
+ * Epochs: when a connection is found dropped (the server restarted, or
+ * closed it), the others opened before it are likely dead too. The pool's
+ * epoch is then advanced, and idle connections of an older epoch are closed
+ * instead of handed out, so that after a restart each thread does not first
+ * have to fail on a dead connection of its own.
+ */
+#ifndef CSESSION_SRC_STORES_REDIS_POOL_H
+#define CSESSION_SRC_STORES_REDIS_POOL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "conn.h"
+
+typedef struct csession__redis_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t available;     /* signalled when a connection or a slot frees up */
+    csession__redis_conn *idle;   /* stack of idle connections (most recent first) */
+    unsigned int open;            /* connections idle, in use or being opened */
+    unsigned int size;            /* most connections at once */
+    unsigned int wait_timeout_ms; /* longest wait for a free connection */
+    unsigned long epoch;
+    const csession__redis_target *target; /* borrowed from the store */
+    /* Counters, for tests and monitoring. */
+    atomic_ulong opened;        /* connections opened successfully */
+    atomic_ulong dropped;       /* connections found closed or reset */
+    atomic_ulong wait_timeouts; /* acquisitions that gave up waiting */
+} csession__redis_pool;
+
+/* 0, or CSESSION_ENOMEM when the lock cannot be made. Opens nothing. */
+int csession__redis_pool_init(csession__redis_pool *pool, const csession__redis_target *target,
+                              unsigned int size, unsigned int wait_timeout_ms);
+
+/* Closes every connection; none may be in use. */
+void csession__redis_pool_dispose(csession__redis_pool *pool);
+
+/*
+ * Hands out a connection: an idle one of the current epoch or, when there is
+ * room, a new one (opened outside the lock). With `fresh` non-zero, never an
+ * idle one: a new connection, closing an idle one to make room if needed.
+ * Returns 0 with *out set, CSESSION_ETIMEOUT when all connections stayed
+ * busy for the wait timeout, or what opening a connection returned.
+ */
+int csession__redis_pool_acquire(csession__redis_pool *pool, int fresh,
+                                 csession__redis_conn **out);
+
+/* Gives `c` back for reuse. */
+void csession__redis_pool_release(csession__redis_pool *pool, csession__redis_conn *c);
+
+/*
+ * Closes `c` after a failure. `dropped` non-zero: the server closed or reset
+ * it, so the connections opened before it are retired too (see above).
+ */
+void csession__redis_pool_discard(csession__redis_pool *pool, csession__redis_conn *c,
+                                  int dropped);
+
+#endif

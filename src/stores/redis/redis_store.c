@@ -1,0 +1,456 @@
+/*
+ * The Redis session store: options, session key -> Redis key, and the
+ * vtable operations in terms of the commands of commands.c.
+ */
+#include "redis_store.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "commands.h"
+#include "conn.h"
+#include "csession/errors.h"
+#include "csession/library.h"
+#include "error.h"
+#include "pool.h"
+#include "session_key.h"
+#include "url.h"
+
+/* Attempts to find an unused key before giving up. With 381 random bits a
+ * second attempt is already unheard of; the bound only stops a broken
+ * generator from looping forever. */
+#define KEY_ATTEMPTS 8
+
+/* Longer TTLs are cut to a century: Redis refuses an EX whose deadline
+ * overflows its millisecond clock. */
+#define MAX_TTL_SECONDS INT64_C(3155760000)
+
+#define KEY_LEN CSESSION_SESSION_KEY_LEN
+
+typedef struct redis_store {
+    csession_store base; /* first: the vtable the library sees */
+    csession__redis_target target;
+    csession__redis_pool pool;
+    size_t max_state_bytes;
+    char prefix[CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX];
+    size_t prefix_len;
+    csession_store_redis_key_mapper mapper;
+    void *mapper_payload;
+    csession__redis_keygen_fn keygen;
+    void *keygen_ctx;
+    atomic_int getex_unsupported;
+} redis_store;
+
+static void csprng_keygen(char out[KEY_LEN], void *ctx)
+{
+    (void)ctx;
+    csession__session_key_generate(out);
+}
+
+static int64_t capped(int64_t ttl_seconds)
+{
+    return ttl_seconds > MAX_TTL_SECONDS ? MAX_TTL_SECONDS : ttl_seconds;
+}
+
+/* ---- session key -> Redis key ----------------------------------------- */
+
+typedef struct redis_key {
+    char inline_key[CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX + KEY_LEN];
+    csession_buf mapped;
+    const char *ptr;
+    size_t len;
+} redis_key;
+
+/* `key` is a valid session key (KEY_LEN bytes). */
+static int redis_key_make(const redis_store *r, const char *key, redis_key *k)
+{
+    csession_buf_init(&k->mapped);
+    if (!r->mapper) {
+        memcpy(k->inline_key, r->prefix, r->prefix_len);
+        memcpy(k->inline_key + r->prefix_len, key, KEY_LEN);
+        k->ptr = k->inline_key;
+        k->len = r->prefix_len + KEY_LEN;
+        return 0;
+    }
+    char text[KEY_LEN + 1];
+    memcpy(text, key, KEY_LEN);
+    text[KEY_LEN] = '\0';
+    csession_clear_error();
+    int rc = r->mapper(text, KEY_LEN, &k->mapped, r->mapper_payload);
+    sodium_memzero(text, sizeof text);
+    if (rc == 0 && k->mapped.size == 0)
+        rc = csession__error(CSESSION_ESTORE, "Redis key_mapper made an empty key");
+    if (rc != 0) {
+        if (rc > 0)
+            rc = CSESSION_ESTORE;
+        if (csession_last_error_code() != rc)
+            csession__error(rc, "Redis key_mapper failed: %s", csession_strerror(rc));
+        csession_buf_dispose(&k->mapped);
+        return rc;
+    }
+    k->ptr = k->mapped.ptr;
+    k->len = k->mapped.size;
+    return 0;
+}
+
+static void redis_key_dispose(redis_key *k)
+{
+    csession_buf_dispose(&k->mapped);
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+static int check_state(const redis_store *r, const char *state, size_t state_len,
+                       int64_t ttl_seconds, const csession_buf *key_out)
+{
+    if ((!state && state_len) || !key_out)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    if (ttl_seconds < 1)
+        return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+    if (state_len > r->max_state_bytes)
+        return csession__error(CSESSION_ETOOBIG,
+                               "session state of %zu bytes exceeds the Redis store's limit of "
+                               "%zu",
+                               state_len, r->max_state_bytes);
+    return 0;
+}
+
+/* SET NX under fresh keys until one is new. The key goes to the caller
+ * before it is stored, so that a stored session always has an owner. */
+static int save_new(redis_store *r, const char *state, size_t state_len, int64_t ttl_seconds,
+                    csession_buf *key_out)
+{
+    int rc = 0;
+    char key[KEY_LEN];
+    for (int attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
+        r->keygen(key, r->keygen_ctx);
+        if ((rc = csession__buf_set(key_out, key, KEY_LEN)))
+            break;
+        redis_key k;
+        if ((rc = redis_key_make(r, key, &k)))
+            break;
+        int stored = 0;
+        rc = csession__redis_set(&r->pool, k.ptr, k.len, state, state_len, capped(ttl_seconds),
+                                 CSESSION__REDIS_SET_NX, &stored);
+        redis_key_dispose(&k);
+        if (rc)
+            break;
+        if (stored) {
+            sodium_memzero(key, sizeof key);
+            return 0;
+        }
+        /* A live session has this key: never overwrite, draw again. */
+    }
+    sodium_memzero(key, sizeof key);
+    csession__buf_clear(key_out);
+    if (rc == 0)
+        rc = csession__error(CSESSION_ESTORE,
+                             "could not draw an unused session key in %d attempts",
+                             KEY_ATTEMPTS);
+    return rc;
+}
+
+static int redis_load(csession_store *store, const char *key, size_t key_len,
+                      csession_buf *state)
+{
+    redis_store *r = (redis_store *)store;
+    if (!state)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    /* A key this store cannot have made does not exist: no I/O at all. */
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
+    redis_key k;
+    int rc = redis_key_make(r, key, &k);
+    if (rc)
+        return rc;
+    rc = csession__redis_get(&r->pool, k.ptr, k.len, state);
+    redis_key_dispose(&k);
+    return rc;
+}
+
+static int redis_save(csession_store *store, const char *state, size_t state_len,
+                      int64_t ttl_seconds, csession_buf *key_out)
+{
+    redis_store *r = (redis_store *)store;
+    int rc = check_state(r, state, state_len, ttl_seconds, key_out);
+    return rc ? rc : save_new(r, state, state_len, ttl_seconds, key_out);
+}
+
+static int redis_update(csession_store *store, const char *key, size_t key_len,
+                        const char *state, size_t state_len, int64_t ttl_seconds,
+                        csession_buf *key_out)
+{
+    redis_store *r = (redis_store *)store;
+    int rc = check_state(r, state, state_len, ttl_seconds, key_out);
+    if (rc)
+        return rc;
+    if (!csession__session_key_valid(key, key_len))
+        return save_new(r, state, state_len, ttl_seconds, key_out);
+    if ((rc = csession__buf_set(key_out, key, KEY_LEN)))
+        return rc;
+    redis_key k;
+    if ((rc = redis_key_make(r, key, &k))) {
+        csession__buf_clear(key_out);
+        return rc;
+    }
+    int stored = 0;
+    rc = csession__redis_set(&r->pool, k.ptr, k.len, state, state_len, capped(ttl_seconds),
+                             CSESSION__REDIS_SET_XX, &stored);
+    redis_key_dispose(&k);
+    if (rc) {
+        csession__buf_clear(key_out);
+        return rc;
+    }
+    if (stored)
+        return 0;
+    /* The key expired or was deleted since it was loaded: as save, under a
+     * new key (never recreate the old one, which its owner gave up). */
+    return save_new(r, state, state_len, ttl_seconds, key_out);
+}
+
+static int redis_update_ttl(csession_store *store, const char *key, size_t key_len,
+                            int64_t ttl_seconds)
+{
+    redis_store *r = (redis_store *)store;
+    if (ttl_seconds < 1)
+        return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+    if (!csession__session_key_valid(key, key_len))
+        return 0;
+    redis_key k;
+    int rc = redis_key_make(r, key, &k);
+    if (rc)
+        return rc;
+    rc = csession__redis_expire(&r->pool, k.ptr, k.len, capped(ttl_seconds));
+    redis_key_dispose(&k);
+    return rc;
+}
+
+static int redis_remove(csession_store *store, const char *key, size_t key_len)
+{
+    redis_store *r = (redis_store *)store;
+    if (!csession__session_key_valid(key, key_len))
+        return 0;
+    redis_key k;
+    int rc = redis_key_make(r, key, &k);
+    if (rc)
+        return rc;
+    rc = csession__redis_del(&r->pool, k.ptr, k.len);
+    redis_key_dispose(&k);
+    return rc;
+}
+
+static void redis_free(csession_store *store)
+{
+    redis_store *r = (redis_store *)store;
+    csession__redis_pool_dispose(&r->pool);
+    csession__redis_url_dispose(&r->target.url);
+    sodium_memzero(r, sizeof *r);
+    csession__free(r);
+}
+
+/* ---- construction -------------------------------------------------------- */
+
+int csession_store_redis_options_init(csession_store_redis_options *opts, unsigned int version)
+{
+    if (!opts)
+        return csession__error(CSESSION_EINVAL, "NULL options");
+    if (version != CSESSION_STORE_REDIS_OPTIONS_VERSION)
+        return csession__error(CSESSION_EINVAL, "unknown Redis store options version %u",
+                               version);
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    return 0;
+}
+
+static int check_timeout(unsigned int *value, unsigned int dflt, const char *name)
+{
+    if (*value == 0)
+        *value = dflt;
+    if (*value > CSESSION_STORE_REDIS_LIMIT_TIMEOUT_MS)
+        return csession__error(CSESSION_EINVAL, "Redis store option %s above %d ms", name,
+                               CSESSION_STORE_REDIS_LIMIT_TIMEOUT_MS);
+    return 0;
+}
+
+/* Validates `in` (NULL: defaults) into `o`, defaults filled in. */
+static int read_options(const csession_store_redis_options *in,
+                        csession_store_redis_options *o, size_t *prefix_len)
+{
+    csession_store_redis_options dflt = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    *o = in ? *in : dflt;
+    if (o->version != CSESSION_STORE_REDIS_OPTIONS_VERSION)
+        return csession__error(CSESSION_EINVAL, "unknown Redis store options version %u",
+                               o->version);
+    int rc;
+    if ((rc = check_timeout(&o->connect_timeout_ms,
+                            CSESSION_STORE_REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
+                            "connect_timeout_ms")) ||
+        (rc = check_timeout(&o->command_timeout_ms,
+                            CSESSION_STORE_REDIS_DEFAULT_COMMAND_TIMEOUT_MS,
+                            "command_timeout_ms")) ||
+        (rc = check_timeout(&o->pool_wait_timeout_ms,
+                            CSESSION_STORE_REDIS_DEFAULT_POOL_WAIT_TIMEOUT_MS,
+                            "pool_wait_timeout_ms")))
+        return rc;
+    if (o->pool_size == 0)
+        o->pool_size = CSESSION_STORE_REDIS_DEFAULT_POOL_SIZE;
+    if (o->pool_size > CSESSION_STORE_REDIS_LIMIT_POOL_SIZE)
+        return csession__error(CSESSION_EINVAL, "Redis store option pool_size above %d",
+                               CSESSION_STORE_REDIS_LIMIT_POOL_SIZE);
+    if (o->max_state_bytes == 0)
+        o->max_state_bytes = CSESSION_STORE_REDIS_DEFAULT_MAX_STATE_BYTES;
+    if (o->max_state_bytes > CSESSION_STORE_REDIS_LIMIT_MAX_STATE_BYTES)
+        return csession__error(CSESSION_EINVAL, "Redis store option max_state_bytes above %u",
+                               CSESSION_STORE_REDIS_LIMIT_MAX_STATE_BYTES);
+    *prefix_len = 0;
+    if (o->key_prefix) {
+        *prefix_len = strnlen(o->key_prefix, CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX + 1);
+        if (*prefix_len > CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX)
+            return csession__error(CSESSION_EINVAL,
+                                   "Redis store option key_prefix longer than %d bytes",
+                                   CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX);
+    }
+    if (*prefix_len > 0 && o->key_mapper)
+        return csession__error(CSESSION_EINVAL,
+                               "Redis store options key_prefix and key_mapper cannot be "
+                               "combined (let the mapper add the prefix)");
+    return 0;
+}
+
+int csession_store_redis_new(csession_store **out, const char *url,
+                             const csession_store_redis_options *opts)
+{
+    if (!out)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    *out = NULL;
+    csession_store_redis_options o;
+    size_t prefix_len = 0;
+    int rc = read_options(opts, &o, &prefix_len);
+    if (rc)
+        return rc;
+    csession__redis_url parsed;
+    if ((rc = csession__redis_url_parse(&parsed, url)))
+        return rc;
+    if ((rc = csession_init())) {
+        csession__redis_url_dispose(&parsed);
+        return rc;
+    }
+    redis_store *r = csession__calloc(1, sizeof *r);
+    if (!r) {
+        csession__redis_url_dispose(&parsed);
+        return csession__oom();
+    }
+    r->target.url = parsed;
+    r->target.connect_timeout_ms = o.connect_timeout_ms;
+    r->target.command_timeout_ms = o.command_timeout_ms;
+    if ((rc = csession__redis_pool_init(&r->pool, &r->target, o.pool_size,
+                                        o.pool_wait_timeout_ms))) {
+        csession__redis_url_dispose(&r->target.url);
+        csession__free(r);
+        return rc;
+    }
+    r->max_state_bytes = o.max_state_bytes;
+    if (prefix_len)
+        memcpy(r->prefix, o.key_prefix, prefix_len);
+    r->prefix_len = prefix_len;
+    r->mapper = o.key_mapper;
+    r->mapper_payload = o.key_mapper_payload;
+    r->keygen = csprng_keygen;
+    atomic_init(&r->getex_unsupported, 0);
+
+    r->base.version = CSESSION_STORE_VERSION;
+    r->base.load = redis_load;
+    r->base.save = redis_save;
+    r->base.update = redis_update;
+    r->base.update_ttl = redis_update_ttl;
+    r->base.remove = redis_remove;
+    r->base.free = redis_free;
+    r->base.payload = NULL;
+    *out = &r->base;
+    return 0;
+}
+
+/* ---- internal entry points ----------------------------------------------- */
+
+int csession__store_is_redis(const csession_store *store)
+{
+    return store && store->load == redis_load;
+}
+
+int csession__store_redis_load_touch(csession_store *store, const char *key, size_t key_len,
+                                     int64_t ttl_seconds, csession_buf *state)
+{
+    if (!csession__store_is_redis(store) || !state)
+        return csession__error(CSESSION_EINVAL, "not a Redis store, or NULL argument");
+    csession__buf_clear(state);
+    if (ttl_seconds < 1)
+        return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
+    redis_store *r = (redis_store *)store;
+    redis_key k;
+    int rc = redis_key_make(r, key, &k);
+    if (rc)
+        return rc;
+    rc = CSESSION_EUNSUPPORTED;
+    if (!atomic_load_explicit(&r->getex_unsupported, memory_order_relaxed)) {
+        rc = csession__redis_getex(&r->pool, k.ptr, k.len, capped(ttl_seconds), state);
+        if (rc == CSESSION_EUNSUPPORTED)
+            atomic_store_explicit(&r->getex_unsupported, 1, memory_order_relaxed);
+    }
+    if (rc == CSESSION_EUNSUPPORTED)
+        rc = csession__redis_get_expire(&r->pool, k.ptr, k.len, capped(ttl_seconds), state);
+    redis_key_dispose(&k);
+    if (rc)
+        csession__buf_clear(state);
+    return rc;
+}
+
+int csession__store_redis_set_keygen(csession_store *store, csession__redis_keygen_fn keygen,
+                                     void *ctx)
+{
+    if (!csession__store_is_redis(store))
+        return csession__error(CSESSION_EINVAL, "not a Redis store");
+    redis_store *r = (redis_store *)store;
+    r->keygen = keygen ? keygen : csprng_keygen;
+    r->keygen_ctx = ctx;
+    return 0;
+}
+
+int csession__store_redis_stats(csession_store *store, csession__redis_stats *out)
+{
+    if (!csession__store_is_redis(store) || !out)
+        return csession__error(CSESSION_EINVAL, "not a Redis store, or NULL argument");
+    redis_store *r = (redis_store *)store;
+    memset(out, 0, sizeof *out);
+    out->opened = atomic_load(&r->pool.opened);
+    out->dropped = atomic_load(&r->pool.dropped);
+    out->wait_timeouts = atomic_load(&r->pool.wait_timeouts);
+    pthread_mutex_lock(&r->pool.lock);
+    out->open = r->pool.open;
+    for (const csession__redis_conn *c = r->pool.idle; c; c = c->next)
+        out->idle++;
+    pthread_mutex_unlock(&r->pool.lock);
+    out->getex_unsupported = atomic_load(&r->getex_unsupported);
+    return 0;
+}
+
+int csession__store_redis_key(csession_store *store, const char *key, size_t key_len,
+                              csession_buf *out)
+{
+    if (!csession__store_is_redis(store) || !out)
+        return csession__error(CSESSION_EINVAL, "not a Redis store, or NULL argument");
+    if (!csession__session_key_valid(key, key_len))
+        return csession__error(CSESSION_EINVAL, "not a session key");
+    redis_key k;
+    int rc = redis_key_make((redis_store *)store, key, &k);
+    if (rc)
+        return rc;
+    rc = csession__buf_set(out, k.ptr, k.len);
+    redis_key_dispose(&k);
+    return rc;
+}

@@ -1,0 +1,63 @@
+/*
+ * Redis servers for tests: the shared one started by the ctest fixture
+ * (tests/redis/fixture.sh), and private ones a test starts, kills, pauses
+ * and restarts without disturbing the others.
+ */
+#ifndef CSESSION_TEST_REDIS_SERVER_H
+#define CSESSION_TEST_REDIS_SERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <hiredis/hiredis.h>
+
+#define REDIS_SERVER_MAX_ARGS 16
+
+typedef struct redis_server {
+    pid_t pid;         /* 0 when not running */
+    int port;
+    char dir[128];     /* temporary directory: data, log, socket */
+    char url[160];     /* "redis://127.0.0.1:<port>" */
+    char socket[192];  /* "<dir>/redis.sock" (only listened on when asked) */
+    int nargs;
+    char *args[REDIS_SERVER_MAX_ARGS]; /* extra arguments, copied */
+} redis_server;
+
+/*
+ * Starts redis-server on a free 127.0.0.1 port in a new temporary directory,
+ * with `extra` (NULL-terminated, may be NULL) appended to its arguments;
+ * "@SOCKET@" in them is replaced by the socket path. Waits until it answers.
+ * Returns 0, or -1 (after printing why).
+ */
+int redis_server_start(redis_server *s, const char *const *extra);
+
+/* Kills the server with SIGKILL and reaps it (the directory stays). */
+void redis_server_kill(redis_server *s);
+
+/* Starts it again on the same port with the same arguments. 0 or -1. */
+int redis_server_restart(redis_server *s);
+
+/* SIGSTOP / SIGCONT: a server that holds connections but never answers. */
+void redis_server_pause(redis_server *s);
+void redis_server_resume(redis_server *s);
+
+/* Stops the server if running, removes its directory, frees the arguments. */
+void redis_server_stop(redis_server *s);
+
+/* Major version of the installed redis-server (0 when unknown). */
+int redis_server_major_version(void);
+
+/*
+ * The URL of the fixture's shared server: $CSESSION_TEST_REDIS_URL if set,
+ * else redis://127.0.0.1:<port> with the port read from
+ * $CSESSION_TEST_REDIS_STATE/port. Returns 0, or -1 when neither is there.
+ */
+int redis_fixture_url(char *out, size_t size);
+
+/*
+ * A plain hiredis connection for setting up and checking tests, to a
+ * redis:// URL of the form redis://127.0.0.1:<port>. NULL on failure.
+ */
+redisContext *redis_test_connect(const char *url);
+
+#endif

@@ -1,0 +1,99 @@
+/* The store conformance suite (tests/support/conformance.h) on the Redis
+ * store, against the fixture's server. Each scenario gets a store with a key
+ * prefix of its own, so scenarios never see each other's sessions; time is
+ * moved by lowering the TTL of every key under that prefix. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conformance.h"
+#include "csession.h"
+#include "csession/store_redis.h"
+#include "redis_server.h"
+#include "stores/redis/redis_store.h"
+
+typedef struct redis_target {
+    char url[256];
+    redisContext *raw; /* for moving time */
+    unsigned int stores_made;
+} redis_target;
+
+static int new_store(csession_store **out, void *ctx)
+{
+    redis_target *t = ctx;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "conformance:%ld:%u:", (long)getpid(), ++t->stores_made);
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.key_prefix = prefix; /* copied by the store */
+    return csession_store_redis_new(out, t->url, &o);
+}
+
+/* The store's key prefix: the Redis key of any session key, minus the key. */
+static void prefix_of(csession_store *store, char *out, size_t size)
+{
+    static const char any[] = "0000000000000000000000000000000000000000000000000000000000000000";
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(csession__store_redis_key(store, any, 64, &k), 0);
+    assert_true(k.size >= 64 && k.size - 64 < size);
+    memcpy(out, k.ptr, k.size - 64);
+    out[k.size - 64] = '\0';
+    csession_buf_dispose(&k);
+}
+
+/* Every key under the store's prefix gets `seconds` older: PTTL, then
+ * PEXPIRE with what is left, or DEL when nothing is. */
+static void advance_time(csession_store *store, int64_t seconds, void *ctx)
+{
+    redis_target *t = ctx;
+    char prefix[128];
+    prefix_of(store, prefix, sizeof prefix);
+    long long cursor = 0;
+    do {
+        redisReply *r = redisCommand(t->raw, "SCAN %lld MATCH %s* COUNT 1000", cursor, prefix);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        assert_int_equal(r->elements, 2);
+        cursor = atoll(r->element[0]->str);
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            const redisReply *k = keys->element[i];
+            redisReply *p = redisCommand(t->raw, "PTTL %b", k->str, k->len);
+            assert_non_null(p);
+            long long pttl = p->type == REDIS_REPLY_INTEGER ? p->integer : -2;
+            freeReplyObject(p);
+            if (pttl < 0) /* gone meanwhile, or no TTL: not ours to age */
+                continue;
+            long long left = pttl - (long long)seconds * 1000;
+            p = left > 0 ? redisCommand(t->raw, "PEXPIRE %b %lld", k->str, k->len, left)
+                         : redisCommand(t->raw, "DEL %b", k->str, k->len);
+            assert_non_null(p);
+            freeReplyObject(p);
+        }
+        freeReplyObject(r);
+    } while (cursor != 0);
+}
+
+int main(void)
+{
+    static redis_target t;
+    if (redis_fixture_url(t.url, sizeof t.url) != 0) {
+        fprintf(stderr, "no Redis server: set CSESSION_TEST_REDIS_URL or run through ctest\n");
+        return 1;
+    }
+    t.raw = redis_test_connect(t.url);
+    if (!t.raw) {
+        fprintf(stderr, "cannot connect to %s\n", t.url);
+        return 1;
+    }
+    conformance_target target = {"redis", new_store, advance_time, &t, 1};
+    int failed = conformance_run(&target);
+    redisFree(t.raw);
+    return failed;
+}

@@ -1,0 +1,704 @@
+/* The Redis store against the shared test server (the ctest fixture): every
+ * vtable operation and its codes, TTLs as Redis sees them, actix-session's
+ * layout, key collisions, key mapping, load_touch, and many threads through
+ * one pool. Fault injection (killed, paused, password-protected servers) is
+ * in test_store_redis_faults.c, on servers of its own. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "csession.h"
+#include "csession/store_redis.h"
+#include "redis_server.h"
+#include "stores/redis/redis_store.h"
+
+#define TTL 3600
+
+static char url[256];
+static redisContext *raw; /* a plain connection to check what the store did */
+static char prefix[64];   /* unique to this run, so parallel runs do not meet */
+
+static int setup(void **state)
+{
+    (void)state;
+    if (redis_fixture_url(url, sizeof url) != 0) {
+        fprintf(stderr, "no Redis server: set CSESSION_TEST_REDIS_URL or run through ctest\n");
+        return -1;
+    }
+    raw = redis_test_connect(url);
+    if (!raw) {
+        fprintf(stderr, "cannot connect to %s\n", url);
+        return -1;
+    }
+    snprintf(prefix, sizeof prefix, "csession-test:%ld:", (long)getpid());
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (raw)
+        redisFree(raw);
+    return 0;
+}
+
+static csession_store *new_store_with(const csession_store_redis_options *o)
+{
+    csession_store *s = NULL;
+    int rc = csession_store_redis_new(&s, url, o);
+    if (rc)
+        fail_msg("csession_store_redis_new: %s", csession_last_error());
+    return s;
+}
+
+static csession_store *new_store(void)
+{
+    return new_store_with(NULL);
+}
+
+static redisReply *cmd(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(raw, fmt, ap);
+    va_end(ap);
+    assert_non_null(r);
+    return r;
+}
+
+/* TTL of a Redis key in seconds (-2: absent, -1: no TTL). */
+static long long ttl_of(const char *rkey, size_t len)
+{
+    redisReply *r = cmd("TTL %b", rkey, len);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+static void save(csession_store *s, const char *state, size_t len, int64_t ttl, char key[65])
+{
+    csession_buf k = CSESSION_BUF_INIT;
+    int rc = s->save(s, state, len, ttl, &k);
+    if (rc)
+        fail_msg("save: %s", csession_last_error());
+    assert_int_equal(k.size, 64);
+    assert_true(csession_session_key_valid(k.ptr, k.size));
+    memcpy(key, k.ptr, 65);
+    csession_buf_dispose(&k);
+}
+
+static void expect_state(csession_store *s, const char *key, const char *expected, size_t len)
+{
+    csession_buf b = CSESSION_BUF_INIT;
+    int rc = s->load(s, key, strlen(key), &b);
+    if (!expected) {
+        assert_int_equal(rc, CSESSION_ENOTFOUND);
+    } else {
+        if (rc)
+            fail_msg("load: %s", csession_last_error());
+        assert_int_equal(b.size, len);
+        assert_memory_equal(b.ptr, expected, len);
+        assert_int_equal(b.ptr[b.size], '\0');
+    }
+    csession_buf_dispose(&b);
+}
+
+/* ---- the vtable ---------------------------------------------------------- */
+
+static void test_operations(void **state)
+{
+    (void)state;
+    csession_store *s = new_store();
+    char key[65];
+    /* Binary-safe: a NUL in the middle travels intact. */
+    static const char st1[] = "{\"v\":1,\"state\":{\"a\":\"1\"}}\0tail";
+    save(s, st1, sizeof st1 - 1, TTL, key);
+    expect_state(s, key, st1, sizeof st1 - 1);
+    long long t = ttl_of(key, 64); /* no prefix: the Redis key is the session key */
+    assert_true(t > TTL - 5 && t <= TTL);
+
+    /* update: same key, new state, TTL reset to the new value */
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(s->update(s, key, 64, "{\"b\":2}", 7, 100, &k), 0);
+    assert_int_equal(k.size, 64);
+    assert_memory_equal(k.ptr, key, 64);
+    expect_state(s, key, "{\"b\":2}", 7);
+    t = ttl_of(key, 64);
+    assert_true(t > 95 && t <= 100);
+
+    /* update_ttl: TTL changes, state stays */
+    assert_int_equal(s->update_ttl(s, key, 64, 5000), 0);
+    t = ttl_of(key, 64);
+    assert_true(t > 4995 && t <= 5000);
+    expect_state(s, key, "{\"b\":2}", 7);
+
+    /* remove; then everything about the key is "absent" but not an error */
+    assert_int_equal(s->remove(s, key, 64), 0);
+    assert_int_equal(ttl_of(key, 64), -2);
+    expect_state(s, key, NULL, 0);
+    assert_int_equal(s->remove(s, key, 64), 0);
+    assert_int_equal(s->update_ttl(s, key, 64, 10), 0);
+    assert_int_equal(ttl_of(key, 64), -2); /* EXPIRE does not create it */
+
+    /* An empty state is a state. */
+    save(s, NULL, 0, TTL, key);
+    expect_state(s, key, "", 0);
+    assert_int_equal(s->remove(s, key, 64), 0);
+
+    /* Argument checks */
+    assert_int_equal(s->save(s, "x", 1, 0, &k), CSESSION_EINVAL);
+    assert_int_equal(s->save(s, NULL, 1, TTL, &k), CSESSION_EINVAL);
+    assert_int_equal(s->save(s, "x", 1, TTL, NULL), CSESSION_EINVAL);
+    assert_int_equal(s->update(s, key, 64, "x", 1, 0, &k), CSESSION_EINVAL);
+    assert_int_equal(s->update_ttl(s, key, 64, 0), CSESSION_EINVAL);
+    assert_int_equal(s->load(s, key, 64, NULL), CSESSION_EINVAL);
+
+    /* A TTL beyond a century is cut to a century rather than refused. */
+    save(s, "x", 1, INT64_MAX, key);
+    t = ttl_of(key, 64);
+    assert_true(t > 3155760000LL - 5 && t <= 3155760000LL);
+    assert_int_equal(s->remove(s, key, 64), 0);
+
+    csession_buf_dispose(&k);
+    csession_store_free(s);
+}
+
+/* Keys the store cannot have made are absent, without any I/O: a store whose
+ * server does not exist still answers. */
+static void test_invalid_keys_no_io(void **state)
+{
+    (void)state;
+    csession_store *s = NULL;
+    assert_int_equal(csession_store_redis_new(&s, "redis://127.0.0.1:1", NULL), 0);
+    static const char *const bad[] = {
+        "short",
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789A-", /* '-' */
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABC", /* 65 */
+        "*",
+    };
+    csession_buf b = CSESSION_BUF_INIT;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(s->load(s, bad[i], strlen(bad[i]), &b), CSESSION_ENOTFOUND);
+        assert_int_equal(s->remove(s, bad[i], strlen(bad[i])), 0);
+        assert_int_equal(s->update_ttl(s, bad[i], strlen(bad[i]), 10), 0);
+        assert_int_equal(csession__store_redis_load_touch(s, bad[i], strlen(bad[i]), 10, &b),
+                         CSESSION_ENOTFOUND);
+    }
+    /* A valid key does reach the (absent) server. */
+    const char *good = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789AB";
+    assert_int_equal(s->load(s, good, 64, &b), CSESSION_ESTORE);
+    assert_non_null(strstr(csession_last_error(), "cannot connect to Redis at 127.0.0.1:1"));
+    csession__redis_stats st;
+    assert_int_equal(csession__store_redis_stats(s, &st), 0);
+    assert_int_equal(st.opened, 0);
+    assert_int_equal(st.open, 0); /* the failed attempt gave its slot back */
+    csession_buf_dispose(&b);
+    csession_store_free(s);
+}
+
+/* update of a garbage key, and of one that vanished, saves under a new key */
+static void test_update_vanished(void **state)
+{
+    (void)state;
+    csession_store *s = new_store();
+    char key[65];
+    save(s, "old", 3, TTL, key);
+    redisReply *r = cmd("DEL %b", key, (size_t)64);
+    freeReplyObject(r);
+
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(s->update(s, key, 64, "new", 3, 200, &k), 0);
+    assert_int_equal(k.size, 64);
+    assert_memory_not_equal(k.ptr, key, 64);
+    expect_state(s, k.ptr, "new", 3);
+    long long t = ttl_of(k.ptr, 64);
+    assert_true(t > 195 && t <= 200);
+    assert_int_equal(ttl_of(key, 64), -2); /* the old key is not brought back */
+    assert_int_equal(s->remove(s, k.ptr, 64), 0);
+
+    assert_int_equal(s->update(s, "garbage", 7, "g", 1, TTL, &k), 0);
+    assert_int_equal(k.size, 64);
+    expect_state(s, k.ptr, "g", 1);
+    assert_int_equal(s->remove(s, k.ptr, 64), 0);
+    csession_buf_dispose(&k);
+    csession_store_free(s);
+}
+
+static void test_expiry(void **state)
+{
+    (void)state;
+    csession_store *s = new_store();
+    char key[65];
+    save(s, "x", 1, TTL, key);
+    redisReply *r = cmd("PEXPIRE %b 1", key, (size_t)64);
+    freeReplyObject(r);
+    struct timespec ts = {0, 20 * 1000000L};
+    nanosleep(&ts, NULL);
+    expect_state(s, key, NULL, 0);
+    csession_store_free(s);
+}
+
+static void test_state_limit(void **state)
+{
+    (void)state;
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.max_state_bytes = 10;
+    csession_store *s = new_store_with(&o);
+    char key[65];
+    save(s, "0123456789", 10, TTL, key);
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(s->save(s, "0123456789A", 11, TTL, &k), CSESSION_ETOOBIG);
+    assert_non_null(strstr(csession_last_error(), "exceeds the Redis store's limit of 10"));
+    assert_int_equal(s->update(s, key, 64, "0123456789A", 11, TTL, &k), CSESSION_ETOOBIG);
+    expect_state(s, key, "0123456789", 10); /* a refused update changes nothing */
+    assert_int_equal(s->remove(s, key, 64), 0);
+    csession_buf_dispose(&k);
+    csession_store_free(s);
+}
+
+/* ---- actix-session's layout --------------------------------------------- */
+
+/* A state written by actix-session (SET by a plain client under a 64-character
+ * key, no prefix) loads, and decodes into its values. */
+static void test_actix_layout(void **state)
+{
+    (void)state;
+    const char *key = "Zq3mVb8TnXc1Lp0Rw4Ks7Jd2Hf6Ga9YeUo5Ii3Qt8Ny1Mx0Bv7Cz4Wa6Sd2Fg9Hj";
+    const char *stored = "{\"v\":1,\"state\":{\"user_id\":\"alice\",\"counter\":41}}";
+    redisReply *r = cmd("SET %s %s EX 60", key, stored);
+    freeReplyObject(r);
+
+    csession_store *s = new_store();
+    csession_buf b = CSESSION_BUF_INIT;
+    assert_int_equal(s->load(s, key, 64, &b), 0);
+    assert_string_equal(b.ptr, stored);
+    csession *sess = NULL;
+    assert_int_equal(csession_decode(&sess, b.ptr, b.size), 0);
+    int64_t n = 0;
+    assert_int_equal(csession_get_int64(sess, "counter", &n), 0);
+    assert_int_equal(n, 41);
+    const char *user = NULL;
+    size_t user_len = 0;
+    assert_int_equal(csession_get_string(sess, "user_id", &user, &user_len), 0);
+    assert_string_equal(user, "alice");
+    csession_free(sess);
+
+    /* actix-session's older map of JSON-encoded strings loads too. */
+    r = cmd("SET %s %s EX 60", key, "{\"user_id\":\"\\\"bob\\\"\"}");
+    freeReplyObject(r);
+    assert_int_equal(s->load(s, key, 64, &b), 0);
+    assert_int_equal(csession_decode(&sess, b.ptr, b.size), 0);
+    assert_int_equal(csession_get_string(sess, "user_id", &user, &user_len), 0);
+    assert_string_equal(user, "bob");
+    csession_free(sess);
+
+    assert_int_equal(s->remove(s, key, 64), 0);
+    csession_buf_dispose(&b);
+    csession_store_free(s);
+}
+
+/* The whole request flow through a manager on the Redis store: the state a
+ * request stored is in Redis under the key in the cookie, and a value put
+ * there by another service is what the next request reads. */
+static void test_through_manager(void **state)
+{
+    (void)state;
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    char pfx[96];
+    snprintf(pfx, sizeof pfx, "%smgr:", prefix);
+    o.key_prefix = pfx;
+    csession_store *s = new_store_with(&o);
+    csession_config *cfg = NULL;
+    assert_int_equal(csession_config_new(&cfg), 0);
+    unsigned char master[64];
+    assert_int_equal(csession_key_generate(master, sizeof master), 0);
+    assert_int_equal(csession_config_add_key(cfg, master, sizeof master), 0);
+    csession_manager *mgr = NULL;
+    assert_int_equal(csession_manager_new(&mgr, cfg, s), 0);
+    csession_config_free(cfg);
+
+    csession *sess = NULL;
+    assert_int_equal(csession_manager_load(mgr, NULL, 0, &sess), 0);
+    assert_int_equal(csession_insert_int64(sess, "counter", 1), 0);
+    csession_buf set_cookie = CSESSION_BUF_INIT;
+    assert_int_equal(csession_manager_commit(mgr, sess, &set_cookie), 0);
+    csession_free(sess);
+    assert_true(set_cookie.size > 0);
+    size_t cookie_len = strcspn(set_cookie.ptr, ";");
+
+    /* Exactly one key under our prefix, holding the state. */
+    redisReply *r = cmd("KEYS %s*", pfx);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 1);
+    char rkey[160];
+    snprintf(rkey, sizeof rkey, "%s", r->element[0]->str);
+    freeReplyObject(r);
+    assert_int_equal(strlen(rkey), strlen(pfx) + 64);
+    r = cmd("GET %s", rkey);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_non_null(strstr(r->str, "\"counter\":1"));
+    freeReplyObject(r);
+
+    /* Another service changes it; the next request sees the change. */
+    r = cmd("SET %s %s XX KEEPTTL", rkey, "{\"v\":1,\"state\":{\"counter\":7}}");
+    freeReplyObject(r);
+    assert_int_equal(csession_manager_load(mgr, set_cookie.ptr, cookie_len, &sess), 0);
+    int64_t n = 0;
+    assert_int_equal(csession_get_int64(sess, "counter", &n), 0);
+    assert_int_equal(n, 7);
+    assert_int_equal(csession_purge(sess), 0);
+    csession_buf removal = CSESSION_BUF_INIT;
+    assert_int_equal(csession_manager_commit(mgr, sess, &removal), 0);
+    csession_free(sess);
+    r = cmd("EXISTS %s", rkey);
+    assert_int_equal(r->integer, 0);
+    freeReplyObject(r);
+
+    csession_buf_dispose(&removal);
+    csession_buf_dispose(&set_cookie);
+    csession_manager_free(mgr);
+}
+
+/* ---- key collisions ---------------------------------------------------- */
+
+typedef struct scripted_keys {
+    const char *const *keys;
+    size_t n;
+    size_t next;
+} scripted_keys;
+
+static void scripted_keygen(char out[64], void *ctx)
+{
+    scripted_keys *k = ctx;
+    memcpy(out, k->keys[k->next < k->n ? k->next : k->n - 1], 64);
+    k->next++;
+}
+
+static void test_collision(void **state)
+{
+    (void)state;
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    char pfx[96];
+    snprintf(pfx, sizeof pfx, "%scollide:", prefix);
+    o.key_prefix = pfx;
+    csession_store *s = new_store_with(&o);
+    static const char *const keys[] = {
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+    };
+    scripted_keys script = {keys, 2, 0};
+    assert_int_equal(csession__store_redis_set_keygen(s, scripted_keygen, &script), 0);
+
+    /* The first draw is taken: SET NX answers nil, a second key is drawn. */
+    redisReply *r = cmd("SET %s%s taken EX 60", pfx, keys[0]);
+    freeReplyObject(r);
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(s->save(s, "mine", 4, TTL, &k), 0);
+    assert_int_equal(script.next, 2);
+    assert_string_equal(k.ptr, keys[1]);
+    expect_state(s, keys[0], "taken", 5); /* never overwritten */
+    expect_state(s, keys[1], "mine", 4);
+
+    /* Every draw taken: a clean failure after 8 attempts, no key returned. */
+    script.next = 0;
+    script.n = 1;
+    assert_int_equal(s->save(s, "x", 1, TTL, &k), CSESSION_ESTORE);
+    assert_non_null(strstr(csession_last_error(), "could not draw an unused session key in 8"));
+    assert_int_equal(script.next, 8);
+    assert_int_equal(k.size, 0);
+    expect_state(s, keys[0], "taken", 5);
+
+    /* update of a vanished key collides too, and still never overwrites */
+    assert_int_equal(s->remove(s, keys[1], 64), 0);
+    script.next = 0;
+    script.n = 2;
+    assert_int_equal(s->update(s, keys[1], 64, "again", 5, TTL, &k), 0);
+    assert_string_equal(k.ptr, keys[1]); /* drawn again: keys[0] was taken */
+    expect_state(s, keys[1], "again", 5);
+
+    assert_int_equal(s->remove(s, keys[0], 64), 0);
+    assert_int_equal(s->remove(s, keys[1], 64), 0);
+    csession_buf_dispose(&k);
+    csession_store_free(s);
+}
+
+/* ---- key prefix and mapper ---------------------------------------------- */
+
+static int hash_tag_mapper(const char *key, size_t len, csession_buf *out, void *payload)
+{
+    char buf[160];
+    int n = snprintf(buf, sizeof buf, "%s{%.*s}", (const char *)payload, (int)len, key);
+    return csession_buf_set(out, buf, (size_t)n);
+}
+
+static int failing_mapper(const char *key, size_t len, csession_buf *out, void *payload)
+{
+    (void)key;
+    (void)len;
+    (void)out;
+    int mode = *(const int *)payload;
+    if (mode == 0)
+        return csession_set_error(CSESSION_EINVAL, "no tenant for this key");
+    if (mode == 1)
+        return CSESSION_ENOMEM; /* no message of its own */
+    if (mode == 2)
+        return 7; /* not a code at all */
+    return 0;     /* and no key */
+}
+
+static void test_key_mapping(void **state)
+{
+    (void)state;
+    char pfx[96];
+    snprintf(pfx, sizeof pfx, "%sp:", prefix);
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.key_prefix = pfx;
+    csession_store *s = new_store_with(&o);
+    char key[65], rkey[200];
+    save(s, "prefixed", 8, TTL, key);
+    snprintf(rkey, sizeof rkey, "%s%s", pfx, key);
+    long long t = ttl_of(rkey, strlen(rkey));
+    assert_true(t > TTL - 5);
+    assert_int_equal(ttl_of(key, 64), -2);
+    assert_int_equal(s->remove(s, key, 64), 0);
+    assert_int_equal(ttl_of(rkey, strlen(rkey)), -2);
+    csession_store_free(s);
+
+    o.key_prefix = NULL;
+    o.key_mapper = hash_tag_mapper;
+    o.key_mapper_payload = pfx;
+    s = new_store_with(&o);
+    save(s, "mapped", 6, TTL, key);
+    snprintf(rkey, sizeof rkey, "%s{%s}", pfx, key);
+    expect_state(s, key, "mapped", 6);
+    assert_true(ttl_of(rkey, strlen(rkey)) > TTL - 5);
+    assert_int_equal(s->remove(s, key, 64), 0);
+    assert_int_equal(ttl_of(rkey, strlen(rkey)), -2);
+    csession_store_free(s);
+
+    int mode = 0;
+    o.key_mapper = failing_mapper;
+    o.key_mapper_payload = &mode;
+    s = new_store_with(&o);
+    csession_buf b = CSESSION_BUF_INIT;
+    assert_int_equal(s->load(s, key, 64, &b), CSESSION_EINVAL);
+    assert_string_equal(csession_last_error(), "no tenant for this key");
+    mode = 1;
+    assert_int_equal(s->save(s, "x", 1, TTL, &b), CSESSION_ENOMEM);
+    assert_non_null(strstr(csession_last_error(), "key_mapper failed"));
+    assert_int_equal(b.size, 0);
+    mode = 2;
+    assert_int_equal(s->remove(s, key, 64), CSESSION_ESTORE);
+    mode = 3;
+    assert_int_equal(s->update_ttl(s, key, 64, 5), CSESSION_ESTORE);
+    assert_non_null(strstr(csession_last_error(), "empty key"));
+    csession_buf_dispose(&b);
+    csession_store_free(s);
+}
+
+/* A key of another type gives the server's error text. */
+static int fixed_mapper(const char *key, size_t len, csession_buf *out, void *payload)
+{
+    (void)key;
+    (void)len;
+    return csession_buf_set(out, payload, strlen(payload));
+}
+
+static void test_error_reply(void **state)
+{
+    (void)state;
+    char list[96];
+    snprintf(list, sizeof list, "%slist", prefix);
+    redisReply *r = cmd("RPUSH %s a", list);
+    freeReplyObject(r);
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.key_mapper = fixed_mapper;
+    o.key_mapper_payload = list;
+    csession_store *s = new_store_with(&o);
+    const char *key = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789AB";
+    csession_buf b = CSESSION_BUF_INIT;
+    assert_int_equal(s->load(s, key, 64, &b), CSESSION_ESTORE);
+    assert_non_null(strstr(csession_last_error(), "Redis GET: WRONGTYPE"));
+    assert_int_equal(csession__store_redis_load_touch(s, key, 64, 10, &b), CSESSION_ESTORE);
+    assert_non_null(strstr(csession_last_error(), "Redis GETEX: WRONGTYPE"));
+    assert_int_equal(b.size, 0);
+    /* An error reply leaves the connection in use: nothing was dropped. */
+    csession__redis_stats st;
+    assert_int_equal(csession__store_redis_stats(s, &st), 0);
+    assert_int_equal(st.opened, 1);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.idle, 1);
+    r = cmd("DEL %s", list);
+    freeReplyObject(r);
+    csession_buf_dispose(&b);
+    csession_store_free(s);
+}
+
+/* ---- load_touch ---------------------------------------------------------- */
+
+static long long command_calls(const char *name)
+{
+    redisReply *r = cmd("INFO commandstats");
+    char needle[64];
+    snprintf(needle, sizeof needle, "cmdstat_%s:calls=", name);
+    const char *p = strstr(r->str, needle);
+    long long n = p ? atoll(p + strlen(needle)) : 0;
+    freeReplyObject(r);
+    return n;
+}
+
+static void test_load_touch(void **state)
+{
+    (void)state;
+    csession_store *s = new_store();
+    char key[65];
+    save(s, "touch me", 8, 50, key);
+    long long getex_before = command_calls("getex");
+    long long get_before = command_calls("get");
+    csession_buf b = CSESSION_BUF_INIT;
+    assert_int_equal(csession__store_redis_load_touch(s, key, 64, 7000, &b), 0);
+    assert_int_equal(b.size, 8);
+    assert_memory_equal(b.ptr, "touch me", 8);
+    long long t = ttl_of(key, 64);
+    assert_true(t > 6995 && t <= 7000);
+    /* one command, GETEX, and no GET */
+    assert_int_equal(command_calls("getex"), getex_before + 1);
+    assert_int_equal(command_calls("get"), get_before);
+
+    assert_int_equal(s->remove(s, key, 64), 0);
+    assert_int_equal(csession__store_redis_load_touch(s, key, 64, 10, &b), CSESSION_ENOTFOUND);
+    assert_int_equal(b.size, 0);
+    assert_int_equal(ttl_of(key, 64), -2);
+    assert_int_equal(csession__store_redis_load_touch(s, key, 64, 0, &b), CSESSION_EINVAL);
+    assert_int_equal(csession__store_redis_load_touch(s, key, 64, 10, NULL), CSESSION_EINVAL);
+    csession__redis_stats st;
+    assert_int_equal(csession__store_redis_stats(s, &st), 0);
+    assert_int_equal(st.getex_unsupported, 0);
+    csession_store_free(s);
+
+    /* Not a Redis store */
+    csession_store *m = NULL;
+    assert_int_equal(csession_store_memory_new(&m, NULL), 0);
+    assert_false(csession__store_is_redis(m));
+    assert_false(csession__store_is_redis(NULL));
+    assert_int_equal(csession__store_redis_load_touch(m, key, 64, 10, &b), CSESSION_EINVAL);
+    assert_int_equal(csession__store_redis_set_keygen(m, NULL, NULL), CSESSION_EINVAL);
+    csession_store_free(m);
+    csession_buf_dispose(&b);
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+#define THREADS 8
+#define ROUNDS 300
+
+typedef struct worker {
+    csession_store *store;
+    int id;
+    int failures;
+    char message[256];
+} worker;
+
+static void worker_fail(worker *w, const char *what)
+{
+    if (w->failures++ == 0)
+        snprintf(w->message, sizeof w->message, "thread %d: %s: %s", w->id, what,
+                 csession_last_error());
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    csession_store *s = w->store;
+    csession_buf key = CSESSION_BUF_INIT, again = CSESSION_BUF_INIT, got = CSESSION_BUF_INIT;
+    char st[96], st2[96];
+    for (int i = 0; i < ROUNDS; i++) {
+        int n = snprintf(st, sizeof st, "{\"thread\":%d,\"round\":%d}", w->id, i);
+        if (s->save(s, st, (size_t)n, TTL, &key)) {
+            worker_fail(w, "save");
+            continue;
+        }
+        if (s->load(s, key.ptr, key.size, &got) || got.size != (size_t)n ||
+            memcmp(got.ptr, st, (size_t)n) != 0)
+            worker_fail(w, "load after save");
+        int n2 = snprintf(st2, sizeof st2, "{\"thread\":%d,\"round\":%d,\"u\":1}", w->id, i);
+        if (s->update(s, key.ptr, key.size, st2, (size_t)n2, TTL, &again) ||
+            again.size != 64 || memcmp(again.ptr, key.ptr, 64) != 0)
+            worker_fail(w, "update");
+        if (csession__store_redis_load_touch(s, key.ptr, key.size, TTL, &got) ||
+            got.size != (size_t)n2 || memcmp(got.ptr, st2, (size_t)n2) != 0)
+            worker_fail(w, "load_touch after update");
+        if (s->update_ttl(s, key.ptr, key.size, TTL))
+            worker_fail(w, "update_ttl");
+        if (s->remove(s, key.ptr, key.size))
+            worker_fail(w, "remove");
+        if (s->load(s, key.ptr, key.size, &got) != CSESSION_ENOTFOUND)
+            worker_fail(w, "load after remove");
+    }
+    csession_buf_dispose(&key);
+    csession_buf_dispose(&again);
+    csession_buf_dispose(&got);
+    return NULL;
+}
+
+/* More threads than connections: they share 4 and wait for each other. */
+static void test_threads(void **state)
+{
+    (void)state;
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.pool_size = 4;
+    o.pool_wait_timeout_ms = 30000;
+    o.command_timeout_ms = 30000;
+    csession_store *s = new_store_with(&o);
+    pthread_t t[THREADS];
+    worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker){s, i, 0, ""};
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    int failures = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        if (w[i].failures)
+            fprintf(stderr, "%s (%d failures)\n", w[i].message, w[i].failures);
+        failures += w[i].failures;
+    }
+    assert_int_equal(failures, 0);
+    csession__redis_stats st;
+    assert_int_equal(csession__store_redis_stats(s, &st), 0);
+    assert_true(st.opened >= 1 && st.opened <= 4);
+    assert_int_equal(st.open, st.opened);
+    assert_int_equal(st.idle, st.open);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.wait_timeouts, 0);
+    csession_store_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_operations),
+        cmocka_unit_test(test_invalid_keys_no_io),
+        cmocka_unit_test(test_update_vanished),
+        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_state_limit),
+        cmocka_unit_test(test_actix_layout),
+        cmocka_unit_test(test_through_manager),
+        cmocka_unit_test(test_collision),
+        cmocka_unit_test(test_key_mapping),
+        cmocka_unit_test(test_error_reply),
+        cmocka_unit_test(test_load_touch),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
