@@ -21,6 +21,7 @@
 #include "state_format.h"
 #include "store.h"
 #include "stores/cookie_store.h"
+#include "stores/redis/redis_store.h"
 
 struct csession_manager {
     csession_config *cfg;          /* private copy, never modified */
@@ -29,6 +30,9 @@ struct csession_manager {
     /* The cookie store keeps the state in the cookie: its sessions are
      * re-sealed, not touched, when the TTL policy extends them. */
     int state_in_cookie;
+    /* The store can load and extend the TTL in one call (Redis GETEX), and
+     * the policy wants the TTL extended on every request. */
+    int touch_on_load;
 };
 
 static int copy_config(const csession_config *src, csession_config **out)
@@ -125,6 +129,8 @@ int csession_manager_new(csession_manager **out, const csession_config *cfg,
     if (store)
         mgr->store = store;
     mgr->state_in_cookie = csession__store_is_cookie(mgr->store);
+    mgr->touch_on_load = csession__store_is_redis(mgr->store) &&
+                         mgr->cfg->ttl_policy == CSESSION_TTL_ON_EVERY_REQUEST;
     *out = mgr;
     return 0;
 }
@@ -150,7 +156,10 @@ static int load_with_key(csession_manager *mgr, csession_buf *key, int reissue, 
     csession_buf state = CSESSION_BUF_INIT;
     csession *s = NULL;
     cJSON *map = NULL;
-    int rc = csession__store_load(mgr->store, key->ptr, key->size, &state);
+    int rc = mgr->touch_on_load
+                 ? csession__store_redis_load_touch(mgr->store, key->ptr, key->size, mgr->cfg->ttl,
+                                                    &state)
+                 : csession__store_load(mgr->store, key->ptr, key->size, &state);
     if (rc == CSESSION_ENOTFOUND) {
         /* expired or unknown: a fresh session, and the key is forgotten */
         csession_buf_dispose(key);
@@ -171,6 +180,7 @@ static int load_with_key(csession_manager *mgr, csession_buf *key, int reissue, 
     s->key = *key;
     csession_buf_init(key);
     s->reissue = reissue;
+    s->ttl_touched = mgr->touch_on_load;
     *out = s;
 done:
     csession_buf_dispose(&state);
@@ -320,8 +330,8 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
                     rc = store_state(mgr, s, &s->key, &r->key);
                     break;
                 }
-                rc = csession__store_update_ttl(st, s->key.ptr, s->key.size, cfg->ttl);
-                if (rc)
+                if (!s->ttl_touched &&
+                    (rc = csession__store_update_ttl(st, s->key.ptr, s->key.size, cfg->ttl)))
                     return rc;
                 if (cfg->lifecycle != CSESSION_LIFECYCLE_PERSISTENT && !s->reissue)
                     return 0;

@@ -22,6 +22,9 @@ struct csession {
      * of the ring and must be sealed again with the current one. */
     csession_buf key;
     int reissue;
+    /* The store already extended the TTL while loading (one round trip for
+     * a read-only request): commit must not do it again. */
+    int ttl_touched;
 };
 
 /*

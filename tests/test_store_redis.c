@@ -597,6 +597,50 @@ static void test_load_touch(void **state)
     csession_buf_dispose(&b);
 }
 
+/* Through the manager, a read-only request under ON_EVERY_REQUEST costs one
+ * command (GETEX) that also extends the TTL; the commit sends nothing. */
+static void test_read_only_request_one_round_trip(void **state)
+{
+    (void)state;
+    csession_store *s = new_store();
+    csession_config *cfg = NULL;
+    unsigned char master[64];
+    assert_int_equal(csession_key_generate(master, sizeof master), 0);
+    assert_int_equal(csession_config_new(&cfg), 0);
+    assert_int_equal(csession_config_add_key(cfg, master, sizeof master), 0);
+    assert_int_equal(csession_config_set_ttl_policy(cfg, CSESSION_TTL_ON_EVERY_REQUEST), 0);
+    assert_int_equal(csession_config_set_browser_session(cfg, 9000), 0);
+    csession_manager *mgr = NULL;
+    assert_int_equal(csession_manager_new(&mgr, cfg, s), 0);
+    csession_config_free(cfg);
+
+    csession *sess = NULL;
+    csession_buf set = CSESSION_BUF_INIT;
+    assert_int_equal(csession_manager_load(mgr, NULL, 0, &sess), 0);
+    assert_int_equal(csession_insert_int64(sess, "counter", 1), 0);
+    assert_int_equal(csession_manager_commit(mgr, sess, &set), 0);
+    csession_free(sess);
+    char cookie[512];
+    snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(set.ptr, ";"), set.ptr);
+
+    redisReply *r = cmd("INFO commandstats"); /* settle the counters first */
+    freeReplyObject(r);
+    long long total_before = command_calls("getex") + command_calls("get") +
+                             command_calls("expire") + command_calls("set");
+    assert_int_equal(csession_manager_load(mgr, cookie, strlen(cookie), &sess), 0);
+    int64_t n = 0;
+    assert_int_equal(csession_get_int64(sess, "counter", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(csession_manager_commit(mgr, sess, &set), 0);
+    assert_int_equal(set.size, 0); /* browser session: nothing to re-send */
+    csession_free(sess);
+    long long total_after = command_calls("getex") + command_calls("get") +
+                            command_calls("expire") + command_calls("set");
+    assert_int_equal(total_after - total_before, 1);
+    csession_buf_dispose(&set);
+    csession_manager_free(mgr);
+}
+
 /* ---- threads ------------------------------------------------------------- */
 
 #define THREADS 8
@@ -698,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_key_mapping),
         cmocka_unit_test(test_error_reply),
         cmocka_unit_test(test_load_touch),
+        cmocka_unit_test(test_read_only_request_one_round_trip),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

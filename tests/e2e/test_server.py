@@ -464,6 +464,22 @@ def aes_supported():
     return False
 
 
+
+def redis_url():
+    """The Redis server to use: CSESSION_TEST_REDIS_URL, else the one the
+    ctest fixture started (its port is in CSESSION_TEST_REDIS_STATE/port)."""
+    url = os.environ.get("CSESSION_TEST_REDIS_URL")
+    if url:
+        return url
+    state = os.environ.get("CSESSION_TEST_REDIS_STATE")
+    if state:
+        try:
+            with open(os.path.join(state, "port")) as f:
+                return "redis://127.0.0.1:%d" % int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+    return None
+
 def main():
     global SERVER, WORK
     if len(sys.argv) != 2:
@@ -484,11 +500,11 @@ def main():
             long_flow("memory", server_side=True, extra=("--cipher", "aes256gcm"))
         else:
             print("== aes256gcm: skipped (no AES-NI on this CPU)")
-        redis = os.environ.get("CSESSION_TEST_REDIS_URL")
+        redis = redis_url()
         if redis:
             long_flow(redis, server_side=True)
         else:
-            print("== redis: skipped (set CSESSION_TEST_REDIS_URL to run it)")
+            print("== redis: skipped (no CSESSION_TEST_REDIS_URL and no redis fixture)")
         settings()
         store_failure()
     except Failure as e:
