@@ -53,20 +53,19 @@ int csession__cookie_is_token(const char *name, size_t len)
  * CONTROLS is 0x00-0x1F and 0x7F; percent_encode() also encodes every byte
  * >= 0x80. Hex digits are upper case.
  */
+static const unsigned char encode_set[128] = {
+    [' '] = 1, ['"'] = 1, ['<'] = 1, ['>'] = 1, ['`'] = 1,
+    ['#'] = 1, ['?'] = 1, ['{'] = 1, ['}'] = 1,
+    ['/'] = 1, [':'] = 1, [';'] = 1, ['='] = 1, ['@'] = 1, ['['] = 1, ['\\'] = 1,
+    [']'] = 1, ['^'] = 1, ['|'] = 1, ['%'] = 1,
+    ['('] = 1, [')'] = 1, [','] = 1,
+};
+
+/* A table rather than a switch: every byte of every Set-Cookie value goes
+ * through here, and a JSON state is mostly bytes of the encode set. */
 static int must_encode(unsigned char c)
 {
-    if (c < 0x20 || c >= 0x7F)
-        return 1;
-    switch (c) {
-    case ' ': case '"': case '<': case '>': case '`':
-    case '#': case '?': case '{': case '}':
-    case '/': case ':': case ';': case '=': case '@': case '[': case '\\':
-    case ']': case '^': case '|': case '%':
-    case '(': case ')': case ',':
-        return 1;
-    default:
-        return 0;
-    }
+    return c < 0x20 || c >= 0x7F || encode_set[c];
 }
 
 static int hex_value(unsigned char c)
@@ -199,7 +198,19 @@ int csession__cookie_decode(const char *in, size_t in_len,
                                in_len, CSESSION__COOKIE_VALUE_MAX);
     size_t i = 0, n = 0;
     while (i < in_len) {
-        /* In place is safe: each output byte consumes at least one input byte. */
+        /* Runs without '%' are copied whole. In place is safe: each output
+         * byte consumes at least one input byte (hence memmove). */
+        const char *pct = memchr(in + i, '%', in_len - i);
+        size_t run = (pct ? (size_t)(pct - in) : in_len) - i;
+        if (run > out_cap - n)
+            return csession__error(CSESSION_ETOOBIG,
+                                   "decoded cookie value does not fit %zu bytes", out_cap);
+        if (run)
+            memmove(out + n, in + i, run);
+        n += run;
+        i += run;
+        if (i == in_len)
+            break;
         unsigned char c = decode_at(in, in_len, &i);
         if (n == out_cap)
             return csession__error(CSESSION_ETOOBIG,
@@ -220,10 +231,14 @@ static size_t encoded_len(const char *in, size_t len)
     return n;
 }
 
-/* Writes the encoding of in[0..len) at dst, which has room for encoded_len(). */
-static void encode_into(char *dst, const char *in, size_t len)
+/* Writes the encoding of in[0..len) at dst; enc_len is encoded_len(in, len). */
+static void encode_into(char *dst, const char *in, size_t len, size_t enc_len)
 {
     static const char hex[] = "0123456789ABCDEF";
+    if (enc_len == len) { /* nothing to encode, as in URL-safe base64 */
+        memcpy(dst, in, len);
+        return;
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         if (must_encode(c)) {
@@ -262,7 +277,7 @@ int csession__cookie_encode(csession_buf *out, const char *in, size_t in_len)
         return rc;
     if ((rc = csession__buf_grow(out, n)) != 0)
         return rc;
-    encode_into(out->ptr, in, in_len);
+    encode_into(out->ptr, in, in_len, n);
     out->size = n;
     out->ptr[n] = '\0';
     return 0;
@@ -340,11 +355,12 @@ static void put_str(writer *w, const char *s)
     put(w, s, strlen(s));
 }
 
-static void put_encoded(writer *w, const char *s, size_t n)
+/* enc_len is encoded_len(s, n), computed once for both passes. */
+static void put_encoded(writer *w, const char *s, size_t n, size_t enc_len)
 {
     if (w->dst)
-        encode_into(w->dst + w->len, s, n);
-    w->len += encoded_len(s, n);
+        encode_into(w->dst + w->len, s, n, enc_len);
+    w->len += enc_len;
 }
 
 static void put_u64(writer *w, uint64_t v)
@@ -451,14 +467,19 @@ static int check_attrs(const csession__cookie_attrs *a, const char **domain, siz
     return 0;
 }
 
+/* The encoded lengths of the name and the value, computed once. */
+typedef struct encoded_lens {
+    size_t name, value;
+} encoded_lens;
+
 static void emit(writer *w, const csession__cookie_attrs *a, const char *domain, size_t domain_len,
-                 const char *value, size_t value_len, const char *date)
+                 const char *value, size_t value_len, const encoded_lens *enc, const char *date)
 {
     static const char *const same_site[] = { NULL, "Strict", "Lax", "None" };
 
-    put_encoded(w, a->name, a->name_len);
+    put_encoded(w, a->name, a->name_len, enc->name);
     put(w, "=", 1);
-    put_encoded(w, value, value_len);
+    put_encoded(w, value, value_len, enc->value);
     /* The order of the cookie crate's fmt_parameters(). */
     if (a->http_only)
         put_str(w, "; HttpOnly");
@@ -507,12 +528,13 @@ int csession__cookie_format(csession_buf *out, const csession__cookie_attrs *att
             return rc;
     }
 
+    encoded_lens enc = { encoded_len(attrs->name, attrs->name_len), enc_len };
     writer count = { NULL, 0 };
-    emit(&count, attrs, domain, domain_len, value, value_len, date);
+    emit(&count, attrs, domain, domain_len, value, value_len, &enc, date);
     if ((rc = csession__buf_grow(out, count.len)) != 0)
         return rc;
     writer w = { out->ptr, 0 };
-    emit(&w, attrs, domain, domain_len, value, value_len, date);
+    emit(&w, attrs, domain, domain_len, value, value_len, &enc, date);
     out->size = w.len;
     out->ptr[w.len] = '\0';
     return 0;
