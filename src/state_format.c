@@ -25,17 +25,45 @@ size_t csession_max_state_bytes(void)
     return CSESSION__STATE_MAX_BYTES;
 }
 
+/* Writes v in decimal at the end of buf[0..24); returns where it starts.
+ * Faster than snprintf, which showed in the profile of every request. */
+static char *format_int64(char buf[24], int64_t v)
+{
+    char *p = buf + 24;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 int csession__state_encode(const cJSON *map, int64_t exp, csession_buf *out)
 {
+    static const char head_plain[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",\"state\":";
+    static const char head_exp[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",\"exp\":";
     char head[64];
-    int n;
+    size_t n;
     csession__buf_clear(out);
-    if (exp == CSESSION__NO_EXP)
-        n = snprintf(head, sizeof head, "{\"v\":%d,\"state\":", CSESSION__STATE_VERSION);
-    else
-        n = snprintf(head, sizeof head, "{\"v\":%d,\"exp\":%" PRId64 ",\"state\":",
-                     CSESSION__STATE_VERSION, exp);
-    int rc = csession__buf_append(out, head, (size_t)n);
+    if (exp == CSESSION__NO_EXP) {
+        n = sizeof head_plain - 1;
+        memcpy(head, head_plain, n);
+    } else {
+        char digits[24];
+        const char *d = format_int64(digits, exp);
+        size_t dn = (size_t)(digits + sizeof digits - d);
+        n = sizeof head_exp - 1;
+        memcpy(head, head_exp, n);
+        memcpy(head + n, d, dn);
+        memcpy(head + n + dn, ",\"state\":", 9);
+        n += dn + 9;
+    }
+    int rc = csession__buf_append(out, head, n);
     if (!rc)
         rc = csession__json_print_append(map, out);
     if (!rc)
@@ -148,6 +176,19 @@ static int normalise_members(cJSON *map)
     }
     if (n < 2)
         return 0;
+    if (n <= 8) { /* the usual session: a few keys, no allocation, no sort */
+        for (cJSON *m = map->child; m;) {
+            cJSON *next = m->next;
+            for (const cJSON *later = next; later; later = later->next) {
+                if (strcmp(m->string, later->string) == 0) {
+                    cJSON_Delete(cJSON_DetachItemViaPointer(map, m));
+                    break;
+                }
+            }
+            m = next;
+        }
+        return 0;
+    }
     member_ref *refs = csession__calloc(n, sizeof *refs);
     if (!refs)
         return csession__oom();

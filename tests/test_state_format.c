@@ -108,6 +108,13 @@ static void test_duplicate_keys_last_wins(void **state)
     assert_int_equal(n, 5);
     expect_encoding(s, "{\"v\":1,\"state\":{\"b\":2,\"c\":4,\"a\":5}}");
     csession_free(s);
+    /* more members than the small-map path takes: sorted there */
+    s = decode_ok("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"a\":5,\"e\":6,\"f\":7,\"g\":8,"
+                  "\"b\":9,\"h\":10,\"a\":11}");
+    assert_int_equal(csession_count(s), 8);
+    expect_encoding(s, "{\"v\":1,\"state\":{\"c\":3,\"d\":4,\"e\":6,\"f\":7,\"g\":8,"
+                       "\"b\":9,\"h\":10,\"a\":11}}");
+    csession_free(s);
 }
 
 static void test_exp_member(void **state)
