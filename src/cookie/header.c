@@ -236,7 +236,8 @@ static void encode_into(char *dst, const char *in, size_t len, size_t enc_len)
 {
     static const char hex[] = "0123456789ABCDEF";
     if (enc_len == len) { /* nothing to encode, as in URL-safe base64 */
-        memcpy(dst, in, len);
+        if (len)
+            memcpy(dst, in, len);
         return;
     }
     for (size_t i = 0; i < len; i++) {
