@@ -53,19 +53,32 @@ int csession__cookie_is_token(const char *name, size_t len)
  * CONTROLS is 0x00-0x1F and 0x7F; percent_encode() also encodes every byte
  * >= 0x80. Hex digits are upper case.
  */
-static const unsigned char encode_set[128] = {
-    [' '] = 1, ['"'] = 1, ['<'] = 1, ['>'] = 1, ['`'] = 1,
-    ['#'] = 1, ['?'] = 1, ['{'] = 1, ['}'] = 1,
-    ['/'] = 1, [':'] = 1, [';'] = 1, ['='] = 1, ['@'] = 1, ['['] = 1, ['\\'] = 1,
-    [']'] = 1, ['^'] = 1, ['|'] = 1, ['%'] = 1,
-    ['('] = 1, [')'] = 1, [','] = 1,
+/* must_encode_table[c] is 1 for the bytes above: CONTROLS, the COOKIE set
+ * and every byte >= 0x7F. A table rather than a switch: every byte of every
+ * Set-Cookie value goes through here, and a JSON state is mostly bytes of
+ * the set. */
+static const unsigned char must_encode_table[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0,
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* A table rather than a switch: every byte of every Set-Cookie value goes
- * through here, and a JSON state is mostly bytes of the encode set. */
 static int must_encode(unsigned char c)
 {
-    return c < 0x20 || c >= 0x7F || encode_set[c];
+    return must_encode_table[c];
 }
 
 static int hex_value(unsigned char c)
@@ -198,20 +211,12 @@ int csession__cookie_decode(const char *in, size_t in_len,
                                in_len, CSESSION__COOKIE_VALUE_MAX);
     size_t i = 0, n = 0;
     while (i < in_len) {
-        /* Runs without '%' are copied whole. In place is safe: each output
-         * byte consumes at least one input byte (hence memmove). */
-        const char *pct = memchr(in + i, '%', in_len - i);
-        size_t run = (pct ? (size_t)(pct - in) : in_len) - i;
-        if (run > out_cap - n)
-            return csession__error(CSESSION_ETOOBIG,
-                                   "decoded cookie value does not fit %zu bytes", out_cap);
-        if (run)
-            memmove(out + n, in + i, run);
-        n += run;
-        i += run;
-        if (i == in_len)
-            break;
-        unsigned char c = decode_at(in, in_len, &i);
+        /* In place is safe: each output byte consumes at least one input byte. */
+        unsigned char c = (unsigned char)in[i];
+        if (c == '%')
+            c = decode_at(in, in_len, &i);
+        else
+            i++;
         if (n == out_cap)
             return csession__error(CSESSION_ETOOBIG,
                                    "decoded cookie value does not fit %zu bytes", out_cap);
