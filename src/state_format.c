@@ -43,26 +43,29 @@ static char *format_int64(char buf[24], int64_t v)
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
-int csession__state_encode(const cJSON *map, int64_t exp, csession_buf *out)
+size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX], int64_t exp)
 {
     static const char head_plain[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",\"state\":";
     static const char head_exp[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",\"exp\":";
-    char head[64];
-    size_t n;
-    csession__buf_clear(out);
     if (exp == CSESSION__NO_EXP) {
-        n = sizeof head_plain - 1;
-        memcpy(head, head_plain, n);
-    } else {
-        char digits[24];
-        const char *d = format_int64(digits, exp);
-        size_t dn = (size_t)(digits + sizeof digits - d);
-        n = sizeof head_exp - 1;
-        memcpy(head, head_exp, n);
-        memcpy(head + n, d, dn);
-        memcpy(head + n + dn, ",\"state\":", 9);
-        n += dn + 9;
+        memcpy(out, head_plain, sizeof head_plain - 1);
+        return sizeof head_plain - 1;
     }
+    char digits[24];
+    const char *d = format_int64(digits, exp);
+    size_t dn = (size_t)(digits + sizeof digits - d);
+    size_t n = sizeof head_exp - 1;
+    memcpy(out, head_exp, n);
+    memcpy(out + n, d, dn);
+    memcpy(out + n + dn, ",\"state\":", 9);
+    return n + dn + 9;
+}
+
+int csession__state_encode(const cJSON *map, int64_t exp, csession_buf *out)
+{
+    char head[CSESSION__STATE_HEAD_MAX];
+    csession__buf_clear(out);
+    size_t n = csession__state_head(head, exp);
     int rc = csession__buf_append(out, head, n);
     if (!rc)
         rc = csession__json_print_append(map, out);

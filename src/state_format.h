@@ -13,6 +13,14 @@
 /* "no expiry" for the exp arguments below. */
 #define CSESSION__NO_EXP INT64_MIN
 
+/* Room for the longest envelope head csession__state_head() writes. */
+#define CSESSION__STATE_HEAD_MAX 64
+
+/* Writes the text an encoded state starts with, up to its map:
+ * {"v":1,"state":  or, unless exp is CSESSION__NO_EXP, {"v":1,"exp":<exp>,"state":
+ * Returns its length (no NUL is written). */
+size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX], int64_t exp);
+
 /*
  * Writes {"v":1,"state":<map>} (with "exp":<exp> after "v" unless exp is
  * CSESSION__NO_EXP) into `out`, replacing its contents.

@@ -67,20 +67,8 @@ static int cookie_save(csession_store *store, const char *state, size_t state_le
     size_t head = sizeof ENVELOPE_HEAD - 1;
     if (state_len >= head && memcmp(state, ENVELOPE_HEAD, head) == 0) {
         /* Our own encoding: splice "exp" in rather than parse and print. */
-        char prefix[64], digits[24];
-        char *d = digits + sizeof digits;
-        uint64_t u = exp < 0 ? (uint64_t)0 - (uint64_t)exp : (uint64_t)exp;
-        do { /* not snprintf: this runs on every write of a cookie session */
-            *--d = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (exp < 0)
-            *--d = '-';
-        size_t dn = (size_t)(digits + sizeof digits - d), n = sizeof EXP_HEAD - 1;
-        memcpy(prefix, EXP_HEAD, n);
-        memcpy(prefix + n, d, dn);
-        memcpy(prefix + n + dn, ",\"state\":", 9);
-        n += dn + 9;
+        char prefix[CSESSION__STATE_HEAD_MAX];
+        size_t n = csession__state_head(prefix, exp);
         csession__buf_clear(key_out);
         int rc = csession__buf_grow(key_out, n + state_len - head);
         if (!rc)
