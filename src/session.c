@@ -207,7 +207,7 @@ static int find_typed(const csession *s, const char *key, const void *out,
 
 int csession_get_int64(const csession *s, const char *key, int64_t *out)
 {
-    cJSON *item;
+    cJSON *item = NULL;
     int rc = find_typed(s, key, out, cJSON_IsNumber, "a number", &item);
     if (rc)
         return rc;
@@ -220,7 +220,7 @@ int csession_get_int64(const csession *s, const char *key, int64_t *out)
 
 int csession_get_double(const csession *s, const char *key, double *out)
 {
-    cJSON *item;
+    cJSON *item = NULL;
     int rc = find_typed(s, key, out, cJSON_IsNumber, "a number", &item);
     if (!rc)
         *out = item->valuedouble;
@@ -229,7 +229,7 @@ int csession_get_double(const csession *s, const char *key, double *out)
 
 int csession_get_bool(const csession *s, const char *key, int *out)
 {
-    cJSON *item;
+    cJSON *item = NULL;
     int rc = find_typed(s, key, out, cJSON_IsBool, "a boolean", &item);
     if (!rc)
         *out = cJSON_IsTrue(item) ? 1 : 0;
@@ -238,13 +238,13 @@ int csession_get_bool(const csession *s, const char *key, int *out)
 
 int csession_get_null(const csession *s, const char *key)
 {
-    cJSON *item;
+    cJSON *item = NULL;
     return find_typed(s, key, &item, cJSON_IsNull, "null", &item); /* no output to check */
 }
 
 int csession_get_string(const csession *s, const char *key, const char **out, size_t *len)
 {
-    cJSON *item;
+    cJSON *item = NULL;
     int rc = find_typed(s, key, out, cJSON_IsString, "a string", &item);
     if (rc)
         return rc;
