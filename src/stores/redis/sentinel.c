@@ -18,6 +18,14 @@
  * result rather than ask the sentinels again. When the master moved, the
  * pool is pointed at the new one and its connections to the old one are
  * retired (pool.h: epochs).
+ *
+ * A planned failover (SENTINEL FAILOVER) gives no sign on the old master:
+ * it stays a writable master until Sentinel demotes it, some ten seconds
+ * after the sentinels switched, and what is written there meanwhile is
+ * lost. So, besides the signs above, one command a second (CHECK_MS) first
+ * asks the sentinel that answered last, on a connection kept for that,
+ * whether the master is still the same; the other threads do not wait for
+ * that check.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +35,9 @@
 #include "alloc.h"
 #include "error.h"
 #include "topology.h"
+
+/* How often commands check with a sentinel that the master did not move. */
+#define CHECK_MS 1000
 
 typedef struct sentinel {
     csession__redis_topology base;
@@ -40,6 +51,9 @@ typedef struct sentinel {
     int master_port;
     int last_rc; /* the last failed lookup's code and message */
     char last_error[400];
+    csession__redis_conn *watch; /* kept open to sentinel `watch_index` for checks */
+    size_t watch_index;
+    atomic_llong last_check_ms;
     atomic_ulong failures;  /* lookups that failed */
     atomic_ulong gen;       /* lookups that succeeded */
     atomic_int stale;       /* 1: look the master up before the next command */
@@ -51,17 +65,19 @@ typedef struct sentinel {
 #define NAME_ARG(s) (int)((s)->url->master_name_len > 64 ? 64 : (s)->url->master_name_len), \
                     (s)->url->master_name
 
-/* Asks sentinel `i` for the master's address. */
-static int ask_sentinel(sentinel *s, size_t i, char *host, size_t host_size, int *port)
+/* Asks sentinel `i` for the master's address, on *conn when not NULL
+ * (else on a new connection, left in *conn). *conn is closed and NULL after
+ * a failure. */
+static int ask_sentinel(sentinel *s, size_t i, csession__redis_conn **conn, char *host,
+                        size_t host_size, int *port)
 {
     csession__redis_target t = s->sentinels;
     t.host = s->url->nodes[i].host;
     t.port = s->url->nodes[i].port;
     char where[300];
     csession__redis_describe(&t, where, sizeof where);
-    csession__redis_conn *c;
     csession__redis_failure failure;
-    int rc = csession__redis_conn_open(&c, &t, &failure);
+    int rc = *conn ? 0 : csession__redis_conn_open(conn, &t, &failure);
     if (rc)
         return rc;
     const char *argv[] = {"SENTINEL", "get-master-addr-by-name", s->url->master_name};
@@ -70,10 +86,12 @@ static int ask_sentinel(sentinel *s, size_t i, char *host, size_t host_size, int
     redisReply *r;
     char what[340];
     snprintf(what, sizeof what, "Redis Sentinel at %s", where);
-    rc = csession__redis_conn_run(c, what, &cmd, 1, &r, &failure);
-    csession__redis_conn_close(c);
-    if (rc)
+    rc = csession__redis_conn_run(*conn, what, &cmd, 1, &r, &failure);
+    if (rc) {
+        csession__redis_conn_close(*conn);
+        *conn = NULL;
         return rc;
+    }
     if (r->type == REDIS_REPLY_NIL) {
         rc = csession__error(CSESSION_ESTORE, "%s knows no master named " NAME_FMT, what,
                              NAME_ARG(s));
@@ -105,6 +123,22 @@ static int verify_master(sentinel *s, const char *host, int port,
     return rc;
 }
 
+/* Under the lock: `host`:`port`, checked, is the master from now on. */
+static void use_master(sentinel *s, const char *host, int port)
+{
+    int moved = strcmp(s->master, host) != 0 || s->master_port != port;
+    if (moved && s->master[0])
+        atomic_fetch_add(&s->master_changes, 1);
+    if (moved) {
+        memcpy(s->master, host, strlen(host) + 1);
+        s->master_port = port;
+        csession__redis_pool_retarget(&s->pool, host, port);
+    }
+    atomic_store(&s->last_check_ms, csession__redis_now_ms());
+    atomic_fetch_add(&s->gen, 1);
+    atomic_store(&s->stale, 0);
+}
+
 /* Under the lock: asks each sentinel until one names a live master. */
 static int look_up(sentinel *s)
 {
@@ -115,7 +149,9 @@ static int look_up(sentinel *s)
         char host[CSESSION__REDIS_MAX_HOST + 1];
         int port = 0;
         csession__redis_failure failure = CSESSION__REDIS_UNREACHABLE;
-        int rc = ask_sentinel(s, i, host, sizeof host, &port);
+        csession__redis_conn *conn = NULL;
+        int rc = ask_sentinel(s, i, &conn, host, sizeof host, &port);
+        csession__redis_conn_close(conn);
         if (rc == 0)
             rc = verify_master(s, host, port, &failure);
         if (rc == CSESSION_ENOMEM)
@@ -127,15 +163,7 @@ static int look_up(sentinel *s)
             continue;
         }
         s->preferred = i;
-        if (s->master[0] && (strcmp(s->master, host) != 0 || s->master_port != port))
-            atomic_fetch_add(&s->master_changes, 1);
-        if (!s->master[0] || strcmp(s->master, host) != 0 || s->master_port != port) {
-            memcpy(s->master, host, strlen(host) + 1);
-            s->master_port = port;
-            csession__redis_pool_retarget(&s->pool, host, port);
-        }
-        atomic_fetch_add(&s->gen, 1);
-        atomic_store(&s->stale, 0);
+        use_master(s, host, port);
         return 0;
     }
     return csession__error(CSESSION_ESTORE,
@@ -163,12 +191,44 @@ static int discover(sentinel *s)
     return rc;
 }
 
+/*
+ * Once a CHECK_MS, by whichever thread comes first (the others go on): asks
+ * the sentinel that answered last whether the master moved, and follows it
+ * when it did. A sentinel that does not answer changes nothing: commands
+ * going wrong will ask the others.
+ */
+static void check_master(sentinel *s)
+{
+    long long now = csession__redis_now_ms();
+    if (now - atomic_load(&s->last_check_ms) < CHECK_MS ||
+        pthread_mutex_trylock(&s->lock) != 0)
+        return;
+    if (now - atomic_load(&s->last_check_ms) >= CHECK_MS && !atomic_load(&s->stale)) {
+        atomic_store(&s->last_check_ms, now);
+        if (s->watch && s->watch_index != s->preferred) {
+            csession__redis_conn_close(s->watch);
+            s->watch = NULL;
+        }
+        s->watch_index = s->preferred;
+        char host[CSESSION__REDIS_MAX_HOST + 1];
+        int port = 0;
+        csession__redis_failure failure;
+        if (ask_sentinel(s, s->preferred, &s->watch, host, sizeof host, &port) == 0 &&
+            (strcmp(host, s->master) != 0 || port != s->master_port) &&
+            verify_master(s, host, port, &failure) == 0)
+            use_master(s, host, port);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 static int sentinel_route(csession__redis_topology *t, const char *key, size_t key_len,
                           csession__redis_route *out)
 {
     (void)key;
     (void)key_len;
     sentinel *s = (sentinel *)t;
+    if (!atomic_load(&s->stale))
+        check_master(s);
     if (atomic_load(&s->stale)) {
         int rc = discover(s);
         if (rc)
@@ -234,6 +294,7 @@ static void sentinel_free(csession__redis_topology *t)
 {
     sentinel *s = (sentinel *)t;
     csession__redis_pool_dispose(&s->pool);
+    csession__redis_conn_close(s->watch);
     pthread_mutex_destroy(&s->lock);
     csession__free(s);
 }
@@ -271,6 +332,7 @@ int csession__redis_sentinel_new(csession__redis_topology **out,
     atomic_init(&s->gen, 0);
     atomic_init(&s->stale, 1);
     atomic_init(&s->master_changes, 0);
+    atomic_init(&s->last_check_ms, 0);
     s->base = *base;
     atomic_init(&s->base.not_replicated, 0);
     s->base.route = sentinel_route;
