@@ -52,8 +52,8 @@ typedef struct csession__redis_stats {
     unsigned long master_changes; /* lookups that found the master moved */
     /* Cluster */
     unsigned long refreshes; /* slot maps loaded */
-    unsigned long moved;     /* MOVED redirects followed */
-    unsigned long ask;       /* ASK redirects followed */
+    unsigned long moved;     /* MOVED answers (the map corrected; followed up to the bound) */
+    unsigned long ask;       /* ASK answers */
     unsigned int nodes;      /* nodes known */
 } csession__redis_stats;
 
