@@ -51,7 +51,8 @@ static void test_hash_tags(void **state)
     /* A prefix with a tag: every session of a tenant on one slot. */
     assert_int_equal(slot_of("{tenant7}:abc"), slot_of("{tenant7}:xyz"));
     /* Binary keys: a NUL in the tag is part of it. */
-    assert_int_equal(csession__redis_key_slot("{a\0b}", 5), csession__redis_crc16("a\0b", 3) & 16383);
+    assert_int_equal(csession__redis_key_slot("{a\0b}", 5),
+                     csession__redis_crc16("a\0b", 3) & 16383);
     /* Every slot is below 16384. */
     char key[8];
     for (int i = 0; i < 100000; i++) {

@@ -57,8 +57,10 @@ unsigned int csession__redis_key_slot(const char *key, size_t len)
     if (open) {
         const char *from = open + 1;
         const char *close = memchr(from, '}', len - (size_t)(from - key));
-        if (close && close > from)
-            return csession__redis_crc16(from, (size_t)(close - from)) & (CSESSION__REDIS_SLOTS - 1);
+        if (close && close > from) { /* "{}" is no tag: the whole key counts */
+            key = from;
+            len = (size_t)(close - from);
+        }
     }
     return csession__redis_crc16(key, len) & (CSESSION__REDIS_SLOTS - 1);
 }
