@@ -3,9 +3,12 @@
 # usage: . scripts/deps.sh; ensure_packages pkg...
 
 # libmicrohttpd-dev: the demo web server (examples/server); curl and python3:
-# the end-to-end and Python binding tests.
+# the end-to-end and Python binding tests. redis-server also runs the Sentinel
+# tests (redis-server --sentinel: the redis-sentinel package is not needed);
+# redis-tools (redis-cli, which redis-server pulls in anyway) makes the
+# cluster of the Cluster tests.
 CSESSION_BUILD_PACKAGES="build-essential g++ cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libmicrohttpd-dev"
-CSESSION_TEST_PACKAGES="libcmocka-dev redis-server curl python3"
+CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3"
 
 ensure_packages() {
     missing=""

@@ -84,9 +84,10 @@ typedef struct invalid_case {
 } invalid_case;
 
 static const invalid_case invalid[] = {
-    {"", "must start with redis:// or unix://"},
-    {"http://h", "must start with redis:// or unix://"},
-    {"redis:/h", "must start with redis:// or unix://"},
+    {"", "must start with redis://, unix://, redis+sentinel:// or redis+cluster://"},
+    {"http://h", "must start with redis://"},
+    {"redis:/h", "must start with redis://"},
+    {"redis+tls://h", "must start with redis://"},
     {"rediss://h", "TLS (rediss://) is not supported"},
     {"redis://", "no host"},
     {"redis://:6379", "no host"},
@@ -134,6 +135,58 @@ static const invalid_case invalid[] = {
     {"unix:///r.sock?", "empty query parameter"},
     {"unix:///r.sock?db=1&", "empty query parameter"},
     {"unix:///r.sock#x", "unexpected fragment"},
+    {"unix:///r.sock?wait_replicas=1", "unknown query parameter 'wait_replicas'"},
+    {"redis://h1,h2", "several hosts need redis+sentinel:// or redis+cluster://"},
+    {"redis://h?wait_replicas=1", "take no query parameters"},
+    /* Sentinel */
+    {"rediss+sentinel://h/m", "TLS (rediss://) is not supported"},
+    {"redis+sentinel://h", "no master name"},
+    {"redis+sentinel://h/", "no master name"},
+    {"redis+sentinel://h?x=1", "no master name"},
+    {"redis+sentinel://h//2", "no master name"},
+    {"redis+sentinel://h/m%0a", "the master name contains a control character"},
+    {"redis+sentinel://h/m%00", "the master name contains %00"},
+    {"redis+sentinel://h/m%zz", "bad percent-escape in the master name"},
+    {"redis+sentinel://h/m/x", "database must be a number"},
+    {"redis+sentinel://h/m/1/2", "database must be a number"},
+    {"redis+sentinel://h,/m", "empty host in the host list"},
+    {"redis+sentinel://,h/m", "empty host in the host list"},
+    {"redis+sentinel://h1,,h2/m", "empty host in the host list"},
+    {"redis+sentinel://h1:0,h2/m", "port must be a number from 1 to 65535"},
+    {"redis+sentinel://h1,h 2/m", "invalid character in the host name"},
+    {"redis+sentinel://h1,[::1/m", "'[' without ']'"},
+    {"redis+sentinel://u@h/m", "user name without a password"},
+    {"redis+sentinel://h/m?db=1", "unknown query parameter 'db' (known: sentinel_password, "
+                                  "sentinel_user, wait_replicas, wait_timeout_ms)"},
+    {"redis+sentinel://h/m?password=x", "unknown query parameter 'password'"},
+    {"redis+sentinel://h/m?sentinel_password=", "empty sentinel password"},
+    {"redis+sentinel://h/m?sentinel_user=u", "sentinel_user without sentinel_password"},
+    {"redis+sentinel://h/m?sentinel_password=a&sentinel_password=b",
+     "'sentinel_password' given twice"},
+    {"redis+sentinel://h/m?sentinel_password=a%2", "bad percent-escape in the sentinel password"},
+    {"redis+sentinel://h/m?wait_replicas=65", "wait_replicas must be a number from 0 to 64"},
+    {"redis+sentinel://h/m?wait_replicas=-1", "wait_replicas must be a number"},
+    {"redis+sentinel://h/m?wait_replicas=1&wait_replicas=1", "'wait_replicas' given twice"},
+    {"redis+sentinel://h/m?wait_replicas=1&wait_timeout_ms=0",
+     "wait_timeout_ms must be a number from 1 to 600000"},
+    {"redis+sentinel://h/m?wait_replicas=1&wait_timeout_ms=600001", "wait_timeout_ms must be"},
+    {"redis+sentinel://h/m?wait_timeout_ms=5", "wait_timeout_ms without wait_replicas"},
+    {"redis+sentinel://h/m?", "empty query parameter"},
+    {"redis+sentinel://h/m#f", "unexpected fragment"},
+    /* Cluster */
+    {"rediss+cluster://h", "TLS (rediss://) is not supported"},
+    {"redis+cluster://", "empty host in the host list"},
+    {"redis+cluster://h,", "empty host in the host list"},
+    {"redis+cluster://h/0", "Redis Cluster has only database 0; remove the '/0'"},
+    {"redis+cluster://h1,h2/3", "Redis Cluster has only database 0; remove the '/3' (SELECT "
+                                "is refused in cluster mode)"},
+    {"redis+cluster://h:65536", "port must be a number from 1 to 65535"},
+    {"redis+cluster://h?sentinel_password=x", "unknown query parameter 'sentinel_password' "
+                                              "(known: wait_replicas, wait_timeout_ms)"},
+    {"redis+cluster://h?wait_replicas=x", "wait_replicas must be a number"},
+    {"redis+cluster://:@h", "empty password"},
+    {"redis+cluster://h1,h2,h3,h4,h5,h6,h7,h8,h9,h10,h11,h12,h13,h14,h15,h16,h17",
+     "more than 16 hosts"},
 };
 
 static void test_invalid_urls(void **state)
@@ -157,6 +210,143 @@ static void test_invalid_urls(void **state)
         assert_null(s);
         assert_non_null(strstr(csession_last_error(), c->message));
     }
+}
+
+/* ---- Sentinel and Cluster URLs ------------------------------------------- */
+
+typedef struct node_case {
+    const char *url;
+    int kind;
+    const char *hosts[4]; /* "host:port", NULL-terminated */
+    const char *master;   /* Sentinel master name */
+    int db;
+    const char *password;
+    const char *sentinel_user;
+    const char *sentinel_password;
+    unsigned int wait_replicas, wait_timeout_ms;
+} node_case;
+
+static const node_case node_cases[] = {
+    {"redis+sentinel://10.0.0.1,10.0.0.2:26380,[::1]/mymaster", CSESSION__REDIS_SENTINEL,
+     {"10.0.0.1:26379", "10.0.0.2:26380", "::1:26379", NULL}, "mymaster", 0, NULL, NULL, NULL,
+     0, 0},
+    {"REDIS+SENTINEL://:s3cret@s1:5000/my%20master/7", CSESSION__REDIS_SENTINEL,
+     {"s1:5000", NULL}, "my master", 7, "s3cret", NULL, NULL, 0, 0},
+    {"redis+sentinel://app:pw@s1/m/?sentinel_password=sp%26&sentinel_user=watch&"
+     "wait_replicas=1&wait_timeout_ms=250",
+     CSESSION__REDIS_SENTINEL, {"s1:26379", NULL}, "m", 0, "pw", "watch", "sp&", 1, 250},
+    {"redis+cluster://127.0.0.1:7000,127.0.0.1:7001", CSESSION__REDIS_CLUSTER,
+     {"127.0.0.1:7000", "127.0.0.1:7001", NULL}, NULL, 0, NULL, NULL, NULL, 0, 0},
+    {"redis+cluster://:pw@node/", CSESSION__REDIS_CLUSTER, {"node:6379", NULL}, NULL, 0, "pw",
+     NULL, NULL, 0, 0},
+    {"redis+cluster://[2001:db8::1]:7002?wait_replicas=2", CSESSION__REDIS_CLUSTER,
+     {"2001:db8::1:7002", NULL}, NULL, 0, NULL, NULL, NULL, 2, 0},
+};
+
+static void test_valid_topology_urls(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof node_cases / sizeof node_cases[0]; i++) {
+        const node_case *c = &node_cases[i];
+        csession__redis_url u;
+        if (csession__redis_url_parse(&u, c->url) != 0)
+            fail_msg("%s: %s", c->url, csession_last_error());
+        assert_int_equal(u.kind, c->kind);
+        assert_null(u.host);
+        assert_null(u.path);
+        size_t n = 0;
+        for (; c->hosts[n]; n++) {
+            char hp[300];
+            snprintf(hp, sizeof hp, "%s:%d", u.nodes[n].host, u.nodes[n].port);
+            assert_string_equal(hp, c->hosts[n]);
+        }
+        assert_int_equal(u.n_nodes, n);
+        if (c->master) {
+            assert_string_equal(u.master_name, c->master);
+            assert_int_equal(u.master_name_len, strlen(c->master));
+        } else {
+            assert_null(u.master_name);
+        }
+        assert_int_equal(u.db, c->db);
+#define SAME(field, expected)                                                  \
+    do {                                                                       \
+        if (expected) {                                                        \
+            assert_int_equal(u.field##_len, strlen(expected));                 \
+            assert_memory_equal(u.field, expected, u.field##_len);             \
+        } else {                                                               \
+            assert_null(u.field);                                              \
+        }                                                                      \
+    } while (0)
+        SAME(password, c->password);
+        SAME(sentinel_user, c->sentinel_user);
+        SAME(sentinel_password, c->sentinel_password);
+#undef SAME
+        assert_int_equal(u.wait_replicas, c->wait_replicas);
+        assert_int_equal(u.wait_timeout_ms, c->wait_timeout_ms);
+        csession__redis_url_dispose(&u);
+        assert_int_equal(u.n_nodes, 0);
+
+        /* Creating the store does no I/O either. */
+        csession_store *s = NULL;
+        assert_int_equal(csession_store_redis_new(&s, c->url, NULL), 0);
+        assert_true(csession__store_is_redis(s));
+        csession_store_free(s);
+    }
+
+    /* 16 hosts is the most. */
+    char url[400] = "redis+cluster://h1";
+    for (int i = 2; i <= 16; i++)
+        snprintf(url + strlen(url), sizeof url - strlen(url), ",h%d", i);
+    csession__redis_url u;
+    assert_int_equal(csession__redis_url_parse(&u, url), 0);
+    assert_int_equal(u.n_nodes, 16);
+    assert_string_equal(u.nodes[15].host, "h16");
+    csession__redis_url_dispose(&u);
+
+    /* A master name of 256 bytes, not 257. */
+    char name[260];
+    memset(name, 'n', sizeof name);
+    name[256] = '\0';
+    snprintf(url, sizeof url, "redis+sentinel://h/%s", name);
+    assert_int_equal(csession__redis_url_parse(&u, url), 0);
+    csession__redis_url_dispose(&u);
+    name[256] = 'n';
+    name[257] = '\0';
+    snprintf(url, sizeof url, "redis+sentinel://h/%s", name);
+    assert_int_equal(csession__redis_url_parse(&u, url), CSESSION_EINVAL);
+    assert_non_null(strstr(csession_last_error(), "master name longer than 256 bytes"));
+}
+
+/* WAIT must answer before the socket gives up on it. */
+static void test_wait_timeout_below_command_timeout(void **state)
+{
+    (void)state;
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.command_timeout_ms = 500;
+    csession_store *s = NULL;
+    assert_int_equal(
+        csession_store_redis_new(&s, "redis+sentinel://h/m?wait_replicas=1&wait_timeout_ms=500",
+                                 &o),
+        CSESSION_EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(csession_last_error(),
+                           "wait_timeout_ms (500) must be below the store's "
+                           "command_timeout_ms (500)"));
+    assert_int_equal(
+        csession_store_redis_new(&s, "redis+cluster://h?wait_replicas=1&wait_timeout_ms=499", &o),
+        0);
+    csession_store_free(s);
+    /* By default, half the command timeout. */
+    assert_int_equal(csession_store_redis_new(&s, "redis+sentinel://h/m?wait_replicas=1", &o), 0);
+    csession_store_free(s);
+    /* The passwords never appear in a message. */
+    assert_int_equal(csession_store_redis_new(&s,
+                                              "redis+sentinel://bob:hunter2@h/m?sentinel_password="
+                                              "swordfish&wait_replicas=x",
+                                              NULL),
+                     CSESSION_EINVAL);
+    assert_null(strstr(csession_last_error(), "hunter2"));
+    assert_null(strstr(csession_last_error(), "swordfish"));
 }
 
 static void test_limits_and_secrets(void **state)
@@ -366,12 +556,16 @@ static void test_oom(void **state)
         {"redis://alice:secret@h:7000/3", 3},
         {"redis://[::1]:6390/1", 1},
         {"unix:///tmp/r.sock?user=bob&password=pw&db=2", 3},
+        /* hosts, master name, passwords */
+        {"redis+sentinel://:pw@s1,s2:26380/mymaster/1?sentinel_password=sp", 5},
+        {"redis+cluster://u:pw@[::1]:7000,h2:7001,h3", 5},
     };
     oom_install();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         void *url = (void *)cases[i].url;
         assert_int_equal(oom_run_each_failure(parse_body, url), cases[i].allocations);
-        assert_int_equal(oom_run_each_failure(new_body, url), cases[i].allocations + 1);
+        /* the store and its topology (one pool, or the Sentinel or Cluster state) */
+        assert_int_equal(oom_run_each_failure(new_body, url), cases[i].allocations + 2);
     }
     oom_uninstall();
 }
@@ -381,6 +575,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_urls),
         cmocka_unit_test(test_invalid_urls),
+        cmocka_unit_test(test_valid_topology_urls),
+        cmocka_unit_test(test_wait_timeout_below_command_timeout),
         cmocka_unit_test(test_limits_and_secrets),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_key_layout),

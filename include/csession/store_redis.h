@@ -33,6 +33,15 @@
  * server's text. docs/store-redis.md has the details and the worst-case
  * time an operation can take.
  *
+ * Topologies. The URL's scheme picks one server (redis://, unix://), the
+ * master of a Redis Sentinel group (redis+sentinel://: looked up through
+ * the sentinels, followed after a failover, the command that saw the
+ * failover sent once more to the new master), or a Redis Cluster
+ * (redis+cluster://: each command sent to the node serving its key's hash
+ * slot, MOVED and ASK redirects followed). Nothing else changes for the
+ * application; the failures it can see are still CSESSION_ESTORE and
+ * CSESSION_ETIMEOUT.
+ *
  * Thread safety: every operation may run concurrently on the same store.
  * SIGPIPE: the store never raises it, even on a connection closed under it
  * (it is blocked and consumed around each command on the calling thread).
@@ -105,7 +114,7 @@ typedef struct csession_store_redis_options {
     unsigned int command_timeout_ms;
 
     /* Most connections open at once, that is the most operations running in
-     * parallel (default 16, at most 1024). */
+     * parallel (default 16, at most 1024); in cluster mode, per node. */
     unsigned int pool_size;
 
     /* Longest wait for a free connection when all pool_size are busy, in ms
@@ -153,14 +162,29 @@ CSESSION_EXTERN(int) csession_store_redis_options_init(csession_store_redis_opti
  *   unix:///path/to/redis.sock[?db=N][&password=P][&user=U]
  *       an absolute socket path (percent-decoded, at most 107 bytes);
  *       "pass" is accepted for "password".
+ *   redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db][?query]
+ *       the sentinels (port 26379 by default, at most 16) and the name of
+ *       the master they watch. user and password log in to the master (and
+ *       its replicas); the sentinels get their own with the query
+ *       parameters sentinel_password and sentinel_user.
+ *   redis+cluster://[[user]:password@]host[:port][,host[:port]...][?query]
+ *       some nodes of the cluster (port 6379 by default, at most 16), from
+ *       which it learns the others. No /db: a cluster has only database 0.
+ *
+ * Both take wait_replicas=N (0 to 64) and wait_timeout_ms=T (1 to 600000,
+ * below command_timeout_ms; default half of it): every SET and DEL is
+ * followed by WAIT N T, and a write fewer than N replicas acknowledged
+ * fails with CSESSION_ETIMEOUT (it may be lost if the master fails).
  *
  * TLS ("rediss://") is not supported. No connection is made here (see the
  * file comment). `opts` may be NULL for the defaults; it is only read
- * during the call, except key_mapper_payload.
+ * during the call, except key_mapper_payload. In cluster mode pool_size
+ * is per node.
  *
  * Returns 0, CSESSION_EINVAL (an invalid URL, an unknown options version, an
- * option out of range; the message says what is wrong and never repeats
- * the password), CSESSION_ENOMEM, or CSESSION_ERROR when libsodium cannot be
+ * option out of range, wait_timeout_ms not below command_timeout_ms; the
+ * message says what is wrong and never repeats the passwords),
+ * CSESSION_ENOMEM, or CSESSION_ERROR when libsodium cannot be
  * initialised. On failure *out is NULL. The caller owns *out until it hands
  * it to a manager; release it with csession_store_free().
  *

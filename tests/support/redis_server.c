@@ -2,10 +2,12 @@
 #include "redis_server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,22 +84,65 @@ static int answers(int port)
     return ok;
 }
 
+redisContext *redis_test_connect_port(int port, const char *password)
+{
+    struct timeval tv = {2, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (!c || c->err) {
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    if (password) {
+        redisReply *r = redisCommand(c, "AUTH %s", password);
+        int ok = r && r->type == REDIS_REPLY_STATUS;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            redisFree(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+redisReply *redis_test_command(int port, const char *password, const char *fmt, ...)
+{
+    redisContext *c = redis_test_connect_port(port, password);
+    if (!c)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    return r;
+}
+
 static pid_t spawn(redis_server *s)
 {
-    char port[16], log[256];
+    char port[16], log[256], conf[256];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(log, sizeof log, "%s/redis.log", s->dir);
+    snprintf(conf, sizeof conf, "%s/sentinel.conf", s->dir);
     const char *argv[16 + REDIS_SERVER_MAX_ARGS];
     int n = 0;
     argv[n++] = "redis-server";
+    if (s->sentinel) {
+        argv[n++] = conf;
+        argv[n++] = "--sentinel";
+    }
     argv[n++] = "--port";
     argv[n++] = port;
     argv[n++] = "--bind";
     argv[n++] = "127.0.0.1";
-    argv[n++] = "--save";
-    argv[n++] = "";
-    argv[n++] = "--appendonly";
-    argv[n++] = "no";
+    if (!s->sentinel) {
+        argv[n++] = "--save";
+        argv[n++] = "";
+        argv[n++] = "--appendonly";
+        argv[n++] = "no";
+    }
     argv[n++] = "--dir";
     argv[n++] = s->dir;
     argv[n++] = "--logfile";
@@ -138,7 +183,7 @@ static int wait_ready(redis_server *s)
     return -1;
 }
 
-int redis_server_start(redis_server *s, const char *const *extra)
+static int make_dir(redis_server *s)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "%s/csession-redis-XXXXXX",
@@ -148,10 +193,11 @@ int redis_server_start(redis_server *s, const char *const *extra)
         return -1;
     }
     snprintf(s->socket, sizeof s->socket, "%s/redis.sock", s->dir);
-    for (int i = 0; extra && extra[i] && i < REDIS_SERVER_MAX_ARGS; i++) {
-        s->args[i] = strdup(strcmp(extra[i], "@SOCKET@") == 0 ? s->socket : extra[i]);
-        s->nargs++;
-    }
+    return 0;
+}
+
+static int launch(redis_server *s)
+{
     for (int attempt = 0; attempt < 10; attempt++) {
         s->port = free_port();
         if (s->port <= 0)
@@ -169,6 +215,32 @@ int redis_server_start(redis_server *s, const char *const *extra)
     }
     fprintf(stderr, "could not start redis-server (see %s/redis.log)\n", s->dir);
     return -1;
+}
+
+int redis_server_start(redis_server *s, const char *const *extra)
+{
+    if (make_dir(s) != 0)
+        return -1;
+    for (int i = 0; extra && extra[i] && i < REDIS_SERVER_MAX_ARGS; i++) {
+        s->args[i] = strdup(strcmp(extra[i], "@SOCKET@") == 0 ? s->socket : extra[i]);
+        s->nargs++;
+    }
+    return launch(s);
+}
+
+int redis_sentinel_start(redis_server *s, const char *conf)
+{
+    if (make_dir(s) != 0)
+        return -1;
+    s->sentinel = 1;
+    char path[256];
+    snprintf(path, sizeof path, "%s/sentinel.conf", s->dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(conf, f) < 0 || fclose(f) != 0) {
+        perror(path);
+        return -1;
+    }
+    return launch(s);
 }
 
 void redis_server_kill(redis_server *s)
@@ -206,13 +278,21 @@ void redis_server_resume(redis_server *s)
         kill(s->pid, SIGCONT);
 }
 
+/* Removes the files the server left (data, log, socket, cluster and
+ * Sentinel configuration), then the directory. */
 static void remove_dir(const char *dir)
 {
-    static const char *const files[] = {"redis.log", "redis.sock", "dump.rdb", NULL};
-    char path[256];
-    for (int i = 0; files[i]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[512];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
     }
     rmdir(dir);
 }

@@ -21,6 +21,7 @@ typedef struct redis_server {
     char socket[192];  /* "<dir>/redis.sock" (only listened on when asked) */
     int nargs;
     char *args[REDIS_SERVER_MAX_ARGS]; /* extra arguments, copied */
+    int sentinel;      /* 1: a Redis Sentinel, run from <dir>/sentinel.conf */
 } redis_server;
 
 /*
@@ -30,6 +31,16 @@ typedef struct redis_server {
  * Returns 0, or -1 (after printing why).
  */
 int redis_server_start(redis_server *s, const char *const *extra);
+
+/*
+ * Starts a Redis Sentinel (redis-server <conf> --sentinel) on a free
+ * 127.0.0.1 port in a new temporary directory, its configuration file made
+ * of `conf` (the "sentinel monitor ..." lines and the like; the port, bind
+ * address, directory and log file are given on the command line). Waits
+ * until it answers. Restart, kill, pause and stop work as for servers.
+ * Returns 0, or -1 (after printing why).
+ */
+int redis_sentinel_start(redis_server *s, const char *conf);
 
 /* Kills the server with SIGKILL and reaps it (the directory stays). */
 void redis_server_kill(redis_server *s);
@@ -59,5 +70,12 @@ int redis_fixture_url(char *out, size_t size);
  * redis:// URL of the form redis://127.0.0.1:<port>. NULL on failure.
  */
 redisContext *redis_test_connect(const char *url);
+
+/* The same to 127.0.0.1:`port`, with AUTH `password` when not NULL. */
+redisContext *redis_test_connect_port(int port, const char *password);
+
+/* A command on a new connection to 127.0.0.1:`port` (AUTH `password` when
+ * not NULL); the reply, or NULL when the server could not be reached. */
+redisReply *redis_test_command(int port, const char *password, const char *fmt, ...);
 
 #endif

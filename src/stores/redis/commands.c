@@ -11,38 +11,171 @@
 /* Longest decimal int64 and its NUL. */
 #define TTL_TEXT 24
 
+#define MAX_CMDS 2 /* commands pipelined by one operation */
+
+static const char *const asking_argv[] = {"ASKING"};
+static const size_t asking_lens[] = {6};
+
 /*
- * Runs `n` pipelined commands on a pooled connection. A connection that
- * drops is closed and the commands are sent once more on a new connection;
- * a timeout is not retried (the server may be busy carrying the command
- * out, and retrying would double the wait the caller configured).
+ * One attempt on `c`: the commands, each preceded by ASKING after an ASK
+ * redirect (ASKING is good for one command), then WAIT when `wait` (how
+ * many replicas acknowledged the write goes to *acked). On success the
+ * commands' replies are in replies[0 .. n).
  */
-static int exec(csession__redis_pool *pool, const char *what, const csession__redis_cmd *cmds,
-                size_t n, redisReply **replies)
+static int attempt(csession__redis_topology *t, csession__redis_conn *c,
+                   const csession__redis_route *route, int wait, const char *what,
+                   const csession__redis_cmd *cmds, size_t n, redisReply **replies,
+                   long long *acked, csession__redis_failure *failure)
 {
-    for (int attempt = 0;; attempt++) {
+    csession__redis_cmd all[2 * MAX_CMDS + 1];
+    redisReply *got[2 * MAX_CMDS + 1];
+    size_t at[MAX_CMDS];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (route->asking)
+            all[k++] = (csession__redis_cmd){1, (const char **)asking_argv, asking_lens};
+        at[i] = k;
+        all[k++] = cmds[i];
+    }
+    char replicas[16], ms[16];
+    const char *wait_argv[3] = {"WAIT", replicas, ms};
+    size_t wait_lens[3] = {4, 0, 0};
+    if (wait) {
+        wait_lens[1] = (size_t)snprintf(replicas, sizeof replicas, "%u", t->wait_replicas);
+        wait_lens[2] = (size_t)snprintf(ms, sizeof ms, "%u", t->wait_timeout_ms);
+        all[k++] = (csession__redis_cmd){3, wait_argv, wait_lens};
+    }
+    int rc = csession__redis_conn_run(c, what, all, k, got, failure);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        replies[i] = got[at[i]];
+        got[at[i]] = NULL;
+    }
+    if (wait)
+        *acked = got[k - 1]->type == REDIS_REPLY_INTEGER ? got[k - 1]->integer : -1;
+    for (size_t i = 0; i < k; i++)
+        csession__redis_reply_free(got[i]); /* ASKING's OK, WAIT's count */
+    return 0;
+}
+
+static csession__redis_event event_of(csession__redis_failure failure)
+{
+    switch (failure) {
+    case CSESSION__REDIS_DROPPED:
+        return CSESSION__REDIS_EV_DROPPED;
+    case CSESSION__REDIS_TIMEOUT:
+        return CSESSION__REDIS_EV_TIMEOUT;
+    case CSESSION__REDIS_UNREACHABLE:
+        return CSESSION__REDIS_EV_UNREACHABLE;
+    case CSESSION__REDIS_NOT_MASTER:
+        return CSESSION__REDIS_EV_NOT_MASTER;
+    case CSESSION__REDIS_FAILED:
+    default:
+        return CSESSION__REDIS_EV_FAILED;
+    }
+}
+
+static void free_replies(redisReply **replies, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        csession__redis_reply_free(replies[i]);
+        replies[i] = NULL;
+    }
+}
+
+/*
+ * Runs `n` pipelined commands on `key` (all on that key) on a pooled
+ * connection of the server the topology routes it to. `write`: a change
+ * that WAIT must see replicated, when the URL asks for it.
+ *
+ * What the topology makes of a failure decides what follows: one more
+ * attempt on a fresh route and connection (a dropped connection; after a
+ * failover, on the new master), following a redirect (at most
+ * CSESSION__REDIS_MAX_REDIRECTS), or giving up. A timeout is never retried:
+ * the server may be busy carrying the command out, and retrying would
+ * double the wait the caller configured.
+ *
+ * Returns 0 with the replies (error replies included, except those the
+ * topology acted on), or a failure with its message.
+ */
+static int exec(csession__redis_topology *t, const char *key, size_t key_len, const char *what,
+                const csession__redis_cmd *cmds, size_t n, int write, redisReply **replies)
+{
+    csession__redis_route route;
+    int rc = t->route(t, key, key_len, &route);
+    if (rc)
+        return rc;
+    int wait = write && t->wait_replicas > 0;
+    int retried = 0, redirects = 0, fresh = 0;
+    for (;;) {
         csession__redis_conn *c;
-        int rc = csession__redis_pool_acquire(pool, attempt > 0, &c);
-        if (rc)
-            return rc;
         csession__redis_failure failure;
-        rc = csession__redis_conn_run(c, what, cmds, n, replies, &failure);
-        if (rc == 0) {
-            csession__redis_pool_release(pool, c);
-            return 0;
+        csession__redis_event event;
+        const redisReply *bad = NULL;
+        long long acked = 0;
+        int have_replies = 0;
+        rc = csession__redis_pool_acquire(route.pool, fresh, &c, &failure);
+        if (rc) {
+            event = event_of(failure);
+        } else if ((rc = attempt(t, c, &route, wait, what, cmds, n, replies, &acked,
+                                 &failure)) != 0) {
+            int dropped = failure == CSESSION__REDIS_DROPPED;
+            csession__redis_pool_discard(route.pool, c, dropped);
+            event = event_of(failure);
+        } else {
+            csession__redis_pool_release(route.pool, c);
+            have_replies = 1;
+            for (size_t i = 0; i < n && !bad; i++) {
+                if (replies[i]->type == REDIS_REPLY_ERROR)
+                    bad = replies[i];
+            }
+            if (bad) {
+                event = CSESSION__REDIS_EV_ERROR_REPLY;
+            } else if (wait && acked < (long long)t->wait_replicas) {
+                event = CSESSION__REDIS_EV_NOT_REPLICATED;
+                atomic_fetch_add(&t->not_replicated, 1);
+            } else {
+                return 0;
+            }
         }
-        int dropped = failure == CSESSION__REDIS_DROPPED;
-        csession__redis_pool_discard(pool, c, dropped);
-        if (!dropped || attempt > 0)
+        csession__redis_next next = t->failed(t, &route, event, bad);
+        if (next == CSESSION__REDIS_RETRY && !retried) {
+            retried = 1;
+            fresh = 1;
+        } else if (next == CSESSION__REDIS_REDIRECT && redirects < CSESSION__REDIS_MAX_REDIRECTS) {
+            redirects++;
+            fresh = 0;
+        } else if (event == CSESSION__REDIS_EV_ERROR_REPLY && next != CSESSION__REDIS_REDIRECT) {
+            return 0; /* the caller reports the server's text */
+        } else {
+            if (next == CSESSION__REDIS_REDIRECT)
+                rc = csession__error(CSESSION_ESTORE,
+                                     "%s: more than %d Redis Cluster redirections (%.*s)", what,
+                                     CSESSION__REDIS_MAX_REDIRECTS,
+                                     (int)(bad->len > 200 ? 200 : bad->len), bad->str);
+            else if (event == CSESSION__REDIS_EV_NOT_REPLICATED)
+                rc = csession__error(CSESSION_ETIMEOUT,
+                                     "%s: the write reached %lld of %u replicas within %u ms "
+                                     "(it may be lost if the master fails)",
+                                     what, acked < 0 ? 0 : acked, t->wait_replicas,
+                                     t->wait_timeout_ms);
+            if (have_replies)
+                free_replies(replies, n);
+            return rc;
+        }
+        if (have_replies)
+            free_replies(replies, n);
+        if (next == CSESSION__REDIS_RETRY && (rc = t->route(t, key, key_len, &route)) != 0)
             return rc;
     }
 }
 
-static int exec1(csession__redis_pool *pool, const char *what, int argc, const char **argv,
-                 const size_t *lens, redisReply **reply)
+static int exec1(csession__redis_topology *t, const char *what, int argc, const char **argv,
+                 const size_t *lens, int write, redisReply **reply)
 {
     csession__redis_cmd cmd = {argc, argv, lens};
-    return exec(pool, what, &cmd, 1, reply);
+    return exec(t, argv[1], lens[1], what, &cmd, 1, write, reply);
 }
 
 static size_t ttl_text(char out[TTL_TEXT], int64_t ttl_seconds)
@@ -60,13 +193,13 @@ static int take_value(const redisReply *r, const char *what, csession_buf *value
     return csession__buf_set(value, r->str, (size_t)r->len);
 }
 
-int csession__redis_get(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_get(csession__redis_topology *t, const char *key, size_t key_len,
                         csession_buf *value)
 {
     const char *argv[] = {"GET", key};
     const size_t lens[] = {3, key_len};
     redisReply *r;
-    int rc = exec1(pool, "Redis GET", 2, argv, lens, &r);
+    int rc = exec1(t, "Redis GET", 2, argv, lens, 0, &r);
     if (rc)
         return rc;
     rc = take_value(r, "Redis GET", value);
@@ -74,7 +207,7 @@ int csession__redis_get(csession__redis_pool *pool, const char *key, size_t key_
     return rc;
 }
 
-int csession__redis_set(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_set(csession__redis_topology *t, const char *key, size_t key_len,
                         const char *value, size_t value_len, int64_t ttl_seconds, int mode,
                         int *stored)
 {
@@ -85,7 +218,7 @@ int csession__redis_set(csession__redis_pool *pool, const char *key, size_t key_
     const char *what = mode == CSESSION__REDIS_SET_XX ? "Redis SET XX" : "Redis SET NX";
     redisReply *r;
     *stored = 0;
-    int rc = exec1(pool, what, 6, argv, lens, &r);
+    int rc = exec1(t, what, 6, argv, lens, 1, &r);
     if (rc)
         return rc;
     if (r->type == REDIS_REPLY_STATUS && r->len == 2 && memcmp(r->str, "OK", 2) == 0)
@@ -104,23 +237,23 @@ static int expect_integer(redisReply *r, const char *what)
     return rc;
 }
 
-int csession__redis_expire(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_expire(csession__redis_topology *t, const char *key, size_t key_len,
                            int64_t ttl_seconds)
 {
     char ttl[TTL_TEXT];
     const char *argv[] = {"EXPIRE", key, ttl};
     const size_t lens[] = {6, key_len, ttl_text(ttl, ttl_seconds)};
     redisReply *r;
-    int rc = exec1(pool, "Redis EXPIRE", 3, argv, lens, &r);
+    int rc = exec1(t, "Redis EXPIRE", 3, argv, lens, 0, &r);
     return rc ? rc : expect_integer(r, "Redis EXPIRE");
 }
 
-int csession__redis_del(csession__redis_pool *pool, const char *key, size_t key_len)
+int csession__redis_del(csession__redis_topology *t, const char *key, size_t key_len)
 {
     const char *argv[] = {"DEL", key};
     const size_t lens[] = {3, key_len};
     redisReply *r;
-    int rc = exec1(pool, "Redis DEL", 2, argv, lens, &r);
+    int rc = exec1(t, "Redis DEL", 2, argv, lens, 1, &r);
     return rc ? rc : expect_integer(r, "Redis DEL");
 }
 
@@ -133,14 +266,14 @@ static int unknown_command(const redisReply *r)
            memcmp(r->str, text, sizeof text - 1) == 0;
 }
 
-int csession__redis_getex(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_getex(csession__redis_topology *t, const char *key, size_t key_len,
                           int64_t ttl_seconds, csession_buf *value)
 {
     char ttl[TTL_TEXT];
     const char *argv[] = {"GETEX", key, "EX", ttl};
     const size_t lens[] = {5, key_len, 2, ttl_text(ttl, ttl_seconds)};
     redisReply *r;
-    int rc = exec1(pool, "Redis GETEX", 4, argv, lens, &r);
+    int rc = exec1(t, "Redis GETEX", 4, argv, lens, 0, &r);
     if (rc)
         return rc;
     if (unknown_command(r))
@@ -151,7 +284,7 @@ int csession__redis_getex(csession__redis_pool *pool, const char *key, size_t ke
     return rc;
 }
 
-int csession__redis_get_expire(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_get_expire(csession__redis_topology *t, const char *key, size_t key_len,
                                int64_t ttl_seconds, csession_buf *value)
 {
     char ttl[TTL_TEXT];
@@ -161,7 +294,7 @@ int csession__redis_get_expire(csession__redis_pool *pool, const char *key, size
     const size_t exp_lens[] = {6, key_len, ttl_text(ttl, ttl_seconds)};
     const csession__redis_cmd cmds[2] = {{2, get_argv, get_lens}, {3, exp_argv, exp_lens}};
     redisReply *r[2];
-    int rc = exec(pool, "Redis GET+EXPIRE", cmds, 2, r);
+    int rc = exec(t, key, key_len, "Redis GET+EXPIRE", cmds, 2, 0, r);
     if (rc)
         return rc;
     rc = take_value(r[0], "Redis GET", value);

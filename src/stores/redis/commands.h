@@ -1,7 +1,11 @@
 /*
  * Internal: the Redis commands of the session store, each one round trip
- * through the pool, with one retry on a new connection when the connection
- * drops. Keys here are Redis keys (prefixed or mapped), not session keys.
+ * to the server the topology (topology.h) routes its key to, with one retry
+ * on a new connection when the connection drops or a failover is seen, and
+ * Redis Cluster's redirects followed. Keys here are Redis keys (prefixed or
+ * mapped), not session keys. With wait_replicas in the URL, SET and DEL are
+ * followed by WAIT in the same round trip; a write that too few replicas
+ * acknowledged fails with CSESSION_ETIMEOUT (it may be lost on failover).
  *
  * Retrying is safe because every command sent is idempotent or as good as:
  * GET, GETEX EX, EXPIRE, DEL and SET XX with the same value give the same
@@ -16,14 +20,14 @@
 #include <stdint.h>
 
 #include "csession/buf.h"
-#include "pool.h"
+#include "topology.h"
 
 /* SET modes. */
 #define CSESSION__REDIS_SET_NX 0 /* only when the key does not exist */
 #define CSESSION__REDIS_SET_XX 1 /* only when it does */
 
 /* GET key into `value`. 0, CSESSION_ENOTFOUND, or a failure. */
-int csession__redis_get(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_get(csession__redis_topology *t, const char *key, size_t key_len,
                         csession_buf *value);
 
 /*
@@ -31,28 +35,28 @@ int csession__redis_get(csession__redis_pool *pool, const char *key, size_t key_
  * *stored = 0 when the condition did not hold (NX: the key exists; XX: it
  * does not), or a failure.
  */
-int csession__redis_set(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_set(csession__redis_topology *t, const char *key, size_t key_len,
                         const char *value, size_t value_len, int64_t ttl_seconds, int mode,
                         int *stored);
 
 /* EXPIRE key ttl (also 0 when the key does not exist), or a failure. */
-int csession__redis_expire(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_expire(csession__redis_topology *t, const char *key, size_t key_len,
                            int64_t ttl_seconds);
 
 /* DEL key (also 0 when the key does not exist), or a failure. */
-int csession__redis_del(csession__redis_pool *pool, const char *key, size_t key_len);
+int csession__redis_del(csession__redis_topology *t, const char *key, size_t key_len);
 
 /*
  * GETEX key EX ttl (Redis 6.2+): the value into `value` and the TTL reset in
  * one command. 0, CSESSION_ENOTFOUND, CSESSION_EUNSUPPORTED when the server
  * does not know the command, or a failure.
  */
-int csession__redis_getex(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_getex(csession__redis_topology *t, const char *key, size_t key_len,
                           int64_t ttl_seconds, csession_buf *value);
 
 /* GET and EXPIRE pipelined (one round trip, two commands): GETEX for older
  * servers. Same results as csession__redis_get(). */
-int csession__redis_get_expire(csession__redis_pool *pool, const char *key, size_t key_len,
+int csession__redis_get_expire(csession__redis_topology *t, const char *key, size_t key_len,
                                int64_t ttl_seconds, csession_buf *value);
 
 #endif

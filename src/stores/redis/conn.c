@@ -30,15 +30,14 @@ static struct timeval tv_of_ms(unsigned int ms)
     return tv;
 }
 
-/* "host:port", "[v6]:port" or "unix:/path", for messages. */
-static void describe(const csession__redis_url *u, char *out, size_t size)
+void csession__redis_describe(const csession__redis_target *t, char *out, size_t size)
 {
-    if (u->is_unix)
-        snprintf(out, size, "unix:%s", u->path);
-    else if (strchr(u->host, ':'))
-        snprintf(out, size, "[%s]:%d", u->host, u->port);
+    if (t->path)
+        snprintf(out, size, "unix:%s", t->path);
+    else if (strchr(t->host, ':'))
+        snprintf(out, size, "[%s]:%d", t->host, t->port);
     else
-        snprintf(out, size, "%s:%d", u->host, u->port);
+        snprintf(out, size, "%s:%d", t->host, t->port);
 }
 
 static int timed_out(const redisContext *ctx, int err)
@@ -85,6 +84,13 @@ int csession__redis_reply_error(const redisReply *r, const char *what)
                                (int)(r->len > 400 ? 400 : r->len), r->str ? r->str : "");
     return csession__error(CSESSION_ESTORE, "%s: unexpected reply of type %d from Redis", what,
                            r->type);
+}
+
+int csession__redis_error_is(const redisReply *r, const char *code)
+{
+    size_t n = strlen(code);
+    return r && r->type == REDIS_REPLY_ERROR && (size_t)r->len >= n &&
+           memcmp(r->str, code, n) == 0 && ((size_t)r->len == n || r->str[n] == ' ');
 }
 
 void csession__redis_reply_free(redisReply *r)
@@ -176,54 +182,86 @@ int csession__redis_conn_run(csession__redis_conn *c, const char *what,
     return rc;
 }
 
-/* AUTH and SELECT, pipelined in one round trip. */
-static int handshake(csession__redis_conn *c, const csession__redis_target *t,
-                     const char *server)
+/* ROLE's answer is an array whose first element names the role. */
+static int is_master_role(const redisReply *r)
 {
-    const csession__redis_url *u = &t->url;
-    csession__redis_cmd cmds[2];
+    return r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+           r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len == 6 &&
+           memcmp(r->element[0]->str, "master", 6) == 0;
+}
+
+/* AUTH, SELECT and ROLE (each when needed), pipelined in one round trip. */
+static int handshake(csession__redis_conn *c, const csession__redis_target *t,
+                     const char *server, csession__redis_failure *failure)
+{
+    csession__redis_cmd cmds[3];
+    const char *names[3];
     const char *auth_argv[3];
     size_t auth_lens[3];
     const char *select_argv[2];
     size_t select_lens[2];
+    static const char *const role_argv[1] = {"ROLE"};
+    static const size_t role_lens[1] = {4};
     char db[16];
     size_t n = 0;
-    if (u->password) {
+    if (t->password) {
         int argc = 0;
         auth_argv[argc] = "AUTH";
         auth_lens[argc++] = 4;
-        if (u->user) {
-            auth_argv[argc] = u->user;
-            auth_lens[argc++] = u->user_len;
+        if (t->user) {
+            auth_argv[argc] = t->user;
+            auth_lens[argc++] = t->user_len;
         }
-        auth_argv[argc] = u->password;
-        auth_lens[argc++] = u->password_len;
+        auth_argv[argc] = t->password;
+        auth_lens[argc++] = t->password_len;
+        names[n] = "AUTH";
         cmds[n++] = (csession__redis_cmd){argc, auth_argv, auth_lens};
     }
-    if (u->db != 0) {
+    if (t->db != 0) {
         select_argv[0] = "SELECT";
         select_lens[0] = 6;
         select_argv[1] = db;
-        select_lens[1] = (size_t)snprintf(db, sizeof db, "%d", u->db);
+        select_lens[1] = (size_t)snprintf(db, sizeof db, "%d", t->db);
+        names[n] = "SELECT";
         cmds[n++] = (csession__redis_cmd){2, select_argv, select_lens};
+    }
+    if (t->require_master) {
+        names[n] = "ROLE";
+        cmds[n++] = (csession__redis_cmd){1, (const char **)role_argv, role_lens};
     }
     if (n == 0)
         return 0;
 
     char what[360];
     snprintf(what, sizeof what, "connecting to Redis at %s", server);
-    redisReply *replies[2];
-    csession__redis_failure failure;
-    int rc = csession__redis_conn_run(c, what, cmds, n, replies, &failure);
-    if (rc)
+    redisReply *replies[3];
+    int rc = csession__redis_conn_run(c, what, cmds, n, replies, failure);
+    if (rc) {
+        /* The server closed the connection or never answered the login:
+         * as good as unreachable. */
+        if (*failure != CSESSION__REDIS_FAILED)
+            *failure = CSESSION__REDIS_UNREACHABLE;
         return rc;
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         const redisReply *r = replies[i];
+        if (names[i][0] == 'R') {
+            if (r->type == REDIS_REPLY_ERROR) {
+                snprintf(what, sizeof what, "Redis ROLE refused at %s", server);
+                rc = csession__redis_reply_error(r, what);
+            } else if (!is_master_role(r)) {
+                *failure = CSESSION__REDIS_NOT_MASTER;
+                rc = csession__error(CSESSION_ESTORE, "Redis at %s is not a master (%s)", server,
+                                     r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                                             r->element[0]->type == REDIS_REPLY_STRING
+                                         ? r->element[0]->str
+                                         : "unexpected ROLE reply");
+            }
+            continue;
+        }
         if (r->type == REDIS_REPLY_STATUS)
             continue;
-        int is_auth = u->password && i == 0;
-        snprintf(what, sizeof what, "Redis %s refused at %s", is_auth ? "AUTH" : "SELECT",
-                 server);
+        snprintf(what, sizeof what, "Redis %s refused at %s", names[i], server);
         rc = csession__redis_reply_error(r, what);
     }
     for (size_t i = 0; i < n; i++)
@@ -231,25 +269,27 @@ static int handshake(csession__redis_conn *c, const csession__redis_target *t,
     return rc;
 }
 
-int csession__redis_conn_open(csession__redis_conn **out, const csession__redis_target *t)
+int csession__redis_conn_open(csession__redis_conn **out, const csession__redis_target *t,
+                              csession__redis_failure *failure)
 {
-    const csession__redis_url *u = &t->url;
     char server[300];
-    describe(u, server, sizeof server);
+    csession__redis_describe(t, server, sizeof server);
     *out = NULL;
+    *failure = CSESSION__REDIS_FAILED;
     csession__redis_conn *c = csession__calloc(1, sizeof *c);
     if (!c)
         return csession__oom();
 
     struct timeval connect_tv = tv_of_ms(t->connect_timeout_ms);
     errno = 0;
-    c->ctx = u->is_unix ? redisConnectUnixWithTimeout(u->path, connect_tv)
-                        : redisConnectWithTimeout(u->host, u->port, connect_tv);
+    c->ctx = t->path ? redisConnectUnixWithTimeout(t->path, connect_tv)
+                     : redisConnectWithTimeout(t->host, t->port, connect_tv);
     int err = errno;
     int rc = 0;
     if (!c->ctx) {
         rc = csession__oom();
     } else if (c->ctx->err) {
+        *failure = CSESSION__REDIS_UNREACHABLE;
         rc = timed_out(c->ctx, err)
                  ? csession__error(CSESSION_ETIMEOUT,
                                    "cannot connect to Redis at %s: no answer within %u ms",
@@ -258,7 +298,7 @@ int csession__redis_conn_open(csession__redis_conn **out, const csession__redis_
                                    c->ctx->errstr);
     } else if (redisSetTimeout(c->ctx, connect_tv) != REDIS_OK) {
         rc = csession__error(CSESSION_ESTORE, "cannot set a timeout on the Redis connection");
-    } else if ((rc = handshake(c, t, server)) == 0 &&
+    } else if ((rc = handshake(c, t, server, failure)) == 0 &&
                redisSetTimeout(c->ctx, tv_of_ms(t->command_timeout_ms)) != REDIS_OK) {
         rc = csession__error(CSESSION_ESTORE, "cannot set a timeout on the Redis connection");
     }
@@ -269,7 +309,6 @@ int csession__redis_conn_open(csession__redis_conn **out, const csession__redis_
     *out = c;
     return 0;
 }
-
 void csession__redis_conn_close(csession__redis_conn *c)
 {
     if (!c)

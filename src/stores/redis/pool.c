@@ -2,9 +2,12 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "error.h"
+#include "redis_store.h"
 
 int csession__redis_pool_init(csession__redis_pool *pool, const csession__redis_target *target,
                               unsigned int size, unsigned int wait_timeout_ms)
@@ -14,7 +17,11 @@ int csession__redis_pool_init(csession__redis_pool *pool, const csession__redis_
     pool->size = size;
     pool->wait_timeout_ms = wait_timeout_ms;
     pool->epoch = 0;
-    pool->target = target;
+    pool->target = *target;
+    pool->host_buf[0] = '\0';
+    if (target->host)
+        snprintf(pool->host_buf, sizeof pool->host_buf, "%s", target->host);
+    pool->target.host = target->host ? pool->host_buf : NULL;
     atomic_init(&pool->opened, 0);
     atomic_init(&pool->dropped, 0);
     atomic_init(&pool->wait_timeouts, 0);
@@ -71,14 +78,25 @@ static void close_list(csession__redis_conn *c)
     }
 }
 
+void csession__redis_pool_retarget(csession__redis_pool *pool, const char *host, int port)
+{
+    pthread_mutex_lock(&pool->lock);
+    snprintf(pool->host_buf, sizeof pool->host_buf, "%s", host);
+    pool->target.host = pool->host_buf;
+    pool->target.port = port;
+    pool->epoch++;
+    pthread_mutex_unlock(&pool->lock);
+}
+
 int csession__redis_pool_acquire(csession__redis_pool *pool, int fresh,
-                                 csession__redis_conn **out)
+                                 csession__redis_conn **out, csession__redis_failure *failure)
 {
     struct timespec deadline = deadline_after(pool->wait_timeout_ms);
     csession__redis_conn *stale = NULL; /* closed after unlocking */
     int rc = 0;
     int gave_up = 0;
     *out = NULL;
+    *failure = CSESSION__REDIS_FAILED;
 
     pthread_mutex_lock(&pool->lock);
     for (;;) {
@@ -101,10 +119,17 @@ int csession__redis_pool_acquire(csession__redis_pool *pool, int fresh,
         if (pool->open < pool->size) {
             pool->open++;
             unsigned long epoch = pool->epoch;
+            /* A snapshot: the target may be changed while this opens. */
+            csession__redis_target target = pool->target;
+            char host[sizeof pool->host_buf];
+            if (target.host) {
+                memcpy(host, pool->host_buf, sizeof host);
+                target.host = host;
+            }
             pthread_mutex_unlock(&pool->lock);
             close_list(stale);
             stale = NULL;
-            rc = csession__redis_conn_open(out, pool->target);
+            rc = csession__redis_conn_open(out, &target, failure);
             if (rc == 0) {
                 (*out)->epoch = epoch;
                 atomic_fetch_add(&pool->opened, 1);
@@ -156,4 +181,16 @@ void csession__redis_pool_discard(csession__redis_pool *pool, csession__redis_co
     if (dropped)
         atomic_fetch_add(&pool->dropped, 1);
     csession__redis_conn_close(c);
+}
+
+void csession__redis_pool_add_stats(csession__redis_pool *pool, struct csession__redis_stats *out)
+{
+    out->opened += atomic_load(&pool->opened);
+    out->dropped += atomic_load(&pool->dropped);
+    out->wait_timeouts += atomic_load(&pool->wait_timeouts);
+    pthread_mutex_lock(&pool->lock);
+    out->open += pool->open;
+    for (const csession__redis_conn *c = pool->idle; c; c = c->next)
+        out->idle++;
+    pthread_mutex_unlock(&pool->lock);
 }

@@ -9,7 +9,9 @@
  * closed it), the others opened before it are likely dead too. The pool's
  * epoch is then advanced, and idle connections of an older epoch are closed
  * instead of handed out, so that after a restart each thread does not first
- * have to fail on a dead connection of its own.
+ * have to fail on a dead connection of its own. Pointing the pool at another
+ * server (a Sentinel failover) advances the epoch too, so that connections
+ * to the old server are retired as they come back.
  */
 #ifndef CSESSION_SRC_STORES_REDIS_POOL_H
 #define CSESSION_SRC_STORES_REDIS_POOL_H
@@ -27,16 +29,24 @@ typedef struct csession__redis_pool {
     unsigned int size;            /* most connections at once */
     unsigned int wait_timeout_ms; /* longest wait for a free connection */
     unsigned long epoch;
-    const csession__redis_target *target; /* borrowed from the store */
+    /* Where connections go: a copy whose host points into host_buf. Read
+     * and changed under the lock (csession__redis_pool_retarget). */
+    csession__redis_target target;
+    char host_buf[256];
     /* Counters, for tests and monitoring. */
     atomic_ulong opened;        /* connections opened successfully */
     atomic_ulong dropped;       /* connections found closed or reset */
     atomic_ulong wait_timeouts; /* acquisitions that gave up waiting */
 } csession__redis_pool;
 
-/* 0, or CSESSION_ENOMEM when the lock cannot be made. Opens nothing. */
+/* 0, or CSESSION_ENOMEM when the lock cannot be made. Opens nothing.
+ * `target` is copied (its host too; its other strings stay borrowed). */
 int csession__redis_pool_init(csession__redis_pool *pool, const csession__redis_target *target,
                               unsigned int size, unsigned int wait_timeout_ms);
+
+/* Points new connections at `host`:`port` (at most 255 bytes of host) and
+ * retires the connections open now as they come back. */
+void csession__redis_pool_retarget(csession__redis_pool *pool, const char *host, int port);
 
 /* Closes every connection; none may be in use. */
 void csession__redis_pool_dispose(csession__redis_pool *pool);
@@ -46,10 +56,16 @@ void csession__redis_pool_dispose(csession__redis_pool *pool);
  * room, a new one (opened outside the lock). With `fresh` non-zero, never an
  * idle one: a new connection, closing an idle one to make room if needed.
  * Returns 0 with *out set, CSESSION_ETIMEOUT when all connections stayed
- * busy for the wait timeout, or what opening a connection returned.
+ * busy for the wait timeout (*failure FAILED), or what opening a connection
+ * returned (with its *failure).
  */
 int csession__redis_pool_acquire(csession__redis_pool *pool, int fresh,
-                                 csession__redis_conn **out);
+                                 csession__redis_conn **out, csession__redis_failure *failure);
+
+/* Adds the pool's counters to the stats' (see redis_store.h). */
+struct csession__redis_stats;
+void csession__redis_pool_add_stats(csession__redis_pool *pool,
+                                    struct csession__redis_stats *out);
 
 /* Gives `c` back for reuse. */
 void csession__redis_pool_release(csession__redis_pool *pool, csession__redis_conn *c);

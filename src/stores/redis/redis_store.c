@@ -1,6 +1,8 @@
 /*
  * The Redis session store: options, session key -> Redis key, and the
- * vtable operations in terms of the commands of commands.c.
+ * vtable operations in terms of the commands of commands.c. Where a command
+ * goes (one server, Sentinel's master, a Cluster node) is the topology's
+ * business (topology.h), picked from the URL's scheme.
  */
 #include "redis_store.h"
 
@@ -16,8 +18,8 @@
 #include "csession/errors.h"
 #include "csession/library.h"
 #include "error.h"
-#include "pool.h"
 #include "session_key.h"
+#include "topology.h"
 #include "url.h"
 
 /* Attempts to find an unused key before giving up. With 381 random bits a
@@ -33,8 +35,8 @@
 
 typedef struct redis_store {
     csession_store base; /* first: the vtable the library sees */
-    csession__redis_target target;
-    csession__redis_pool pool;
+    csession__redis_url url;
+    csession__redis_topology *topology;
     size_t max_state_bytes;
     char prefix[CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX];
     size_t prefix_len;
@@ -134,7 +136,7 @@ static int save_new(redis_store *r, const char *state, size_t state_len, int64_t
         if ((rc = redis_key_make(r, key, &k)))
             break;
         int stored = 0;
-        rc = csession__redis_set(&r->pool, k.ptr, k.len, state, state_len, capped(ttl_seconds),
+        rc = csession__redis_set(r->topology, k.ptr, k.len, state, state_len, capped(ttl_seconds),
                                  CSESSION__REDIS_SET_NX, &stored);
         redis_key_dispose(&k);
         if (rc)
@@ -167,7 +169,7 @@ static int redis_load(csession_store *store, const char *key, size_t key_len,
     int rc = redis_key_make(r, key, &k);
     if (rc)
         return rc;
-    rc = csession__redis_get(&r->pool, k.ptr, k.len, state);
+    rc = csession__redis_get(r->topology, k.ptr, k.len, state);
     redis_key_dispose(&k);
     return rc;
 }
@@ -198,7 +200,7 @@ static int redis_update(csession_store *store, const char *key, size_t key_len,
         return rc;
     }
     int stored = 0;
-    rc = csession__redis_set(&r->pool, k.ptr, k.len, state, state_len, capped(ttl_seconds),
+    rc = csession__redis_set(r->topology, k.ptr, k.len, state, state_len, capped(ttl_seconds),
                              CSESSION__REDIS_SET_XX, &stored);
     redis_key_dispose(&k);
     if (rc) {
@@ -224,7 +226,7 @@ static int redis_update_ttl(csession_store *store, const char *key, size_t key_l
     int rc = redis_key_make(r, key, &k);
     if (rc)
         return rc;
-    rc = csession__redis_expire(&r->pool, k.ptr, k.len, capped(ttl_seconds));
+    rc = csession__redis_expire(r->topology, k.ptr, k.len, capped(ttl_seconds));
     redis_key_dispose(&k);
     return rc;
 }
@@ -238,7 +240,7 @@ static int redis_remove(csession_store *store, const char *key, size_t key_len)
     int rc = redis_key_make(r, key, &k);
     if (rc)
         return rc;
-    rc = csession__redis_del(&r->pool, k.ptr, k.len);
+    rc = csession__redis_del(r->topology, k.ptr, k.len);
     redis_key_dispose(&k);
     return rc;
 }
@@ -246,8 +248,8 @@ static int redis_remove(csession_store *store, const char *key, size_t key_len)
 static void redis_free(csession_store *store)
 {
     redis_store *r = (redis_store *)store;
-    csession__redis_pool_dispose(&r->pool);
-    csession__redis_url_dispose(&r->target.url);
+    r->topology->free(r->topology);
+    csession__redis_url_dispose(&r->url);
     sodium_memzero(r, sizeof *r);
     csession__free(r);
 }
@@ -344,12 +346,11 @@ int csession_store_redis_new(csession_store **out, const char *url,
         csession__redis_url_dispose(&parsed);
         return csession__oom();
     }
-    r->target.url = parsed;
-    r->target.connect_timeout_ms = o.connect_timeout_ms;
-    r->target.command_timeout_ms = o.command_timeout_ms;
-    if ((rc = csession__redis_pool_init(&r->pool, &r->target, o.pool_size,
-                                        o.pool_wait_timeout_ms))) {
-        csession__redis_url_dispose(&r->target.url);
+    r->url = parsed;
+    csession__redis_topology_config tc = {&r->url, o.connect_timeout_ms, o.command_timeout_ms,
+                                          o.pool_size, o.pool_wait_timeout_ms};
+    if ((rc = csession__redis_topology_new(&r->topology, &tc))) {
+        csession__redis_url_dispose(&r->url);
         csession__free(r);
         return rc;
     }
@@ -398,12 +399,12 @@ int csession__store_redis_load_touch(csession_store *store, const char *key, siz
         return rc;
     rc = CSESSION_EUNSUPPORTED;
     if (!atomic_load_explicit(&r->getex_unsupported, memory_order_relaxed)) {
-        rc = csession__redis_getex(&r->pool, k.ptr, k.len, capped(ttl_seconds), state);
+        rc = csession__redis_getex(r->topology, k.ptr, k.len, capped(ttl_seconds), state);
         if (rc == CSESSION_EUNSUPPORTED)
             atomic_store_explicit(&r->getex_unsupported, 1, memory_order_relaxed);
     }
     if (rc == CSESSION_EUNSUPPORTED)
-        rc = csession__redis_get_expire(&r->pool, k.ptr, k.len, capped(ttl_seconds), state);
+        rc = csession__redis_get_expire(r->topology, k.ptr, k.len, capped(ttl_seconds), state);
     redis_key_dispose(&k);
     if (rc)
         csession__buf_clear(state);
@@ -427,14 +428,8 @@ int csession__store_redis_stats(csession_store *store, csession__redis_stats *ou
         return csession__error(CSESSION_EINVAL, "not a Redis store, or NULL argument");
     redis_store *r = (redis_store *)store;
     memset(out, 0, sizeof *out);
-    out->opened = atomic_load(&r->pool.opened);
-    out->dropped = atomic_load(&r->pool.dropped);
-    out->wait_timeouts = atomic_load(&r->pool.wait_timeouts);
-    pthread_mutex_lock(&r->pool.lock);
-    out->open = r->pool.open;
-    for (const csession__redis_conn *c = r->pool.idle; c; c = c->next)
-        out->idle++;
-    pthread_mutex_unlock(&r->pool.lock);
+    r->topology->stats(r->topology, out);
+    out->not_replicated = atomic_load(&r->topology->not_replicated);
     out->getex_unsupported = atomic_load(&r->getex_unsupported);
     return 0;
 }

@@ -40,12 +40,21 @@ int csession__store_redis_set_keygen(csession_store *store, csession__redis_keyg
                                      void *ctx);
 
 typedef struct csession__redis_stats {
-    unsigned long opened;        /* connections opened */
+    unsigned long opened;        /* connections opened (all pools) */
     unsigned long dropped;       /* connections found closed or reset */
     unsigned long wait_timeouts; /* operations that found the pool busy too long */
     unsigned int open;           /* connections open now */
     unsigned int idle;           /* of which idle */
     int getex_unsupported;       /* 1 once the server answered that GETEX is unknown */
+    unsigned long not_replicated; /* writes WAIT found short of wait_replicas */
+    /* Sentinel */
+    unsigned long discoveries;    /* masters looked up */
+    unsigned long master_changes; /* lookups that found the master moved */
+    /* Cluster */
+    unsigned long refreshes; /* slot maps loaded */
+    unsigned long moved;     /* MOVED answers (the map corrected; followed up to the bound) */
+    unsigned long ask;       /* ASK answers */
+    unsigned int nodes;      /* nodes known */
 } csession__redis_stats;
 
 /* Reads the counters (thread-safe). 0 or EINVAL. */

@@ -2,6 +2,8 @@
  * Redis URL parsing:
  *   redis://[[user]:password@]host[:port][/db]
  *   unix:///path/to/socket[?db=N][&password=P][&user=U]
+ *   redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db][?query]
+ *   redis+cluster://[[user]:password@]host[:port][,host[:port]...][/][?query]
  *
  * Messages say what is wrong and where, but never repeat the user info: a
  * URL often ends up in a log, and its password must not follow it there.
@@ -21,7 +23,7 @@
 #include "csession/store_redis.h"
 #include "error.h"
 
-#define MAX_HOST 253 /* longest DNS name */
+#define MAX_HOST CSESSION__REDIS_MAX_HOST
 #define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 static int hex_value(char c)
@@ -136,8 +138,9 @@ static int host_char(char c)
            c == '.' || c == '-' || c == '_';
 }
 
-/* host[:port] or [v6][:port] */
-static int parse_hostport(csession__redis_url *u, const char *s, size_t len)
+/* host[:port] or [v6][:port] into a new *host_out and *port_out. */
+static int parse_hostport(const char *s, size_t len, int default_port, char **host_out,
+                          int *port_out)
 {
     const char *host = s;
     size_t host_len;
@@ -181,18 +184,175 @@ static int parse_hostport(csession__redis_url *u, const char *s, size_t len)
                                        "(IPv6 addresses go in brackets)");
         }
     }
-    u->port = CSESSION__REDIS_DEFAULT_PORT;
+    *port_out = default_port;
     if (rest < s + len) { /* ":port" */
         int64_t p = parse_number(rest + 1, (size_t)(s + len - rest - 1), 65535);
         if (p < 1)
             return csession__error(CSESSION_EINVAL,
                                    "Redis URL: the port must be a number from 1 to 65535");
-        u->port = (int)p;
+        *port_out = (int)p;
     }
-    u->host = csession__strndup(host, host_len);
-    return u->host ? 0 : csession__oom();
+    *host_out = csession__strndup(host, host_len);
+    return *host_out ? 0 : csession__oom();
 }
 
+/* The host list of redis+sentinel:// and redis+cluster:// URLs. */
+static int parse_nodes(csession__redis_url *u, const char *s, size_t len, int default_port)
+{
+    const char *end = s + len;
+    for (;;) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        size_t n = comma ? (size_t)(comma - s) : (size_t)(end - s);
+        if (n == 0)
+            return csession__error(CSESSION_EINVAL, "Redis URL: empty host in the host list");
+        if (u->n_nodes == CSESSION__REDIS_MAX_NODES)
+            return csession__error(CSESSION_EINVAL, "Redis URL: more than %d hosts",
+                                   CSESSION__REDIS_MAX_NODES);
+        csession__redis_node *node = &u->nodes[u->n_nodes];
+        int rc = parse_hostport(s, n, default_port, &node->host, &node->port);
+        if (rc)
+            return rc;
+        u->n_nodes++;
+        if (!comma)
+            return 0;
+        s = comma + 1;
+    }
+}
+
+/* "/master-name[/db]" of a redis+sentinel:// URL; `p` is at the '/' (or
+ * at whatever follows the hosts). Returns where the path ends. */
+static int parse_sentinel_path(csession__redis_url *u, const char **pp)
+{
+    const char *p = *pp;
+    size_t name_len = *p == '/' ? strcspn(p + 1, "/?#") : 0;
+    if (name_len == 0)
+        return csession__error(CSESSION_EINVAL,
+                               "Redis URL: no master name (write "
+                               "redis+sentinel://host:26379/mymaster)");
+    int rc = decode(p + 1, name_len, "master name", 0, &u->master_name, &u->master_name_len);
+    if (rc)
+        return rc;
+    if (u->master_name_len > CSESSION__REDIS_MAX_MASTER_NAME)
+        return csession__error(CSESSION_EINVAL, "Redis URL: master name longer than %d bytes",
+                               CSESSION__REDIS_MAX_MASTER_NAME);
+    for (size_t i = 0; i < u->master_name_len; i++) {
+        unsigned char c = (unsigned char)u->master_name[i];
+        if (c < 0x20 || c == 0x7f)
+            return csession__error(CSESSION_EINVAL,
+                                   "Redis URL: the master name contains a control character");
+    }
+    p += 1 + name_len;
+    if (*p == '/') {
+        size_t db_len = strcspn(p + 1, "?#");
+        if (db_len > 0 && (rc = parse_db(p + 1, db_len, &u->db)))
+            return rc;
+        p += 1 + db_len;
+    }
+    *pp = p;
+    return 0;
+}
+
+enum { SEEN_DB = 1, SEEN_WAIT = 2, SEEN_WAIT_TIMEOUT = 4 };
+
+/* Query parameters, by kind of URL. */
+static int parse_param(csession__redis_url *u, const char *s, size_t len, unsigned *seen)
+{
+    const char *eq = memchr(s, '=', len);
+    if (!eq)
+        return csession__error(CSESSION_EINVAL, "Redis URL: query parameter without '='");
+    size_t nlen = (size_t)(eq - s);
+    const char *v = eq + 1;
+    size_t vlen = len - nlen - 1;
+    int is_unix = u->is_unix, sentinel = u->kind == CSESSION__REDIS_SENTINEL;
+#define NAME_IS(lit) (nlen == sizeof(lit) - 1 && memcmp(s, lit, nlen) == 0)
+#define ONCE(bit, name)                                                                     \
+    do {                                                                                    \
+        if (*seen & (bit))                                                                  \
+            return csession__error(CSESSION_EINVAL, "Redis URL: '%s' given twice", name); \
+        *seen |= (bit);                                                                     \
+    } while (0)
+    if (is_unix && NAME_IS("db")) {
+        ONCE(SEEN_DB, "db");
+        return parse_db(v, vlen, &u->db);
+    }
+    char **str = NULL;
+    size_t *str_len = NULL;
+    const char *what = NULL, *twice = NULL;
+    if (is_unix && (NAME_IS("password") || NAME_IS("pass"))) {
+        str = &u->password, str_len = &u->password_len;
+        what = "password", twice = "password given twice";
+    } else if (is_unix && NAME_IS("user")) {
+        str = &u->user, str_len = &u->user_len;
+        what = "user name", twice = "'user' given twice";
+    } else if (sentinel && NAME_IS("sentinel_password")) {
+        str = &u->sentinel_password, str_len = &u->sentinel_password_len;
+        what = "sentinel password", twice = "'sentinel_password' given twice";
+    } else if (sentinel && NAME_IS("sentinel_user")) {
+        str = &u->sentinel_user, str_len = &u->sentinel_user_len;
+        what = "sentinel user name", twice = "'sentinel_user' given twice";
+    }
+    if (str) {
+        if (*str)
+            return csession__error(CSESSION_EINVAL, "Redis URL: %s", twice);
+        if (vlen == 0)
+            return csession__error(CSESSION_EINVAL, "Redis URL: empty %s", what);
+        return decode(v, vlen, what, 1, str, str_len);
+    }
+    if (!is_unix && NAME_IS("wait_replicas")) {
+        ONCE(SEEN_WAIT, "wait_replicas");
+        int64_t n = parse_number(v, vlen, CSESSION__REDIS_MAX_WAIT_REPLICAS);
+        if (n < 0)
+            return csession__error(CSESSION_EINVAL,
+                                   "Redis URL: wait_replicas must be a number from 0 to %d",
+                                   CSESSION__REDIS_MAX_WAIT_REPLICAS);
+        u->wait_replicas = (unsigned int)n;
+        return 0;
+    }
+    if (!is_unix && NAME_IS("wait_timeout_ms")) {
+        ONCE(SEEN_WAIT_TIMEOUT, "wait_timeout_ms");
+        int64_t n = parse_number(v, vlen, CSESSION_STORE_REDIS_LIMIT_TIMEOUT_MS);
+        if (n < 1)
+            return csession__error(CSESSION_EINVAL,
+                                   "Redis URL: wait_timeout_ms must be a number from 1 to %d",
+                                   CSESSION_STORE_REDIS_LIMIT_TIMEOUT_MS);
+        u->wait_timeout_ms = (unsigned int)n;
+        return 0;
+    }
+#undef ONCE
+#undef NAME_IS
+    return csession__error(CSESSION_EINVAL, "Redis URL: unknown query parameter '%.*s' (known: %s)",
+                           (int)(nlen > 32 ? 32 : nlen), s,
+                           is_unix    ? "db, password, user"
+                           : sentinel ? "sentinel_password, sentinel_user, wait_replicas, "
+                                        "wait_timeout_ms"
+                                      : "wait_replicas, wait_timeout_ms");
+}
+
+/* "?name=value&..." up to a '#' or the end; `p` is after the '?'. */
+static int parse_query(csession__redis_url *u, const char **pp)
+{
+    const char *p = *pp;
+    unsigned seen = 0;
+    for (;;) {
+        size_t n = strcspn(p, "&#");
+        if (n == 0)
+            return csession__error(CSESSION_EINVAL, "Redis URL: empty query parameter");
+        int rc = parse_param(u, p, n, &seen);
+        if (rc)
+            return rc;
+        p += n;
+        if (*p != '&')
+            break;
+        p++;
+    }
+    if (u->wait_timeout_ms && !u->wait_replicas)
+        return csession__error(CSESSION_EINVAL,
+                               "Redis URL: wait_timeout_ms without wait_replicas");
+    *pp = p;
+    return 0;
+}
+
+/* redis://, redis+sentinel:// and redis+cluster://, after the scheme. */
 static int parse_tcp(csession__redis_url *u, const char *s)
 {
     size_t auth_len = strcspn(s, "/?#");
@@ -205,58 +365,50 @@ static int parse_tcp(csession__redis_url *u, const char *s)
     if (at && (rc = parse_userinfo(u, s, (size_t)(at - s))))
         return rc;
     const char *hp = at ? at + 1 : s;
-    if ((rc = parse_hostport(u, hp, (size_t)(s + auth_len - hp))))
+    size_t hp_len = (size_t)(s + auth_len - hp);
+    if (u->kind == CSESSION__REDIS_SINGLE) {
+        if (memchr(hp, ',', hp_len))
+            return csession__error(CSESSION_EINVAL,
+                                   "Redis URL: several hosts need redis+sentinel:// or "
+                                   "redis+cluster://");
+        rc = parse_hostport(hp, hp_len, CSESSION__REDIS_DEFAULT_PORT, &u->host, &u->port);
+    } else {
+        rc = parse_nodes(u, hp, hp_len,
+                         u->kind == CSESSION__REDIS_SENTINEL
+                             ? CSESSION__REDIS_DEFAULT_SENTINEL_PORT
+                             : CSESSION__REDIS_DEFAULT_PORT);
+    }
+    if (rc)
         return rc;
     const char *p = s + auth_len;
-    if (*p == '/') {
+    if (u->kind == CSESSION__REDIS_SENTINEL) {
+        if ((rc = parse_sentinel_path(u, &p)))
+            return rc;
+    } else if (*p == '/') {
         size_t db_len = strcspn(p + 1, "?#");
+        if (db_len > 0 && u->kind == CSESSION__REDIS_CLUSTER)
+            return csession__error(CSESSION_EINVAL,
+                                   "Redis URL: Redis Cluster has only database 0; remove the "
+                                   "'/%.*s' (SELECT is refused in cluster mode)",
+                                   (int)(db_len > 16 ? 16 : db_len), p + 1);
         if (db_len > 0 && (rc = parse_db(p + 1, db_len, &u->db)))
             return rc;
         p += 1 + db_len;
     }
-    if (*p == '?')
-        return csession__error(CSESSION_EINVAL,
-                               "Redis URL: redis:// URLs take no query parameters");
+    if (*p == '?') {
+        if (u->kind == CSESSION__REDIS_SINGLE)
+            return csession__error(CSESSION_EINVAL,
+                                   "Redis URL: redis:// URLs take no query parameters");
+        p++;
+        if ((rc = parse_query(u, &p)))
+            return rc;
+    }
     if (*p == '#')
         return csession__error(CSESSION_EINVAL, "Redis URL: unexpected fragment ('#')");
+    if (u->sentinel_user && !u->sentinel_password)
+        return csession__error(CSESSION_EINVAL,
+                               "Redis URL: sentinel_user without sentinel_password");
     return 0;
-}
-
-/* One "name=value" of a unix:// query. */
-static int parse_param(csession__redis_url *u, const char *s, size_t len, int *seen_db)
-{
-    const char *eq = memchr(s, '=', len);
-    if (!eq)
-        return csession__error(CSESSION_EINVAL, "Redis URL: query parameter without '='");
-    size_t nlen = (size_t)(eq - s);
-    const char *v = eq + 1;
-    size_t vlen = len - nlen - 1;
-#define NAME_IS(lit) (nlen == sizeof(lit) - 1 && memcmp(s, lit, nlen) == 0)
-    if (NAME_IS("db")) {
-        if (*seen_db)
-            return csession__error(CSESSION_EINVAL, "Redis URL: 'db' given twice");
-        *seen_db = 1;
-        return parse_db(v, vlen, &u->db);
-    }
-    if (NAME_IS("password") || NAME_IS("pass")) {
-        if (u->password)
-            return csession__error(CSESSION_EINVAL, "Redis URL: password given twice");
-        if (vlen == 0)
-            return csession__error(CSESSION_EINVAL, "Redis URL: empty password");
-        return decode(v, vlen, "password", 1, &u->password, &u->password_len);
-    }
-    if (NAME_IS("user")) {
-        if (u->user)
-            return csession__error(CSESSION_EINVAL, "Redis URL: 'user' given twice");
-        if (vlen == 0)
-            return csession__error(CSESSION_EINVAL, "Redis URL: empty user name");
-        return decode(v, vlen, "user name", 1, &u->user, &u->user_len);
-    }
-#undef NAME_IS
-    return csession__error(CSESSION_EINVAL,
-                           "Redis URL: unknown query parameter '%.*s' (known: db, password, "
-                           "user)",
-                           (int)(nlen > 32 ? 32 : nlen), s);
 }
 
 static int parse_unix(csession__redis_url *u, const char *s)
@@ -278,18 +430,8 @@ static int parse_unix(csession__redis_url *u, const char *s)
     const char *p = s + path_len;
     if (*p == '?') {
         p++;
-        int seen_db = 0;
-        for (;;) {
-            size_t n = strcspn(p, "&#");
-            if (n == 0)
-                return csession__error(CSESSION_EINVAL, "Redis URL: empty query parameter");
-            if ((rc = parse_param(u, p, n, &seen_db)))
-                return rc;
-            p += n;
-            if (*p != '&')
-                break;
-            p++;
-        }
+        if ((rc = parse_query(u, &p)))
+            return rc;
     }
     if (*p == '#')
         return csession__error(CSESSION_EINVAL, "Redis URL: unexpected fragment ('#')");
@@ -314,36 +456,59 @@ int csession__redis_url_parse(csession__redis_url *out, const char *text)
     if (strnlen(text, CSESSION_STORE_REDIS_LIMIT_URL + 1) > CSESSION_STORE_REDIS_LIMIT_URL)
         return csession__error(CSESSION_EINVAL, "Redis URL longer than %d bytes",
                                CSESSION_STORE_REDIS_LIMIT_URL);
-    int rc;
-    if (starts_with(text, "redis://")) {
-        rc = parse_tcp(out, text + 8);
+    static const struct {
+        const char *scheme;
+        csession__redis_kind kind;
+    } tcp[] = {
+        {"redis://", CSESSION__REDIS_SINGLE},
+        {"redis+sentinel://", CSESSION__REDIS_SENTINEL},
+        {"redis+cluster://", CSESSION__REDIS_CLUSTER},
+    };
+    int rc = 1;
+    for (size_t i = 0; i < sizeof tcp / sizeof tcp[0] && rc == 1; i++) {
+        if (starts_with(text, tcp[i].scheme)) {
+            out->kind = tcp[i].kind;
+            rc = parse_tcp(out, text + strlen(tcp[i].scheme));
+        }
+    }
+    if (rc != 1) {
+        /* parsed */
     } else if (starts_with(text, "unix://")) {
         out->is_unix = 1;
         rc = parse_unix(out, text + 7);
-    } else if (starts_with(text, "rediss://")) {
+    } else if (starts_with(text, "rediss://") || starts_with(text, "rediss+")) {
         rc = csession__error(CSESSION_EINVAL,
                              "Redis URL: TLS (rediss://) is not supported; use a local TLS "
                              "tunnel or a Unix socket");
     } else {
         rc = csession__error(CSESSION_EINVAL,
-                             "Redis URL must start with redis:// or unix://");
+                             "Redis URL must start with redis://, unix://, redis+sentinel:// "
+                             "or redis+cluster://");
     }
     if (rc)
         csession__redis_url_dispose(out);
     return rc;
 }
 
+static void free_secret(char *s, size_t len)
+{
+    if (s)
+        sodium_memzero(s, len);
+    csession__free(s);
+}
+
 void csession__redis_url_dispose(csession__redis_url *url)
 {
     if (!url)
         return;
-    if (url->password)
-        sodium_memzero(url->password, url->password_len);
-    if (url->user)
-        sodium_memzero(url->user, url->user_len);
-    csession__free(url->password);
-    csession__free(url->user);
+    free_secret(url->password, url->password_len);
+    free_secret(url->user, url->user_len);
+    free_secret(url->sentinel_password, url->sentinel_password_len);
+    free_secret(url->sentinel_user, url->sentinel_user_len);
     csession__free(url->host);
     csession__free(url->path);
+    csession__free(url->master_name);
+    for (size_t i = 0; i < url->n_nodes; i++)
+        csession__free(url->nodes[i].host);
     memset(url, 0, sizeof *url);
 }

@@ -1,0 +1,361 @@
+/*
+ * The Redis store on a Redis Cluster against the physical limit of the same
+ * cluster (each figure the median of REPS repetitions):
+ *
+ *  1. A request that changes its session, through a manager on the store
+ *     (load with the previous response's cookie, a counter incremented,
+ *     commit: GET + SET XX EX on the node serving the key's slot), against
+ *     raw hiredis GET + SET XX EX on one connection to that node.
+ *  2. 8 threads through one store (pools of 8 per node): load + update of
+ *     sessions spread over the slots, in operations per second, against
+ *     `redis-benchmark --cluster -c 8 -n N -t get,set -q` on the same
+ *     cluster (run from here when it is installed).
+ *
+ * Usage: csession-bench-redis-cluster URL [N]
+ *        URL redis+cluster://host:port[,host:port...] (also from
+ *        $CSESSION_BENCH_REDIS_URL); N requests per repetition, default 20000.
+ * Keys are written under "csession-bench:" and deleted afterwards.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "csession.h"
+#include "csession/store_redis.h"
+#include "stores/redis/cluster_slots.h"
+#include "stores/redis/redis_store.h"
+#include "stores/redis/url.h"
+
+#define REPS 5
+#define THREADS 8
+#define SESSIONS_PER_THREAD 64
+#define PREFIX "csession-bench:"
+
+static const char *url;
+static long n_requests = 20000;
+static csession__redis_url parsed;
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "%s: %s (%s)\n", what, csession_strerror(rc), csession_last_error());
+    exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static redisContext *raw_connect(const char *host, int port)
+{
+    struct timeval tv = {5, 0};
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (!c || c->err) {
+        fprintf(stderr, "cannot connect to %s:%d\n", host, port);
+        exit(1);
+    }
+    if (parsed.password) {
+        const char *argv[3] = {"AUTH", parsed.user, parsed.password};
+        size_t lens[3] = {4, parsed.user_len, parsed.password_len};
+        if (!parsed.user) {
+            argv[1] = parsed.password;
+            lens[1] = parsed.password_len;
+        }
+        freeReplyObject(redisCommandArgv(c, parsed.user ? 3 : 2, argv, lens));
+    }
+    return c;
+}
+
+/* A connection to the node serving `key`, found with CLUSTER SLOTS. */
+static redisContext *raw_connect_for(const char *key)
+{
+    redisContext *seed = raw_connect(parsed.nodes[0].host, parsed.nodes[0].port);
+    redisReply *r = redisCommand(seed, "CLUSTER SLOTS");
+    csession__redis_slot_range *ranges = r ? calloc(r->elements + 1, sizeof *ranges) : NULL;
+    size_t n = 0;
+    if (!ranges || csession__redis_slots_parse(r, ranges, &n) != 0) {
+        fprintf(stderr, "CLUSTER SLOTS failed\n");
+        exit(1);
+    }
+    unsigned int slot = csession__redis_key_slot(key, strlen(key));
+    redisContext *c = NULL;
+    for (size_t i = 0; i < n && !c; i++) {
+        if (slot >= ranges[i].first && slot <= ranges[i].last)
+            c = raw_connect(ranges[i].host_len ? ranges[i].host : parsed.nodes[0].host,
+                            ranges[i].port);
+    }
+    free(ranges);
+    freeReplyObject(r);
+    redisFree(seed);
+    if (!c) {
+        fprintf(stderr, "no node serves slot %u\n", slot);
+        exit(1);
+    }
+    return c;
+}
+
+static csession_store *new_store(unsigned int pool_size)
+{
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.key_prefix = PREFIX;
+    o.pool_size = pool_size;
+    csession_store *s = NULL;
+    int rc = csession_store_redis_new(&s, url, &o);
+    if (rc)
+        die("csession_store_redis_new", rc);
+    return s;
+}
+
+static csession_manager *new_manager(void)
+{
+    csession_config *cfg = NULL;
+    unsigned char key[64];
+    int rc;
+    if ((rc = csession_config_new(&cfg)) || (rc = csession_key_generate(key, sizeof key)) ||
+        (rc = csession_config_add_key(cfg, key, sizeof key)))
+        die("configuration", rc);
+    csession_manager *mgr = NULL;
+    if ((rc = csession_manager_new(&mgr, cfg, new_store(4))))
+        die("csession_manager_new", rc);
+    csession_config_free(cfg);
+    return mgr;
+}
+
+static void first_request(csession_manager *mgr, csession_buf *cookie)
+{
+    csession *s = NULL;
+    csession_buf set = CSESSION_BUF_INIT;
+    int rc;
+    if ((rc = csession_manager_load(mgr, NULL, 0, &s)) ||
+        (rc = csession_insert_string(s, "user_id", "4f1c2a9e-7b3d-4c1e")) ||
+        (rc = csession_insert_int64(s, "counter", 0)) ||
+        (rc = csession_manager_commit(mgr, s, &set)))
+        die("first request", rc);
+    csession_free(s);
+    csession_buf_set(cookie, set.ptr, strcspn(set.ptr, ";"));
+    csession_buf_dispose(&set);
+}
+
+static double manager_changing(csession_manager *mgr, csession_buf *cookie)
+{
+    csession_buf set = CSESSION_BUF_INIT;
+    double t0 = seconds();
+    for (long i = 0; i < n_requests; i++) {
+        csession *s = NULL;
+        int64_t n = 0;
+        int rc;
+        if ((rc = csession_manager_load(mgr, cookie->ptr, cookie->size, &s)) ||
+            (rc = csession_get_int64(s, "counter", &n)) ||
+            (rc = csession_insert_int64(s, "counter", n + 1)) ||
+            (rc = csession_manager_commit(mgr, s, &set)))
+            die("request", rc);
+        csession_free(s);
+        if (set.size)
+            csession_buf_set(cookie, set.ptr, strcspn(set.ptr, ";"));
+    }
+    double ns = (seconds() - t0) * 1e9 / (double)n_requests;
+    csession_buf_dispose(&set);
+    return ns;
+}
+
+static double raw_get_set(redisContext *c, const char *key, const char *value)
+{
+    double t0 = seconds();
+    for (long i = 0; i < n_requests; i++) {
+        const char *get[2] = {"GET", key};
+        size_t get_len[2] = {3, strlen(key)};
+        const char *set[6] = {"SET", key, value, "XX", "EX", "86400"};
+        size_t set_len[6] = {3, strlen(key), strlen(value), 2, 2, 5};
+        redisReply *r = redisCommandArgv(c, 2, get, get_len);
+        if (!r || r->type != REDIS_REPLY_STRING)
+            exit(1);
+        freeReplyObject(r);
+        r = redisCommandArgv(c, 6, set, set_len);
+        if (!r || r->type != REDIS_REPLY_STATUS)
+            exit(1);
+        freeReplyObject(r);
+    }
+    return (seconds() - t0) * 1e9 / (double)n_requests;
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+typedef struct worker {
+    csession_store *store;
+    char keys[SESSIONS_PER_THREAD][65]; /* spread over the slots, so over the nodes */
+    long ops;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    csession_buf b = CSESSION_BUF_INIT, k = CSESSION_BUF_INIT;
+    for (long i = 0; i < n_requests / THREADS; i++) {
+        const char *key = w->keys[i % SESSIONS_PER_THREAD];
+        int rc;
+        if ((rc = w->store->load(w->store, key, 64, &b)) ||
+            (rc = w->store->update(w->store, key, 64, b.ptr, b.size, 86400, &k)))
+            die("thread", rc);
+        w->ops += 2;
+    }
+    csession_buf_dispose(&b);
+    csession_buf_dispose(&k);
+    return NULL;
+}
+
+static double threads_ops(worker *w)
+{
+    pthread_t t[THREADS];
+    double t0 = seconds();
+    for (int i = 0; i < THREADS; i++) {
+        w[i].ops = 0;
+        pthread_create(&t[i], NULL, work, &w[i]);
+    }
+    long ops = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ops += w[i].ops;
+    }
+    return (double)ops / (seconds() - t0);
+}
+
+/* redis-benchmark --cluster; the mean of its GET and SET requests per second. */
+static double redis_benchmark(char *command, size_t size)
+{
+    snprintf(command, size, "redis-benchmark --cluster -h %s -p %d -c %d -n %ld -t get,set -q",
+             parsed.nodes[0].host, parsed.nodes[0].port, THREADS, n_requests);
+    if (parsed.password)
+        return 0; /* not passing the password on a command line */
+    char full[600];
+    snprintf(full, sizeof full, "%s 2>/dev/null", command);
+    FILE *p = popen(full, "r");
+    if (!p)
+        return 0;
+    char line[1024];
+    double sum = 0;
+    int n = 0;
+    while (fgets(line, sizeof line, p)) {
+        char *last = strrchr(line, '\r');
+        const char *text = last ? last + 1 : line;
+        double v;
+        if ((strncmp(text, "SET:", 4) == 0 || strncmp(text, "GET:", 4) == 0) &&
+            sscanf(text + 4, "%lf", &v) == 1) {
+            sum += v;
+            n++;
+        }
+    }
+    pclose(p);
+    return n ? sum / n : 0;
+}
+
+int main(int argc, char **argv)
+{
+    url = getenv("CSESSION_BENCH_REDIS_URL");
+    if (argc > 1)
+        url = argv[1];
+    if (argc > 2)
+        n_requests = atol(argv[2]);
+    if (n_requests < THREADS)
+        n_requests = THREADS;
+    int rc = url ? csession__redis_url_parse(&parsed, url) : CSESSION_EINVAL;
+    if (rc || parsed.kind != CSESSION__REDIS_CLUSTER) {
+        fprintf(stderr, "usage: %s redis+cluster://host:port[,host:port...] [N]\n", argv[0]);
+        return 2;
+    }
+    printf("csession Redis store on Redis Cluster, %s, %ld requests per repetition, "
+           "median of %d\n\n",
+           url, n_requests, REPS);
+
+    /* 1. changing request */
+    csession_manager *mgr = new_manager();
+    csession_buf cookie = CSESSION_BUF_INIT;
+    first_request(mgr, &cookie);
+    const char *raw_key = PREFIX "raw-0123456789012345678901234567890123456789012345678901234";
+    const char *value =
+        "{\"v\":1,\"state\":{\"user_id\":\"4f1c2a9e-7b3d-4c1e\",\"counter\":12345}}";
+    redisContext *raw = raw_connect_for(raw_key);
+    freeReplyObject(redisCommand(raw, "SET %s %s EX 86400", raw_key, value));
+    double mgr_ns[REPS], raw_ns[REPS];
+    for (int i = 0; i < REPS; i++) {
+        mgr_ns[i] = manager_changing(mgr, &cookie);
+        raw_ns[i] = raw_get_set(raw, raw_key, value);
+    }
+    double m = median(mgr_ns, REPS), rw = median(raw_ns, REPS);
+    printf("changing request (load + update)\n");
+    printf("  manager on the cluster store %8.1f us/request\n", m / 1000);
+    printf("  raw hiredis GET + SET XX     %8.1f us/request (one connection to the key's node)\n",
+           rw / 1000);
+    printf("  ratio                        %8.2f\n\n", m / rw);
+    freeReplyObject(redisCommand(raw, "DEL %s", raw_key));
+    redisFree(raw);
+    csession *last = NULL; /* the benchmark's session goes, as at a logout */
+    csession_buf removal = CSESSION_BUF_INIT;
+    if ((rc = csession_manager_load(mgr, cookie.ptr, cookie.size, &last)) ||
+        (rc = csession_purge(last)) || (rc = csession_manager_commit(mgr, last, &removal)))
+        die("logout", rc);
+    csession_free(last);
+    csession_buf_dispose(&removal);
+    csession_manager_free(mgr);
+
+    /* 2. threads */
+    csession_store *s = new_store(THREADS);
+    static worker w[THREADS];
+    csession_buf k = CSESSION_BUF_INIT;
+    for (int i = 0; i < THREADS; i++) {
+        w[i].store = s;
+        for (int j = 0; j < SESSIONS_PER_THREAD; j++) {
+            if ((rc = s->save(s, value, strlen(value), 86400, &k)))
+                die("save", rc);
+            memcpy(w[i].keys[j], k.ptr, 65);
+        }
+    }
+    double ops[REPS];
+    for (int i = 0; i < REPS; i++)
+        ops[i] = threads_ops(w);
+    double o = median(ops, REPS);
+    char command[300];
+    double bench[REPS];
+    for (int i = 0; i < REPS; i++)
+        bench[i] = redis_benchmark(command, sizeof command);
+    double b = median(bench, REPS);
+    csession__redis_stats st;
+    csession__store_redis_stats(s, &st);
+    printf("%d threads, one store (pools of %d per node, %u nodes, %lu connections)\n", THREADS,
+           THREADS, st.nodes, st.opened);
+    printf("  store (load + update)        %8.0f ops/s\n", o);
+    if (b > 0) {
+        printf("  %s\n", command);
+        printf("                               %8.0f requests/s (mean of GET and SET)\n", b);
+        printf("  ratio                        %8.2f\n", o / b);
+    } else {
+        printf("  (redis-benchmark not run; compare with: %s)\n", command);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        for (int j = 0; j < SESSIONS_PER_THREAD; j++)
+            s->remove(s, w[i].keys[j], 64);
+    }
+    csession_store_free(s);
+    csession_buf_dispose(&k);
+    csession_buf_dispose(&cookie);
+    csession__redis_url_dispose(&parsed);
+    return 0;
+}

@@ -1,0 +1,344 @@
+/*
+ * Redis Sentinel: the master of a named group, as the sentinels say.
+ *
+ * The master is looked up lazily: before the first command, and again after
+ * a sign of a failover (the master cannot be reached, dropped the
+ * connection, answers READONLY, MASTERDOWN or NOREPLICAS, is no longer a
+ * master, or WAIT found the write short of replicas). The command that saw
+ * the sign is then sent once more, to whichever master the sentinels name.
+ *
+ * A lookup asks the sentinels in turn (the last one that answered first),
+ * `SENTINEL get-master-addr-by-name`, and checks with ROLE that the address
+ * named is a master before using it; a sentinel that cannot be reached,
+ * does not know the name or names a replica is skipped. Every connection the
+ * pool opens checks ROLE too (in the AUTH/SELECT round trip), so that no
+ * command goes to a server that was demoted meanwhile.
+ *
+ * One lookup runs at a time; threads that need one meanwhile wait for its
+ * result rather than ask the sentinels again. When the master moved, the
+ * pool is pointed at the new one and its connections to the old one are
+ * retired (pool.h: epochs).
+ *
+ * A planned failover (SENTINEL FAILOVER) gives no sign on the old master:
+ * it stays a writable master until Sentinel demotes it, some ten seconds
+ * after the sentinels switched, and what is written there meanwhile is
+ * lost. So, besides the signs above, one command a second (CHECK_MS) first
+ * asks the sentinel that answered last, on a connection kept for that,
+ * whether the master is still the same; the other threads do not wait for
+ * that check.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "topology.h"
+
+/* How often commands check with a sentinel that the master did not move. */
+#define CHECK_MS 1000
+
+typedef struct sentinel {
+    csession__redis_topology base;
+    csession__redis_pool pool; /* to the master */
+    const csession__redis_url *url;
+    csession__redis_target data;     /* the master's login; host set per lookup */
+    csession__redis_target sentinels; /* the sentinels' login; host set per sentinel */
+    pthread_mutex_t lock;            /* one lookup at a time; guards the fields below */
+    size_t preferred;                /* the sentinel to ask first */
+    char master[CSESSION__REDIS_MAX_HOST + 1]; /* "" before the first lookup */
+    int master_port;
+    int last_rc; /* the last failed lookup's code and message */
+    char last_error[400];
+    csession__redis_conn *watch; /* kept open to sentinel `watch_index` for checks */
+    size_t watch_index;
+    atomic_llong last_check_ms;
+    atomic_ulong failures;  /* lookups that failed */
+    atomic_ulong gen;       /* lookups that succeeded */
+    atomic_int stale;       /* 1: look the master up before the next command */
+    atomic_ulong master_changes;
+} sentinel;
+
+/* The master name, for messages (no control characters: url.c). */
+#define NAME_FMT "'%.*s'"
+#define NAME_ARG(s) (int)((s)->url->master_name_len > 64 ? 64 : (s)->url->master_name_len), \
+                    (s)->url->master_name
+
+/* Asks sentinel `i` for the master's address, on *conn when not NULL
+ * (else on a new connection, left in *conn). *conn is closed and NULL after
+ * a failure. */
+static int ask_sentinel(sentinel *s, size_t i, csession__redis_conn **conn, char *host,
+                        size_t host_size, int *port)
+{
+    csession__redis_target t = s->sentinels;
+    t.host = s->url->nodes[i].host;
+    t.port = s->url->nodes[i].port;
+    char where[300];
+    csession__redis_describe(&t, where, sizeof where);
+    csession__redis_failure failure;
+    int rc = *conn ? 0 : csession__redis_conn_open(conn, &t, &failure);
+    if (rc)
+        return rc;
+    const char *argv[] = {"SENTINEL", "get-master-addr-by-name", s->url->master_name};
+    const size_t lens[] = {8, 23, s->url->master_name_len};
+    csession__redis_cmd cmd = {3, argv, lens};
+    redisReply *r;
+    char what[340];
+    snprintf(what, sizeof what, "Redis Sentinel at %s", where);
+    rc = csession__redis_conn_run(*conn, what, &cmd, 1, &r, &failure);
+    if (rc) {
+        csession__redis_conn_close(*conn);
+        *conn = NULL;
+        return rc;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        rc = csession__error(CSESSION_ESTORE, "%s knows no master named " NAME_FMT, what,
+                             NAME_ARG(s));
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+               r->element[0]->type == REDIS_REPLY_STRING &&
+               r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len > 0 &&
+               (size_t)r->element[0]->len < host_size) {
+        memcpy(host, r->element[0]->str, (size_t)r->element[0]->len + 1);
+        *port = atoi(r->element[1]->str);
+        if (*port < 1 || *port > 65535)
+            rc = csession__error(CSESSION_ESTORE, "%s named an invalid port", what);
+    } else {
+        rc = csession__redis_reply_error(r, what);
+    }
+    csession__redis_reply_free(r);
+    return rc;
+}
+
+/* Connects to the address a sentinel named: AUTH, SELECT and ROLE. */
+static int verify_master(sentinel *s, const char *host, int port,
+                         csession__redis_failure *failure)
+{
+    csession__redis_target t = s->data;
+    t.host = host;
+    t.port = port;
+    csession__redis_conn *c;
+    int rc = csession__redis_conn_open(&c, &t, failure);
+    csession__redis_conn_close(c);
+    return rc;
+}
+
+/* Under the lock: `host`:`port`, checked, is the master from now on. */
+static void use_master(sentinel *s, const char *host, int port)
+{
+    int moved = strcmp(s->master, host) != 0 || s->master_port != port;
+    if (moved && s->master[0])
+        atomic_fetch_add(&s->master_changes, 1);
+    if (moved) {
+        memcpy(s->master, host, strlen(host) + 1);
+        s->master_port = port;
+        csession__redis_pool_retarget(&s->pool, host, port);
+    }
+    atomic_store(&s->last_check_ms, csession__redis_now_ms());
+    atomic_fetch_add(&s->gen, 1);
+    atomic_store(&s->stale, 0);
+}
+
+/* Under the lock: asks each sentinel until one names a live master. */
+static int look_up(sentinel *s)
+{
+    size_t n = s->url->n_nodes;
+    char last[400] = "";
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (s->preferred + k) % n;
+        char host[CSESSION__REDIS_MAX_HOST + 1];
+        int port = 0;
+        csession__redis_failure failure = CSESSION__REDIS_UNREACHABLE;
+        csession__redis_conn *conn = NULL;
+        int rc = ask_sentinel(s, i, &conn, host, sizeof host, &port);
+        csession__redis_conn_close(conn);
+        if (rc == 0)
+            rc = verify_master(s, host, port, &failure);
+        if (rc == CSESSION_ENOMEM)
+            return rc;
+        if (rc && failure == CSESSION__REDIS_FAILED)
+            return rc; /* AUTH refused by the master: no sentinel can fix that */
+        if (rc) {
+            snprintf(last, sizeof last, "%s", csession_last_error());
+            continue;
+        }
+        s->preferred = i;
+        use_master(s, host, port);
+        return 0;
+    }
+    return csession__error(CSESSION_ESTORE,
+                           "Redis Sentinel: no master " NAME_FMT " found through %zu "
+                           "sentinel%s (last: %s)",
+                           NAME_ARG(s), n, n == 1 ? "" : "s", last);
+}
+
+static int discover(sentinel *s)
+{
+    unsigned long failures = atomic_load(&s->failures);
+    pthread_mutex_lock(&s->lock);
+    int rc = 0;
+    if (!atomic_load(&s->stale)) {
+        /* Another thread found the master while this one waited. */
+    } else if (atomic_load(&s->failures) != failures) {
+        /* Another thread just failed to: the same answer, without asking again. */
+        rc = csession__error(s->last_rc, "%s", s->last_error);
+    } else if ((rc = look_up(s)) != 0) {
+        s->last_rc = rc;
+        snprintf(s->last_error, sizeof s->last_error, "%s", csession_last_error());
+        atomic_fetch_add(&s->failures, 1);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/*
+ * Once a CHECK_MS, by whichever thread comes first (the others go on): asks
+ * the sentinel that answered last whether the master moved, and follows it
+ * when it did. A sentinel that does not answer changes nothing: commands
+ * going wrong will ask the others.
+ */
+static void check_master(sentinel *s)
+{
+    long long now = csession__redis_now_ms();
+    if (now - atomic_load(&s->last_check_ms) < CHECK_MS ||
+        pthread_mutex_trylock(&s->lock) != 0)
+        return;
+    if (now - atomic_load(&s->last_check_ms) >= CHECK_MS && !atomic_load(&s->stale)) {
+        atomic_store(&s->last_check_ms, now);
+        if (s->watch && s->watch_index != s->preferred) {
+            csession__redis_conn_close(s->watch);
+            s->watch = NULL;
+        }
+        s->watch_index = s->preferred;
+        char host[CSESSION__REDIS_MAX_HOST + 1];
+        int port = 0;
+        csession__redis_failure failure;
+        if (ask_sentinel(s, s->preferred, &s->watch, host, sizeof host, &port) == 0 &&
+            (strcmp(host, s->master) != 0 || port != s->master_port) &&
+            verify_master(s, host, port, &failure) == 0)
+            use_master(s, host, port);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int sentinel_route(csession__redis_topology *t, const char *key, size_t key_len,
+                          csession__redis_route *out)
+{
+    (void)key;
+    (void)key_len;
+    sentinel *s = (sentinel *)t;
+    if (!atomic_load(&s->stale))
+        check_master(s);
+    if (atomic_load(&s->stale)) {
+        int rc = discover(s);
+        if (rc)
+            return rc;
+    }
+    out->pool = &s->pool;
+    out->asking = 0;
+    out->gen = atomic_load(&s->gen);
+    return 0;
+}
+
+/* The master `gen` named may be gone: look it up again before the next
+ * command (unless a lookup since has done it). */
+static void suspect(sentinel *s, unsigned long gen)
+{
+    if (atomic_load(&s->gen) == gen)
+        atomic_store(&s->stale, 1);
+}
+
+static csession__redis_next sentinel_failed(csession__redis_topology *t,
+                                            csession__redis_route *route,
+                                            csession__redis_event event,
+                                            const redisReply *reply)
+{
+    sentinel *s = (sentinel *)t;
+    switch (event) {
+    case CSESSION__REDIS_EV_UNREACHABLE:
+    case CSESSION__REDIS_EV_NOT_MASTER:
+    case CSESSION__REDIS_EV_DROPPED:
+    case CSESSION__REDIS_EV_NOT_REPLICATED:
+        suspect(s, route->gen);
+        return CSESSION__REDIS_RETRY;
+    case CSESSION__REDIS_EV_TIMEOUT:
+        /* Not retried (it may have run), but the next command asks. */
+        suspect(s, route->gen);
+        return CSESSION__REDIS_GIVE_UP;
+    case CSESSION__REDIS_EV_ERROR_REPLY:
+        /* A demoted master (READONLY), a replica cut off from its master
+         * (MASTERDOWN), a master whose replicas left (NOREPLICAS, with
+         * min-replicas-to-write): all during a failover. */
+        if (csession__redis_error_is(reply, "READONLY") ||
+            csession__redis_error_is(reply, "MASTERDOWN") ||
+            csession__redis_error_is(reply, "NOREPLICAS")) {
+            suspect(s, route->gen);
+            return CSESSION__REDIS_RETRY;
+        }
+        return CSESSION__REDIS_GIVE_UP;
+    case CSESSION__REDIS_EV_FAILED:
+    default:
+        return CSESSION__REDIS_GIVE_UP;
+    }
+}
+
+static void sentinel_stats(csession__redis_topology *t, csession__redis_stats *out)
+{
+    sentinel *s = (sentinel *)t;
+    csession__redis_pool_add_stats(&s->pool, out);
+    out->discoveries += atomic_load(&s->gen);
+    out->master_changes += atomic_load(&s->master_changes);
+}
+
+static void sentinel_free(csession__redis_topology *t)
+{
+    sentinel *s = (sentinel *)t;
+    csession__redis_pool_dispose(&s->pool);
+    csession__redis_conn_close(s->watch);
+    pthread_mutex_destroy(&s->lock);
+    csession__free(s);
+}
+
+int csession__redis_sentinel_new(csession__redis_topology **out,
+                                 const csession__redis_topology_config *config,
+                                 const csession__redis_topology *base)
+{
+    sentinel *s = csession__calloc(1, sizeof *s);
+    if (!s)
+        return csession__oom();
+    const csession__redis_url *u = config->url;
+    s->url = u;
+    s->data = csession__redis_data_target(config);
+    s->data.host = NULL; /* set by each lookup */
+    s->sentinels = s->data;
+    s->sentinels.user = u->sentinel_user;
+    s->sentinels.user_len = u->sentinel_user_len;
+    s->sentinels.password = u->sentinel_password;
+    s->sentinels.password_len = u->sentinel_password_len;
+    s->sentinels.db = 0;
+    s->sentinels.require_master = 0;
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        csession__free(s);
+        return csession__oom();
+    }
+    int rc = csession__redis_pool_init(&s->pool, &s->data, config->pool_size,
+                                       config->pool_wait_timeout_ms);
+    if (rc) {
+        pthread_mutex_destroy(&s->lock);
+        csession__free(s);
+        return rc;
+    }
+    atomic_init(&s->failures, 0);
+    atomic_init(&s->gen, 0);
+    atomic_init(&s->stale, 1);
+    atomic_init(&s->master_changes, 0);
+    atomic_init(&s->last_check_ms, 0);
+    s->base = *base;
+    atomic_init(&s->base.not_replicated, 0);
+    s->base.route = sentinel_route;
+    s->base.failed = sentinel_failed;
+    s->base.stats = sentinel_stats;
+    s->base.free = sentinel_free;
+    *out = &s->base;
+    return 0;
+}

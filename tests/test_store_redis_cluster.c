@@ -1,0 +1,518 @@
+/* The Redis store on a Redis Cluster of three masters of its own: routing
+ * by hash slot, ASK and MOVED while a slot migrates by hand, a redirection
+ * loop, a node that goes away, the store conformance suite, and a
+ * resharding by redis-cli while threads read and write sessions. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conformance.h"
+#include "csession.h"
+#include "csession/store_redis.h"
+#include "redis_topology.h"
+#include "stores/redis/cluster_slots.h"
+#include "stores/redis/redis_store.h"
+
+#define TTL 3600
+
+static redis_cluster cluster;
+
+static csession_store *store_with(const char *prefix)
+{
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.key_prefix = prefix;
+    o.connect_timeout_ms = 1000;
+    o.command_timeout_ms = 2000;
+    o.pool_size = 8;
+    csession_store *s = NULL;
+    if (csession_store_redis_new(&s, cluster.url, &o) != 0)
+        fail_msg("csession_store_redis_new(%s): %s", cluster.url, csession_last_error());
+    return s;
+}
+
+static csession__redis_stats stats(csession_store *s)
+{
+    csession__redis_stats st;
+    assert_int_equal(csession__store_redis_stats(s, &st), 0);
+    return st;
+}
+
+static void save(csession_store *s, const char *state, char key[65])
+{
+    csession_buf k = CSESSION_BUF_INIT;
+    if (s->save(s, state, strlen(state), TTL, &k) != 0)
+        fail_msg("save: %s", csession_last_error());
+    memcpy(key, k.ptr, 65);
+    csession_buf_dispose(&k);
+}
+
+static void expect(csession_store *s, const char *key, const char *state)
+{
+    csession_buf b = CSESSION_BUF_INIT;
+    int rc = s->load(s, key, 64, &b);
+    if (!state) {
+        assert_int_equal(rc, CSESSION_ENOTFOUND);
+    } else {
+        if (rc != 0)
+            fail_msg("load: %s", csession_last_error());
+        assert_string_equal(b.ptr, state);
+    }
+    csession_buf_dispose(&b);
+}
+
+static redisReply *on_node(int i, const char *fmt, ...)
+{
+    redisContext *c = redis_test_connect_port(cluster.nodes[i].port, NULL);
+    assert_non_null(c);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    return r;
+}
+
+static void ok_on_node(int i, const char *fmt, const char *a, const char *b)
+{
+    redisReply *r = on_node(i, fmt, a, b);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("node %d: %s", i, r->str);
+    freeReplyObject(r);
+}
+
+/* A hash tag "tN" whose slot node `owner` serves. */
+static unsigned int tag_on(int owner, char *tag, size_t size, int skip)
+{
+    for (int n = 0;; n++) {
+        snprintf(tag, size, "t%d-%ld", n, (long)getpid());
+        unsigned int slot = csession__redis_key_slot(tag, strlen(tag));
+        if (redis_cluster_owner(&cluster, slot) == owner && skip-- == 0)
+            return slot;
+    }
+}
+
+/* ---- routing ---------------------------------------------------------------- */
+
+static void test_routing(void **state)
+{
+    (void)state;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "route:%ld:", (long)getpid());
+    csession_store *s = store_with(prefix);
+    int per_node[CLUSTER_NODES] = {0};
+    for (int i = 0; i < 300; i++) {
+        char key[65], rkey[160];
+        save(s, "x", key);
+        snprintf(rkey, sizeof rkey, "%s%s", prefix, key);
+        /* Our slot is the cluster's, and the key is on the slot's owner. */
+        redisReply *r = on_node(0, "CLUSTER KEYSLOT %s", rkey);
+        unsigned int slot = csession__redis_key_slot(rkey, strlen(rkey));
+        assert_int_equal(r->integer, slot);
+        freeReplyObject(r);
+        int owner = redis_cluster_owner(&cluster, slot);
+        assert_true(owner >= 0);
+        r = on_node(owner, "EXISTS %s", rkey);
+        assert_int_equal(r->integer, 1);
+        freeReplyObject(r);
+        per_node[owner]++;
+        expect(s, key, "x");
+        assert_int_equal(s->remove(s, key, 64), 0);
+        expect(s, key, NULL);
+    }
+    for (int i = 0; i < CLUSTER_NODES; i++)
+        assert_true(per_node[i] > 30); /* spread over the three */
+    csession__redis_stats st = stats(s);
+    assert_int_equal(st.nodes, 3);
+    assert_int_equal(st.refreshes, 1); /* one map, learnt before the first command */
+    assert_int_equal(st.moved, 0);
+    assert_int_equal(st.ask, 0);
+    assert_true(st.opened >= 3 && st.opened <= 3 * 8);
+    csession_store_free(s);
+}
+
+/* ---- ASK and MOVED ------------------------------------------------------------ */
+
+/* Slot `slot` from node a to node b by hand, the way redis-cli does it,
+ * one step at a time, with the store in between. */
+static void test_ask_then_moved(void **state)
+{
+    (void)state;
+    char tag[32], prefix[64];
+    unsigned int slot = tag_on(0, tag, sizeof tag, 0);
+    snprintf(prefix, sizeof prefix, "{%s}:", tag); /* every session in that slot */
+    csession_store *s = store_with(prefix);
+    char k1[65], k2[65], rkey[160], slot_text[16];
+    snprintf(slot_text, sizeof slot_text, "%u", slot);
+    save(s, "one", k1);
+    assert_int_equal(stats(s).refreshes, 1);
+
+    ok_on_node(1, "CLUSTER SETSLOT %s IMPORTING %s", slot_text, cluster.ids[0]);
+    ok_on_node(0, "CLUSTER SETSLOT %s MIGRATING %s", slot_text, cluster.ids[1]);
+    /* Still on the source: served there, no redirect. */
+    expect(s, k1, "one");
+    assert_int_equal(stats(s).ask, 0);
+    /* A new key in a migrating slot goes to the target: ASK, then ASKING. */
+    save(s, "two", k2);
+    assert_int_equal(stats(s).ask, 1);
+    expect(s, k2, "two");
+    assert_int_equal(stats(s).ask, 2);
+    assert_int_equal(stats(s).moved, 0); /* ASK leaves the map alone */
+
+    /* The old key moves too: then it is asked for on the target as well. */
+    snprintf(rkey, sizeof rkey, "%s%s", prefix, k1);
+    char port[16];
+    snprintf(port, sizeof port, "%d", cluster.nodes[1].port);
+    redisReply *r = on_node(0, "MIGRATE 127.0.0.1 %s %b 0 5000 KEYS %s", port, "", (size_t)0, rkey);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    expect(s, k1, "one");
+    assert_int_equal(stats(s).ask, 3);
+    /* An update of a migrated key: SET XX finds it on the target. */
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(s->update(s, k1, 64, "uno", 3, TTL, &k), 0);
+    assert_memory_equal(k.ptr, k1, 64);
+    csession_buf_dispose(&k);
+
+    /* The slot is the target's: MOVED once, then straight there. */
+    for (int i = 0; i < CLUSTER_NODES; i++)
+        ok_on_node(i, "CLUSTER SETSLOT %s NODE %s", slot_text, cluster.ids[1]);
+    unsigned long ask = stats(s).ask;
+    expect(s, k1, "uno");
+    assert_int_equal(stats(s).moved, 1);
+    expect(s, k2, "two");
+    assert_int_equal(s->remove(s, k2, 64), 0);
+    expect(s, k2, NULL);
+    assert_int_equal(stats(s).moved, 1);
+    assert_int_equal(stats(s).ask, ask);
+    assert_int_equal(s->remove(s, k1, 64), 0);
+    csession_store_free(s);
+
+    /* Give it back, so that the cluster is as created. */
+    ok_on_node(0, "CLUSTER SETSLOT %s IMPORTING %s", slot_text, cluster.ids[1]);
+    ok_on_node(1, "CLUSTER SETSLOT %s MIGRATING %s", slot_text, cluster.ids[0]);
+    for (int i = 0; i < CLUSTER_NODES; i++)
+        ok_on_node(i, "CLUSTER SETSLOT %s NODE %s", slot_text, cluster.ids[0]);
+    assert_int_equal(redis_cluster_wait_ok(&cluster, 10000), 0);
+}
+
+/* Two nodes that each say the other serves a slot: the store stops after
+ * five redirections instead of bouncing forever. */
+static void test_redirect_loop(void **state)
+{
+    (void)state;
+    char tag[32], prefix[64], slot_text[16];
+    unsigned int slot = tag_on(0, tag, sizeof tag, 1);
+    snprintf(prefix, sizeof prefix, "{%s}:", tag);
+    snprintf(slot_text, sizeof slot_text, "%u", slot);
+    csession_store *s = store_with(prefix);
+    char key[65];
+    save(s, "v", key);
+    assert_int_equal(s->remove(s, key, 64), 0); /* node 0 may hand over an empty slot */
+
+    /* Node 0 thinks node 1 has it; node 1 still thinks node 0 has it. */
+    ok_on_node(0, "CLUSTER SETSLOT %s NODE %s", slot_text, cluster.ids[1]);
+    csession_buf b = CSESSION_BUF_INIT;
+    assert_int_equal(s->load(s, key, 64, &b), CSESSION_ESTORE);
+    assert_non_null(strstr(csession_last_error(), "more than 5 Redis Cluster redirections"));
+    assert_non_null(strstr(csession_last_error(), "MOVED"));
+    /* six answers, five followed */
+    assert_int_equal(stats(s).moved, 6);
+    csession_buf_dispose(&b);
+    csession_store_free(s);
+
+    ok_on_node(0, "CLUSTER SETSLOT %s NODE %s", slot_text, cluster.ids[0]);
+    assert_int_equal(redis_cluster_wait_ok(&cluster, 10000), 0);
+}
+
+/* A node that goes away: its slots fail fast, the others keep working; it
+ * comes back and the store uses it again by itself. */
+static void test_node_down(void **state)
+{
+    (void)state;
+    char tag_up[32], tag_down[32], p_up[64], p_down[64];
+    tag_on(0, tag_up, sizeof tag_up, 2);
+    tag_on(2, tag_down, sizeof tag_down, 0);
+    snprintf(p_up, sizeof p_up, "{%s}:", tag_up);
+    snprintf(p_down, sizeof p_down, "{%s}:", tag_down);
+    csession_store *up = store_with(p_up);
+    csession_store *down = store_with(p_down);
+    char ku[65], kd[65];
+    save(up, "up", ku);
+    save(down, "down", kd);
+
+    redis_server_kill(&cluster.nodes[2]);
+    csession_buf b = CSESSION_BUF_INIT;
+    long long t0 = test_now_ms();
+    assert_int_equal(down->load(down, kd, 64, &b), CSESSION_ESTORE);
+    assert_non_null(strstr(csession_last_error(), "cannot connect to Redis at 127.0.0.1:"));
+    assert_true(test_now_ms() - t0 < 3000);
+    expect(up, ku, "up");
+    /* The failure made the store load the map again, from a live node. */
+    assert_true(stats(down).refreshes >= 2);
+
+    assert_int_equal(redis_server_restart(&cluster.nodes[2]), 0);
+    assert_int_equal(redis_cluster_wait_ok(&cluster, 20000), 0);
+    /* The node kept nothing (no persistence), but serves its slots again. */
+    expect(down, kd, NULL);
+    save(down, "again", kd);
+    expect(down, kd, "again");
+    assert_int_equal(down->remove(down, kd, 64), 0);
+    assert_int_equal(up->remove(up, ku, 64), 0);
+    csession_buf_dispose(&b);
+    csession_store_free(up);
+    csession_store_free(down);
+}
+
+/* ---- the conformance suite ------------------------------------------------------- */
+
+static unsigned int stores_made;
+
+static int conformance_store(csession_store **out, void *ctx)
+{
+    (void)ctx;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "conformance:%ld:%u:", (long)getpid(), ++stores_made);
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.key_prefix = prefix;
+    return csession_store_redis_new(out, cluster.url, &o);
+}
+
+/* The store's key prefix: the Redis key of any session key, minus the key. */
+static void prefix_of(csession_store *store, char *out, size_t size)
+{
+    static const char any[] = "0000000000000000000000000000000000000000000000000000000000000000";
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(csession__store_redis_key(store, any, 64, &k), 0);
+    assert_true(k.size >= 64 && k.size - 64 < size);
+    memcpy(out, k.ptr, k.size - 64);
+    out[k.size - 64] = '\0';
+    csession_buf_dispose(&k);
+}
+
+/* Every key under the store's prefix, on every node, gets `seconds` older. */
+static void advance_time(csession_store *store, int64_t seconds, void *ctx)
+{
+    (void)ctx;
+    char prefix[128];
+    prefix_of(store, prefix, sizeof prefix);
+    for (int n = 0; n < CLUSTER_NODES; n++) {
+        redisContext *c = redis_test_connect_port(cluster.nodes[n].port, NULL);
+        assert_non_null(c);
+        long long cursor = 0;
+        do {
+            redisReply *r = redisCommand(c, "SCAN %lld MATCH %s* COUNT 1000", cursor, prefix);
+            assert_non_null(r);
+            assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+            cursor = atoll(r->element[0]->str);
+            const redisReply *keys = r->element[1];
+            for (size_t i = 0; i < keys->elements; i++) {
+                const redisReply *k = keys->element[i];
+                redisReply *p = redisCommand(c, "PTTL %b", k->str, k->len);
+                long long pttl = p && p->type == REDIS_REPLY_INTEGER ? p->integer : -2;
+                freeReplyObject(p);
+                if (pttl < 0)
+                    continue;
+                long long left = pttl - (long long)seconds * 1000;
+                p = left > 0 ? redisCommand(c, "PEXPIRE %b %lld", k->str, k->len, left)
+                             : redisCommand(c, "DEL %b", k->str, k->len);
+                freeReplyObject(p);
+            }
+            freeReplyObject(r);
+        } while (cursor != 0);
+        redisFree(c);
+    }
+}
+
+/* ---- resharding under load ------------------------------------------------------ */
+
+#define WORKERS 4
+#define MAX_SESSIONS 20000
+
+typedef struct tracked {
+    char key[65];
+    int value;
+} tracked;
+
+typedef struct worker {
+    csession_store *store;
+    int id;
+    atomic_int *stop;
+    tracked *sessions;
+    int count;
+    long ops;
+    int failures;
+    long long last_failure_ms;
+    char message[256];
+} worker;
+
+static int state_of(char *buf, size_t size, int id, int value)
+{
+    return snprintf(buf, size, "{\"w\":%d,\"v\":%d}", id, value);
+}
+
+static void worker_fail(worker *w, const char *what)
+{
+    w->last_failure_ms = test_now_ms();
+    if (w->failures++ == 0)
+        snprintf(w->message, sizeof w->message, "worker %d: %s: %s", w->id, what,
+                 csession_last_error());
+}
+
+/* Saves new sessions, reads back and updates its own: every answer is
+ * checked against what was last stored. */
+static void *work(void *arg)
+{
+    worker *w = arg;
+    csession_store *s = w->store;
+    csession_buf k = CSESSION_BUF_INIT, b = CSESSION_BUF_INIT;
+    char st[64];
+    unsigned int seed = (unsigned int)w->id * 7919u + 1;
+    while (!atomic_load(w->stop) && w->count < MAX_SESSIONS) {
+        tracked *t = &w->sessions[w->count];
+        int n = state_of(st, sizeof st, w->id, 0);
+        if (s->save(s, st, (size_t)n, TTL, &k) != 0) {
+            worker_fail(w, "save");
+        } else {
+            memcpy(t->key, k.ptr, 65);
+            t->value = 0;
+            w->count++;
+        }
+        seed = seed * 1103515245u + 12345u;
+        tracked *o = &w->sessions[(seed >> 8) % (unsigned int)(w->count ? w->count : 1)];
+        if (w->count == 0)
+            continue;
+        int rc = s->load(s, o->key, 64, &b);
+        n = state_of(st, sizeof st, w->id, o->value);
+        if (rc != 0)
+            worker_fail(w, "load");
+        else if (b.size != (size_t)n || memcmp(b.ptr, st, (size_t)n) != 0)
+            worker_fail(w, "load gave another value");
+        n = state_of(st, sizeof st, w->id, o->value + 1);
+        if (s->update(s, o->key, 64, st, (size_t)n, TTL, &k) != 0)
+            worker_fail(w, "update");
+        else if (memcmp(k.ptr, o->key, 64) != 0)
+            worker_fail(w, "update changed the key");
+        else
+            o->value++;
+        w->ops += 3;
+    }
+    csession_buf_dispose(&k);
+    csession_buf_dispose(&b);
+    return NULL;
+}
+
+static int slots_of(int node)
+{
+    return redis_cluster_slots_of(&cluster, node);
+}
+
+static void test_reshard_under_load(void **state)
+{
+    (void)state;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "reshard:%ld:", (long)getpid());
+    csession_store *s = store_with(prefix);
+    int before0 = slots_of(0), before1 = slots_of(1);
+    static atomic_int stop;
+    atomic_store(&stop, 0);
+    static worker w[WORKERS];
+    pthread_t th[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        w[i] = (worker){s, i, &stop, calloc(MAX_SESSIONS, sizeof(tracked)), 0, 0, 0, 0, ""};
+        assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    test_sleep_ms(300);
+
+    char from_addr[32];
+    snprintf(from_addr, sizeof from_addr, "127.0.0.1:%d", cluster.nodes[0].port);
+    const char *reshard[] = {"--cluster", "reshard", from_addr, "--cluster-from",
+                             cluster.ids[0], "--cluster-to", cluster.ids[1],
+                             "--cluster-slots", "2000", "--cluster-yes", NULL};
+    long long t0 = test_now_ms();
+    int status = redis_cli_wait(redis_cli_spawn(reshard));
+    long long migrated_at = test_now_ms();
+    /* Settled: every node agrees; then one more second of traffic. */
+    assert_int_equal(redis_cluster_wait_ok(&cluster, 20000), 0);
+    long long settled_at = test_now_ms();
+    test_sleep_ms(1000);
+    atomic_store(&stop, 1);
+    long ops = 0;
+    int failures = 0, sessions = 0;
+    long long last_failure = 0;
+    for (int i = 0; i < WORKERS; i++) {
+        pthread_join(th[i], NULL);
+        ops += w[i].ops;
+        sessions += w[i].count;
+        failures += w[i].failures;
+        if (w[i].failures)
+            fprintf(stderr, "%s (%d failures)\n", w[i].message, w[i].failures);
+        if (w[i].last_failure_ms > last_failure)
+            last_failure = w[i].last_failure_ms;
+    }
+    csession__redis_stats st = stats(s);
+    fprintf(stderr,
+            "resharding 2000 slots took %lld ms; %ld operations on %d sessions meanwhile; "
+            "%lu MOVED, %lu ASK, %lu slot maps loaded, %d failures\n",
+            migrated_at - t0, ops, sessions, st.moved, st.ask, st.refreshes, failures);
+    assert_int_equal(status, 0);
+    assert_int_equal(slots_of(0), before0 - 2000);
+    assert_int_equal(slots_of(1), before1 + 2000);
+    /* Redirects were followed, and nothing failed once it settled. */
+    assert_true(st.moved + st.ask > 0);
+    assert_true(last_failure < settled_at);
+    assert_int_equal(failures, 0);
+
+    /* Nothing lost: every session reads back with its last value, through
+     * this store and through a new one that learns the new map. */
+    csession_store *fresh = store_with(prefix);
+    csession_buf b = CSESSION_BUF_INIT;
+    char expected[64];
+    for (int i = 0; i < WORKERS; i++) {
+        for (int j = 0; j < w[i].count; j++) {
+            int n = state_of(expected, sizeof expected, i, w[i].sessions[j].value);
+            csession_store *via = j % 2 ? fresh : s;
+            if (via->load(via, w[i].sessions[j].key, 64, &b) != 0)
+                fail_msg("session %d/%d: %s", i, j, csession_last_error());
+            assert_int_equal(b.size, (size_t)n);
+            assert_memory_equal(b.ptr, expected, (size_t)n);
+            assert_int_equal(s->remove(s, w[i].sessions[j].key, 64), 0);
+        }
+        free(w[i].sessions);
+    }
+    csession_buf_dispose(&b);
+    csession_store_free(fresh);
+    csession_store_free(s);
+}
+
+int main(void)
+{
+    if (redis_cluster_start(&cluster) != 0) {
+        redis_cluster_stop(&cluster);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routing),
+        cmocka_unit_test(test_ask_then_moved),
+        cmocka_unit_test(test_redirect_loop),
+        cmocka_unit_test(test_node_down),
+    };
+    int failed = cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
+    conformance_target target = {"redis cluster", conformance_store, advance_time, NULL, 1};
+    failed += conformance_run(&target);
+    const struct CMUnitTest load[] = {
+        cmocka_unit_test(test_reshard_under_load),
+    };
+    failed += cmocka_run_group_tests_name("cluster resharding", load, NULL, NULL);
+    redis_cluster_stop(&cluster);
+    return failed;
+}
