@@ -26,6 +26,7 @@
 #include <hiredis/hiredis.h>
 
 #include "csession.h"
+#include "redis_bench_common.h"
 #include "csession/store_redis.h"
 #include "stores/redis/cluster_slots.h"
 #include "stores/redis/redis_store.h"
@@ -34,36 +35,12 @@
 #define REPS 5
 #define THREADS 8
 #define SESSIONS_PER_THREAD 64
-#define PREFIX "csession-bench:"
 
-static const char *url;
-static long n_requests = 20000;
 static csession__redis_url parsed;
 
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static void die(const char *what, int rc)
-{
-    fprintf(stderr, "%s: %s (%s)\n", what, csession_strerror(rc), csession_last_error());
-    exit(1);
-}
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 static redisContext *raw_connect(const char *host, int port)
 {
@@ -113,17 +90,6 @@ static redisContext *raw_connect_for(const char *key)
     return c;
 }
 
-static csession_store *new_store(unsigned int pool_size)
-{
-    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
-    o.key_prefix = PREFIX;
-    o.pool_size = pool_size;
-    csession_store *s = NULL;
-    int rc = csession_store_redis_new(&s, url, &o);
-    if (rc)
-        die("csession_store_redis_new", rc);
-    return s;
-}
 
 static csession_manager *new_manager(void)
 {
@@ -140,62 +106,8 @@ static csession_manager *new_manager(void)
     return mgr;
 }
 
-static void first_request(csession_manager *mgr, csession_buf *cookie)
-{
-    csession *s = NULL;
-    csession_buf set = CSESSION_BUF_INIT;
-    int rc;
-    if ((rc = csession_manager_load(mgr, NULL, 0, &s)) ||
-        (rc = csession_insert_string(s, "user_id", "4f1c2a9e-7b3d-4c1e")) ||
-        (rc = csession_insert_int64(s, "counter", 0)) ||
-        (rc = csession_manager_commit(mgr, s, &set)))
-        die("first request", rc);
-    csession_free(s);
-    csession_buf_set(cookie, set.ptr, strcspn(set.ptr, ";"));
-    csession_buf_dispose(&set);
-}
 
-static double manager_changing(csession_manager *mgr, csession_buf *cookie)
-{
-    csession_buf set = CSESSION_BUF_INIT;
-    double t0 = seconds();
-    for (long i = 0; i < n_requests; i++) {
-        csession *s = NULL;
-        int64_t n = 0;
-        int rc;
-        if ((rc = csession_manager_load(mgr, cookie->ptr, cookie->size, &s)) ||
-            (rc = csession_get_int64(s, "counter", &n)) ||
-            (rc = csession_insert_int64(s, "counter", n + 1)) ||
-            (rc = csession_manager_commit(mgr, s, &set)))
-            die("request", rc);
-        csession_free(s);
-        if (set.size)
-            csession_buf_set(cookie, set.ptr, strcspn(set.ptr, ";"));
-    }
-    double ns = (seconds() - t0) * 1e9 / (double)n_requests;
-    csession_buf_dispose(&set);
-    return ns;
-}
 
-static double raw_get_set(redisContext *c, const char *key, const char *value)
-{
-    double t0 = seconds();
-    for (long i = 0; i < n_requests; i++) {
-        const char *get[2] = {"GET", key};
-        size_t get_len[2] = {3, strlen(key)};
-        const char *set[6] = {"SET", key, value, "XX", "EX", "86400"};
-        size_t set_len[6] = {3, strlen(key), strlen(value), 2, 2, 5};
-        redisReply *r = redisCommandArgv(c, 2, get, get_len);
-        if (!r || r->type != REDIS_REPLY_STRING)
-            exit(1);
-        freeReplyObject(r);
-        r = redisCommandArgv(c, 6, set, set_len);
-        if (!r || r->type != REDIS_REPLY_STATUS)
-            exit(1);
-        freeReplyObject(r);
-    }
-    return (seconds() - t0) * 1e9 / (double)n_requests;
-}
 
 /* ---- threads ---------------------------------------------------------------- */
 
