@@ -157,26 +157,7 @@ static double redis_benchmark(char *command, size_t size)
              parsed.nodes[0].host, parsed.nodes[0].port, THREADS, n_requests);
     if (parsed.password)
         return 0; /* not passing the password on a command line */
-    char full[600];
-    snprintf(full, sizeof full, "%s 2>/dev/null", command);
-    FILE *p = popen(full, "r");
-    if (!p)
-        return 0;
-    char line[1024];
-    double sum = 0;
-    int n = 0;
-    while (fgets(line, sizeof line, p)) {
-        char *last = strrchr(line, '\r');
-        const char *text = last ? last + 1 : line;
-        double v;
-        if ((strncmp(text, "SET:", 4) == 0 || strncmp(text, "GET:", 4) == 0) &&
-            sscanf(text + 4, "%lf", &v) == 1) {
-            sum += v;
-            n++;
-        }
-    }
-    pclose(p);
-    return n ? sum / n : 0;
+    return redis_benchmark_rate(command);
 }
 
 int main(int argc, char **argv)

@@ -108,3 +108,29 @@ double raw_get_set(redisContext *c, const char *key, const char *value)
     }
     return (seconds() - t0) * 1e9 / (double)n_requests;
 }
+
+double redis_benchmark_rate(const char *command)
+{
+    char full[600];
+    snprintf(full, sizeof full, "%s 2>/dev/null", command);
+    FILE *p = popen(full, "r");
+    if (!p)
+        return 0;
+    char line[1024];
+    double sum = 0;
+    int n = 0;
+    while (fgets(line, sizeof line, p)) {
+        /* "GET: 123456.79 requests per second, p50=0.031 msec" (lines may
+         * carry progress output before, separated by '\r') */
+        char *last = strrchr(line, '\r');
+        const char *text = last ? last + 1 : line;
+        double v;
+        if ((strncmp(text, "SET:", 4) == 0 || strncmp(text, "GET:", 4) == 0) &&
+            sscanf(text + 4, "%lf", &v) == 1) {
+            sum += v;
+            n++;
+        }
+    }
+    pclose(p);
+    return n ? sum / n : 0;
+}

@@ -29,5 +29,8 @@ double manager_changing(csession_manager *mgr, csession_buf *cookie);
 /* ns per GET + SET XX EX pair straight through hiredis: the same two round
  * trips as a changing request with nothing around them. */
 double raw_get_set(redisContext *c, const char *key, const char *value);
+/* Runs a `redis-benchmark ... -t get,set -q` command line and returns the
+ * mean of its GET and SET requests per second (0 when it could not run). */
+double redis_benchmark_rate(const char *command);
 
 #endif
