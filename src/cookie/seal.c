@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "cookie/base64.h"
+#include "cookie/hmac_sha256.h"
 #include "cookie/keyring.h"
 #include "error.h"
 
@@ -79,16 +80,6 @@ static int check_args(const csession_keyring *ring, int mode, const char *name, 
     return 0;
 }
 
-static void sign(unsigned char mac[crypto_auth_hmacsha256_BYTES], const csession__key *k,
-                 const void *value, size_t value_len)
-{
-    /* A copy of the keyed state: the key's pads are not hashed again. The
-     * final call wipes the copy. */
-    crypto_auth_hmacsha256_state st = k->hmac;
-    crypto_auth_hmacsha256_update(&st, value, value_len);
-    crypto_auth_hmacsha256_final(&st, mac);
-}
-
 int csession__cookie_seal_nonce(csession_buf *out, const csession_keyring *ring, int mode,
                                 const char *name, size_t name_len, const void *value,
                                 size_t value_len, const unsigned char *nonce, size_t nonce_len)
@@ -117,7 +108,7 @@ int csession__cookie_seal_nonce(csession_buf *out, const csession_keyring *ring,
     switch (mode) {
     case CSESSION_COOKIE_SIGNED: {
         unsigned char mac[crypto_auth_hmacsha256_BYTES];
-        sign(mac, k, value, value_len);
+        csession__hmac_sha256(mac, &k->hmac, value, value_len);
         csession__b64_encode(out->ptr, mac, sizeof mac, AES_VARIANT);
         if (value_len)
             memcpy(out->ptr + MAC_TEXT_LEN, value, value_len);
@@ -175,7 +166,7 @@ static int open_signed(csession_buf *out, const csession_keyring *ring, const ch
     size_t value_len = sealed_len - MAC_TEXT_LEN;
     const csession__key *k = NULL;
     for (size_t i = 0; (k = csession__keyring_key(ring, i)) != NULL; i++) {
-        sign(expected, k, value, value_len);
+        csession__hmac_sha256(expected, &k->hmac, value, value_len);
         if (crypto_verify_32(expected, mac) == 0)
             return csession__buf_set(out, value, value_len) ? CSESSION_ENOMEM : (int)i;
     }
