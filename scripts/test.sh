@@ -2,10 +2,11 @@
 # Installs what is missing, configures, builds (warnings are errors) and runs
 # every test.
 #
-# usage: scripts/test.sh [--sanitize | --tsan] [--build-dir DIR] [-- CTEST_ARGS...]
+# usage: scripts/test.sh [--sanitize | --tsan | --clang] [--build-dir DIR] [-- CTEST_ARGS...]
 #   --sanitize   build and test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   --tsan       build and test under ThreadSanitizer
-#   default build directories: build/, build-asan/, build-tsan/
+#   --clang      build and test with clang-14 instead of the default compiler
+#   default build directories: build/, build-asan/, build-tsan/, build-clang/
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,9 +20,10 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --sanitize) mode=asan ;;
         --tsan) mode=tsan ;;
+        --clang) mode=clang ;;
         --build-dir) build_dir=$2; shift ;;
         --) shift; ctest_args=("$@"); break ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -29,12 +31,14 @@ done
 
 # shellcheck disable=SC2086
 ensure_packages $CSESSION_BUILD_PACKAGES $CSESSION_TEST_PACKAGES
+[ "$mode" != clang ] || ensure_packages clang-14
 
 flags=(-DCSESSION_WERROR=ON -DCSESSION_BUILD_TESTS=ON -DCSESSION_BUILD_EXAMPLES=ON)
 case "$mode" in
     plain) : "${build_dir:=$root/build}" ;;
     asan) : "${build_dir:=$root/build-asan}"; flags+=(-DCSESSION_SANITIZE=ON) ;;
     tsan) : "${build_dir:=$root/build-tsan}"; flags+=(-DCSESSION_TSAN=ON) ;;
+    clang) : "${build_dir:=$root/build-clang}"; flags+=(-DCMAKE_C_COMPILER=clang-14) ;;
 esac
 
 jobs=$(nproc 2>/dev/null || echo 2)
