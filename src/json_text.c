@@ -6,7 +6,6 @@
 #include "json_text.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -276,29 +275,4 @@ int csession__json_depth(const cJSON *item, int limit)
             deepest = d;
     }
     return 1 + deepest;
-}
-
-/* Room printed into directly; a larger text goes through cJSON's buffer. */
-#define PRINT_IN_PLACE_BYTES 1024
-
-int csession__json_print_append(const cJSON *item, csession_buf *out)
-{
-    /* Straight into the buffer saves cJSON's two allocations and a copy.
-     * cJSON_PrintPreallocated() fails when the room is short (cJSON asks
-     * for a few bytes more than it writes); then print the usual way. */
-    int rc = csession__buf_grow(out, PRINT_IN_PLACE_BYTES);
-    if (rc)
-        return rc;
-    char *at = out->ptr + out->size;
-    if (cJSON_PrintPreallocated((cJSON *)(uintptr_t)item, at, PRINT_IN_PLACE_BYTES, 0)) {
-        out->size += strlen(at);
-        return 0;
-    }
-    *at = '\0';
-    char *text = cJSON_PrintUnformatted(item);
-    if (!text)
-        return csession__oom();
-    rc = csession__buf_append(out, text, strlen(text));
-    cJSON_free(text);
-    return rc;
 }

@@ -38,7 +38,12 @@ int csession__json_parse(const char *text, size_t len, int max_depth, cJSON **ou
  * Stops counting past `limit` (returns limit + 1) so that it is bounded. */
 int csession__json_depth(const cJSON *item, int limit);
 
-/* Appends the compact JSON text of `item` to `out`. 0 or CSESSION_ENOMEM. */
+/*
+ * Appends the compact JSON text of `item` to `out` (src/json_print.c):
+ * cJSON's text, except that numbers use the fewest digits that read back as
+ * exactly the same double. 0, CSESSION_ENOMEM, or CSESSION_EINVAL for a node
+ * of no JSON type; `out` is unchanged on failure.
+ */
 int csession__json_print_append(const cJSON *item, csession_buf *out);
 
 #endif

@@ -70,6 +70,47 @@ static void test_round_trip(void **state)
 }
 
 /* actix-session's older Redis/cookie state: values are JSON-encoded strings. */
+/* Numbers come back as exactly the numbers stored: the largest safe
+ * integers and doubles that differ from a 15-digit text in the last bit. */
+static void test_numbers_exact(void **state)
+{
+    (void)state;
+    static const int64_t ints[] = { 9007199254740991LL, -9007199254740991LL,
+                                    5000000000000001LL, 1234567890123457LL, 0 };
+    static const double doubles[] = { 1.0000000000000002, 0.30000000000000004, 1e-320,
+                                      1.7976931348623157e308, -0.0 };
+    csession *s = NULL;
+    assert_int_equal(csession_new(&s), 0);
+    char key[16];
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        snprintf(key, sizeof key, "i%zu", i);
+        assert_int_equal(csession_insert_int64(s, key, ints[i]), 0);
+    }
+    for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++) {
+        snprintf(key, sizeof key, "d%zu", i);
+        assert_int_equal(csession_insert_double(s, key, doubles[i]), 0);
+    }
+    csession_buf buf = CSESSION_BUF_INIT;
+    assert_int_equal(csession_encode(s, &buf), 0);
+    csession *back = decode_ok(buf.ptr);
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        int64_t v = 1;
+        snprintf(key, sizeof key, "i%zu", i);
+        assert_int_equal(csession_get_int64(back, key, &v), 0);
+        assert_int_equal(v, ints[i]);
+    }
+    for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++) {
+        double v = 1;
+        snprintf(key, sizeof key, "d%zu", i);
+        assert_int_equal(csession_get_double(back, key, &v), 0);
+        assert_memory_equal(&v, &doubles[i], sizeof v);
+    }
+    assert_non_null(strstr(buf.ptr, "\"i0\":9007199254740991,"));
+    csession_buf_dispose(&buf);
+    csession_free(back);
+    csession_free(s);
+}
+
 static void test_legacy_map(void **state)
 {
     (void)state;
@@ -282,6 +323,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_envelope),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_numbers_exact),
         cmocka_unit_test(test_legacy_map),
         cmocka_unit_test(test_bare_object),
         cmocka_unit_test(test_duplicate_keys_last_wins),
