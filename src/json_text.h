@@ -19,18 +19,19 @@ int csession__json_is_safe_integer(double d);
 
 /*
  * Checks that `text[0..len)` is exactly one JSON value (RFC 8259, surrounding
- * whitespace allowed) that cJSON will read back unchanged. Returns 0, or
+ * whitespace allowed) that cJSON would read back unchanged. Returns 0, or
  * CSESSION_EFORMAT (invalid UTF-8, a NUL byte, bad syntax, a "\u0000"
- * escape, a lone surrogate, a number of more than 63 characters) or
+ * escape, a lone surrogate, a number of more than 63 characters),
+ * CSESSION_ERANGE (a number beyond the range of a double) or
  * CSESSION_ETOOBIG (nested deeper than `max_depth`), with the byte offset
  * in the message.
  */
 int csession__json_validate(const char *text, size_t len, int max_depth);
 
 /*
- * Validates (as above) and parses into a new cJSON tree owned by the caller
- * (*out, NULL on failure). Also CSESSION_ERANGE for a number beyond the
- * range of a double, and CSESSION_ENOMEM.
+ * Checks (as above) and builds the cJSON tree in the same pass: a new tree
+ * owned by the caller, freed with cJSON_Delete() (*out, NULL on failure).
+ * The codes of csession__json_validate(), and CSESSION_ENOMEM.
  */
 int csession__json_parse(const char *text, size_t len, int max_depth, cJSON **out);
 

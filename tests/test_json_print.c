@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "csession/errors.h"
+#include "json_gen.h"
 #include "json_text.h"
 #include "oom.h"
 
@@ -34,54 +35,14 @@ static void assert_same_as_cjson(const cJSON *item)
     free(ours);
 }
 
-/* Random trees of every type whose numbers cJSON prints exactly (integers
- * of int range, binary fractions): the text is byte for byte cJSON's. */
-static cJSON *random_tree(uint32_t *seed, int depth)
-{
-    uint32_t r = *seed = *seed * 1103515245u + 12345u;
-    int kind = (int)((r >> 16) % (depth > 0 ? 8 : 6));
-    switch (kind) {
-    case 0: return cJSON_CreateNull();
-    case 1: return cJSON_CreateBool((r >> 8) & 1);
-    case 2: return cJSON_CreateNumber((double)(int32_t)(r * 2654435761u));
-    case 3: return cJSON_CreateNumber((double)(int32_t)(r >> 4) / 1024.0);
-    case 4:
-    case 5: {
-        /* every byte value from 1 to 255 shows up in some string */
-        char s[24];
-        size_t n = (r >> 20) % sizeof s;
-        for (size_t i = 0; i < n; i++) {
-            *seed = *seed * 1103515245u + 12345u;
-            s[i] = (char)(1 + (*seed >> 16) % 255);
-        }
-        s[n] = '\0';
-        return cJSON_CreateString(s);
-    }
-    default: {
-        int object = kind == 6;
-        cJSON *c = object ? cJSON_CreateObject() : cJSON_CreateArray();
-        int count = (int)((r >> 24) % 5);
-        for (int i = 0; i < count; i++) {
-            cJSON *child = random_tree(seed, depth - 1);
-            if (object) {
-                char key[8] = { 'k', (char)('0' + i), '"', '\\', '\n', (char)0x01, 'e', 0 };
-                key[2 + i % 4] = '\0';
-                cJSON_AddItemToObject(c, key, child);
-            } else {
-                cJSON_AddItemToArray(c, child);
-            }
-        }
-        return c;
-    }
-    }
-}
-
+/* Trees whose numbers cJSON prints exactly: the text is byte for byte
+ * cJSON's. */
 static void test_same_text_as_cjson(void **state)
 {
     (void)state;
     uint32_t seed = 42;
     for (int i = 0; i < 3000; i++) {
-        cJSON *tree = random_tree(&seed, 4);
+        cJSON *tree = json_gen_tree(&seed, 4, 0);
         assert_non_null(tree);
         assert_same_as_cjson(tree);
         cJSON_Delete(tree);
