@@ -30,6 +30,17 @@ PAIRS = [
     ("node_express_session_redis_full", "redis_full_8t", 10, None,
      "csession 8 threads, aggregate"),
 ]
+# The order of csession-bench's own table (each group's bare_* baseline
+# first), then the peers; the first part of a name found decides.
+ORDER = [("_signed_", 0), ("_aes_", 1), ("xchacha_key", 3), ("_xchacha_", 2),
+         ("memory_", 3), ("hiredis", 4), ("redis_", 4)]
+
+
+def order(name):
+    if name.startswith(("node_", "python_", "apache_")):
+        return (9, 0)
+    rank = next((r for part, r in ORDER if part in name), 8)
+    return (rank, not name.startswith("bare_"))
 
 
 def read_round(path):
@@ -52,9 +63,10 @@ def main(argv):
     rounds = [read_round(p) for p in argv]
     n = len(rounds)
 
-    names = []  # first-measured order, as the rounds ran
+    names = []
     for r in rounds:
         names += [k for k in r if k not in names]
+    names.sort(key=order)  # stable: otherwise as first measured
     figures = {}
     for name in names:
         xs = [r[name] for r in rounds if name in r]
@@ -63,13 +75,13 @@ def main(argv):
 
     print(f"\nall figures (ns per request, median of {n} round{'s' * (n != 1)}; "
           "in-process unless said otherwise)")
-    print(f"  {'':34} {'median':>13}    {'ops/s':>10}   {'min - max over rounds':>25}")
+    print(f"  {'':34} {'median':>13}    {'ops/s':>10}    {'min - max over rounds':^25} {'spread':>6}")
     for name, d in figures.items():
         med = d["median_ns"]
         spread = (d["max_ns"] - d["min_ns"]) / med * 100 if med else 0
         partial = f" ({d['rounds']}/{n} rounds)" if d["rounds"] != n else ""
         print(f"  {name:34} {med:>13.1f} ns {round(1e9 / med):>10} /s  "
-              f"{d['min_ns']:>11.1f} - {d['max_ns']:<11.1f} {spread:3.0f} %{partial}")
+              f"{d['min_ns']:>11.1f} - {d['max_ns']:<11.1f} {spread:>4.0f} %{partial}")
 
     comparisons = []
     print(f"\npeer / csession: how many times faster csession is (each ratio within "

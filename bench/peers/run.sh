@@ -183,6 +183,8 @@ steps() {
 }
 
 # ---- the rounds -------------------------------------------------------------
+# The load averages before and after tell how busy the machine was.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 round=1
 round_files=""
 while [ "$round" -le "$rounds" ]; do
@@ -203,3 +205,4 @@ done
 elapsed=$(($(date +%s) - started))
 log ""
 log "$rounds round(s) in $((elapsed / 60)) min $((elapsed % 60)) s, set-up included${json_out:+; JSON in $json_out}"
+log "load average (1, 5, 15 min): $load_before before the rounds, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') after"
