@@ -87,7 +87,7 @@ def main(argv):
     print(f"\npeer / csession: how many times faster csession is (each ratio within "
           f"one round, csession and peer back to back; median of {n})")
     print(f"  {'peer':34} {'csession':22} {'peer ns':>11} {'csession ns':>12} "
-          f"{'ratio':>8} {'min - max':>13}  target")
+          f"{'ratio':>8} {'min - max':>14}  target")
     for peer, ours, target, stretch, note in PAIRS:
         ratios = [r[peer] / r[ours] for r in rounds if peer in r and ours in r and r[ours] > 0]
         c = {"peer": peer, "csession": ours, "target": target, "stretch": stretch,
@@ -95,7 +95,7 @@ def main(argv):
         comparisons.append(c)
         if not ratios:
             missing = peer if peer not in figures else ours
-            print(f"  {peer:34} {ours:22} {'':>11} {'':>12} {'n/a':>8} {'':>13}  "
+            print(f"  {peer:34} {ours:22} {'':>11} {'':>12} {'n/a':>8} {'':>14}  "
                   f"({missing} not measured)")
             continue
         p, o = figures[peer]["median_ns"], figures[ours]["median_ns"]
@@ -115,7 +115,7 @@ def main(argv):
                             + f" ({smet}/{len(ratios)})")
         extra = f"  [{note}]" if note else ""
         span = f"{min(ratios):.1f}-{max(ratios):.1f}x"
-        print(f"  {peer:34} {ours:22} {p:>11.1f} {o:>12.1f} {ratio:>7.1f}x {span:>13}  "
+        print(f"  {peer:34} {ours:22} {p:>11.1f} {o:>12.1f} {ratio:>7.1f}x {span:>14}  "
               f"{verdict}{extra}".rstrip())
 
     if out:
