@@ -14,11 +14,19 @@
 //
 // Output: one JSON object per line per figure, like csession-bench --json.
 // Usage: node node_peers.js [--quick] [--redis redis://host:port/db]
+//                           [--only NAME]
+//   --only NAME  only the figures whose name contains NAME (as csession-bench)
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const redisAt = args.indexOf('--redis')
 const redisUrl = redisAt >= 0 ? args[redisAt + 1] : null
+const onlyAt = args.indexOf('--only')
+const only = onlyAt >= 0 ? args[onlyAt + 1] : null
+
+function wanted (name) {
+  return !only || name.includes(only)
+}
 
 const REPS = quick ? 5 : 7
 const MIN_REP_NS = quick ? 100e6 : 250e6
@@ -123,6 +131,7 @@ function browserHeader (setCookie) {
 }
 
 function benchCookieSession () {
+  if (!wanted('node_cookie_session_full') && !wanted('node_cookie_session_read')) return
   const cookieSession = require('cookie-session')
   const mw = cookieSession({ name: 'id', keys: ['k1-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e'], httpOnly: true, sameSite: 'lax' })
 
@@ -146,11 +155,12 @@ function benchCookieSession () {
     const set = r.headers['set-cookie']
     if (write ? !set : set) throw new Error('unexpected Set-Cookie state')
   }
-  measureSync('node_cookie_session_full', () => request(true))
-  measureSync('node_cookie_session_read', () => request(false))
+  if (wanted('node_cookie_session_full')) measureSync('node_cookie_session_full', () => request(true))
+  if (wanted('node_cookie_session_read')) measureSync('node_cookie_session_read', () => request(false))
 }
 
 async function benchExpressSession () {
+  if (!wanted('node_express_session_redis_full')) return
   if (!redisUrl) {
     process.stderr.write('skipped express-session + connect-redis: no --redis URL\n')
     return

@@ -19,11 +19,24 @@
 #
 # and prints each peer's figure beside csession's as a ratio.
 #
-# usage: bench/peers/run.sh [--quick] [--redis URL] [--no-redis] [--build DIR]
-#   --quick      shorter runs (csession-bench --quick, wrk 3 s)
+# A shared machine moves a figure by up to a third from one minute to the
+# next, so the figures are taken in rounds: in each round every csession
+# figure is measured right next to the peers it is compared with (csession
+# first in odd rounds, last in even ones, so that a drift does not always
+# favour the same side), and each round gives its own peer / csession ratio.
+# The table shows the median ratio over the rounds with its range, and the
+# targets are judged on that median (and counted per round).
+#
+# usage: bench/peers/run.sh [--quick] [--rounds N] [--json FILE] [--redis URL]
+#                           [--no-redis] [--build DIR]
+#   --quick      shorter runs (csession-bench --quick, wrk 3 s), 2 rounds
+#   --rounds N   rounds to run (default 3; 2 with --quick)
+#   --json FILE  also write every round's figures, the medians and the
+#                verdicts to FILE as one JSON document
 #   --redis URL  use this Redis server instead of starting one
 #   --no-redis   skip the Redis figures
 #   --build DIR  where to build csession-bench (default build-peers)
+# Takes about 1.5 minutes per round (30 s with --quick) after the build.
 # Installs what it needs: Debian packages through scripts/deps.sh, npm
 # packages into bench/peers/node_modules (versions fixed by package.json).
 set -eu
@@ -31,19 +44,29 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 quick=""
+rounds=""
+json_out=""
 redis_url=""
 no_redis=0
 build="$root/build-peers"
+usage() { sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//;/^set -eu/d' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=--quick ;;
+    --rounds) rounds=${2:?--rounds needs a number}; shift ;;
+    --json) json_out=${2:?--json needs a file}; shift ;;
     --redis) redis_url=${2:?--redis needs a URL}; shift ;;
     --no-redis) no_redis=1 ;;
     --build) build=${2:?--build needs a directory}; shift ;;
-    *) sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//;/^set -eu/d' >&2; exit 2 ;;
+    *) usage ;;
     esac
     shift
 done
+case "$rounds" in
+"") rounds=3; [ -n "$quick" ] && rounds=2 ;;
+*[!0-9]* | 0*) usage ;;
+esac
+started=$(date +%s)
 
 . "$root/scripts/deps.sh"
 # shellcheck disable=SC2086
@@ -70,7 +93,7 @@ free_port() {
 
 log() { printf '%s\n' "$*" >&2; }
 
-# ---- csession ------------------------------------------------------------
+# ---- set-up: csession-bench, Redis, npm packages, Apache -------------------
 log "building csession-bench in $build"
 cmake -S "$root" -B "$build" -DCSESSION_BUILD_BENCH=ON -DCSESSION_BUILD_TESTS=OFF \
     -DCSESSION_BUILD_EXAMPLES=OFF >/dev/null
@@ -90,31 +113,17 @@ if [ "$no_redis" -eq 0 ] && [ -z "$redis_url" ]; then
     done
 fi
 
-results="$work/results.jsonl"
-log "csession-bench $quick ${redis_url:+--redis $redis_url}"
-# shellcheck disable=SC2086
-"$build/bench/csession-bench" --json $quick ${redis_url:+--redis "$redis_url"} >>"$results"
-
-# ---- Node ------------------------------------------------------------------
 log "npm packages (bench/peers/node_modules)"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 ||
     npm install --no-audit --no-fund --loglevel=error >/dev/null)
-log "node cookie-session, express-session + connect-redis"
-# shellcheck disable=SC2086
-node "$here/node_peers.js" $quick ${redis_url:+--redis "$redis_url"} >>"$results"
 
-# ---- Python ----------------------------------------------------------------
-log "python itsdangerous"
-/usr/bin/python3 "$here/itsdangerous_peer.py" $quick >>"$results"
-
-# ---- Apache ----------------------------------------------------------------
-log "apache mod_session_crypto (wrk)"
-port=$(free_port)
+log "apache mod_session_crypto on 127.0.0.1"
+apache_port=$(free_port)
 apache_conf="$work/httpd.conf"
-sed -e "s|@DIR@|$work|g" -e "s|@PORT@|$port|g" "$here/apache/httpd.conf.in" >"$apache_conf"
+sed -e "s|@DIR@|$work|g" -e "s|@PORT@|$apache_port|g" "$here/apache/httpd.conf.in" >"$apache_conf"
 cp "$here/apache/handler.lua" "$work/handler.lua"
 apache2 -f "$apache_conf" -k start
-cookie=$(/usr/bin/python3 - "$port" <<'EOF'
+cookie=$(/usr/bin/python3 - "$apache_port" <<'EOF'
 import http.client, sys, time
 for _ in range(50):
     try:
@@ -130,67 +139,70 @@ else:
     sys.exit("apache did not answer")
 EOF
 )
-duration=10s
-[ -n "$quick" ] && duration=3s
-header="Cookie: _ga=GA1.2.1234567890.1700000000; $cookie; theme=dark"
-for path in full read plain; do
-    # One wrk thread, four connections: Apache gets the other core.
-    rate=$(wrk -t1 -c4 -d"$duration" -H "$header" "http://127.0.0.1:$port/$path" |
-        sed -n 's/^Requests\/sec: *//p')
-    errors=$(grep -c 'error' "$work/error.log" || true)
-    [ "$errors" -eq 0 ] || { log "apache logged errors:"; cat "$work/error.log" >&2; exit 1; }
-    /usr/bin/python3 -c 'import json,sys; r=float(sys.argv[2]); print(json.dumps({"name": sys.argv[1], "ns_per_op": round(1e9/r, 1), "ops_per_sec": round(r), "baseline": None, "ratio": None}))' \
-        "apache_session_crypto_$path" "$rate" >>"$results"
+apache_header="Cookie: _ga=GA1.2.1234567890.1700000000; $cookie; theme=dark"
+wrk_duration=10s
+[ -n "$quick" ] && wrk_duration=3s
+
+# ---- the steps of a round: each appends its figures to $results ------------
+csession() { # the csession-bench figures whose name contains $1; $2: with Redis
+    # shellcheck disable=SC2086
+    "$build/bench/csession-bench" --json $quick --only "$1" \
+        ${2:+${redis_url:+--redis "$redis_url"}} >>"$results"
+}
+node_peers() { # the Node figures whose name contains $1
+    # shellcheck disable=SC2086
+    node "$here/node_peers.js" $quick --only "$1" ${redis_url:+--redis "$redis_url"} >>"$results"
+}
+itsdangerous() {
+    # shellcheck disable=SC2086
+    /usr/bin/python3 "$here/itsdangerous_peer.py" $quick >>"$results"
+}
+apache() { # wrk against /full, /read and /plain
+    for path in full read plain; do
+        # One wrk thread, four connections: Apache gets the other core.
+        rate=$(wrk -t1 -c4 -d"$wrk_duration" -H "$apache_header" \
+            "http://127.0.0.1:$apache_port/$path" | sed -n 's/^Requests\/sec: *//p')
+        errors=$(grep -c 'error' "$work/error.log" || true)
+        [ "$errors" -eq 0 ] || { log "apache logged errors:"; cat "$work/error.log" >&2; exit 1; }
+        name=apache_session_crypto_$path
+        [ "$path" = plain ] && name=apache_no_session_plain
+        /usr/bin/python3 -c 'import json,sys; r=float(sys.argv[2]); print(json.dumps({"name": sys.argv[1], "ns_per_op": round(1e9/r, 1), "ops_per_sec": round(r), "baseline": None, "ratio": None}))' \
+            "$name" "$rate" >>"$results"
+    done
+}
+
+# Runs the steps given (each a command line without ';') in that order in
+# odd rounds and in reverse order in even ones.
+steps() {
+    order=""
+    for step in "$@"; do
+        if [ $((round % 2)) -eq 1 ]; then order="$order$step;"; else order="$step;$order"; fi
+    done
+    log "round $round/$rounds: $(printf '%s' "${order%;}" | sed 's/;/, /g')"
+    eval "$order"
+}
+
+# ---- the rounds -------------------------------------------------------------
+# The load averages before and after tell how busy the machine was.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
+round=1
+round_files=""
+while [ "$round" -le "$rounds" ]; do
+    results="$work/round-$round.jsonl"
+    round_files="$round_files $results"
+    steps "csession cookie_signed" "node_peers cookie_session" "itsdangerous"
+    if [ -n "$redis_url" ]; then
+        steps "csession redis_full redis" "node_peers express_session"
+    fi
+    steps "csession cookie_xchacha" "csession cookie_aes" "apache"
+    steps "csession bare_ redis" "csession memory_"
+    round=$((round + 1))
 done
-sed -i 's/apache_session_crypto_plain/apache_no_session_plain/' "$results"
 
 # ---- the comparison --------------------------------------------------------
-/usr/bin/python3 - "$results" <<'EOF'
-import json, sys
-
-figures = {}
-with open(sys.argv[1]) as f:
-    for line in f:
-        line = line.strip()
-        if line.startswith("{"):
-            d = json.loads(line)
-            figures[d["name"]] = d
-
-def ns(name):
-    return figures[name]["ns_per_op"] if name in figures else None
-
-print("\nall figures (ns per request; in-process unless said otherwise)")
-for name, d in figures.items():
-    print(f"  {name:34} {d['ns_per_op']:>13.1f} ns {d['ops_per_sec']:>10} /s")
-
-rows = [
-    # peer, csession figure, target (x faster), note
-    ("node_cookie_session_full", "cookie_signed_full", 10, "stretch 20x"),
-    ("node_cookie_session_read", "cookie_signed_read", None, ""),
-    ("python_itsdangerous_full", "cookie_signed_full", 10, ""),
-    ("python_itsdangerous_read", "cookie_signed_read", None, ""),
-    ("apache_session_crypto_full", "cookie_xchacha_full", 100, "Apache over HTTP"),
-    ("apache_session_crypto_full", "cookie_aes_full", 100, "Apache over HTTP"),
-    ("apache_session_crypto_read", "cookie_xchacha_read", None, "Apache over HTTP"),
-    ("apache_no_session_plain", "cookie_xchacha_full", None, "HTTP alone, no session"),
-    ("node_express_session_redis_full", "redis_full", 10, "one connection"),
-    ("node_express_session_redis_full", "redis_full_8t", 10, "csession 8 threads, aggregate"),
-]
-print("\npeer / csession: how many times faster csession is (same run, same machine)")
-print(f"  {'peer':34} {'csession':22} {'peer ns':>11} {'csession ns':>12} {'ratio':>8}  target")
-for peer, ours, target, note in rows:
-    p, o = ns(peer), ns(ours)
-    if p is None or o is None:
-        missing = peer if p is None else ours
-        print(f"  {peer:34} {ours:22} {'':>11} {'':>12} {'n/a':>8}  ({missing} not measured)")
-        continue
-    ratio = p / o
-    verdict = ""
-    if target:
-        verdict = f">= {target}x: " + ("met" if ratio >= target else "MISSED")
-        if note.startswith("stretch"):
-            verdict += f" ({note}: " + ("met" if ratio >= 20 else "missed") + ")"
-            note = ""
-    extra = f"  [{note}]" if note else ""
-    print(f"  {peer:34} {ours:22} {p:>11.1f} {o:>12.1f} {ratio:>7.1f}x  {verdict}{extra}")
-EOF
+# shellcheck disable=SC2086
+/usr/bin/python3 "$here/compare.py" ${json_out:+--json "$json_out"} $round_files
+elapsed=$(($(date +%s) - started))
+log ""
+log "$rounds round(s) in $((elapsed / 60)) min $((elapsed % 60)) s, set-up included${json_out:+; JSON in $json_out}"
+log "load average (1, 5, 15 min): $load_before before the rounds, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') after"
