@@ -14,28 +14,10 @@
 
 #include "buf.h"
 #include "fuzz_check.h"
+#include "json_gen.h"
 #include "json_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Like json_gen_same() of the tests: cJSON_Compare() allows a DBL_EPSILON. */
-static int same(const cJSON *a, const cJSON *b)
-{
-    if ((a->type & 0xFF) != (b->type & 0xFF))
-        return 0;
-    if ((a->string == NULL) != (b->string == NULL) ||
-        (a->string && strcmp(a->string, b->string) != 0))
-        return 0;
-    if (cJSON_IsString(a) && strcmp(a->valuestring, b->valuestring) != 0)
-        return 0;
-    if (cJSON_IsNumber(a) && memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0)
-        return 0;
-    const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next)
-        if (!same(x, y))
-            return 0;
-    return x == NULL && y == NULL;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -50,12 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (rc == 0) {
-        CHECK(same(ours, theirs));
+        CHECK(json_gen_same(ours, theirs));
         csession_buf printed = CSESSION_BUF_INIT;
         CHECK(csession__json_print_append(ours, &printed) == 0);
         cJSON *again = NULL;
         CHECK(csession__json_parse(printed.ptr, printed.size, 32, &again) == 0);
-        CHECK(same(ours, again));
+        CHECK(json_gen_same(ours, again));
         cJSON_Delete(again);
         csession_buf_dispose(&printed);
     }
