@@ -2,13 +2,12 @@
  * One Redis connection through hiredis' blocking API.
  *
  * Only functions present in both hiredis 0.14 and 1.x are used
- * (redisConnect{,Unix}WithTimeout, redisSetTimeout, redisFormatCommandArgv,
- * redisFreeCommand, redisGetReply, freeReplyObject, redisFree, and the
- * context's fd). Timeouts are socket timeouts
+ * (redisConnect{,Unix}WithTimeout, redisSetTimeout, redisGetReply,
+ * freeReplyObject, redisFree, and the context's fd). Timeouts are socket timeouts
  * (SO_RCVTIMEO / SO_SNDTIMEO, set by redisSetTimeout): hiredis reports one
  * as an I/O error with errno EAGAIN (REDIS_ERR_TIMEOUT in some 1.x paths).
- * Commands are formatted with redisFormatCommandArgv() and written here, not
- * by hiredis: see send_commands().
+ * Commands are formatted (RESP) and written here, not by hiredis: see
+ * send_commands().
  */
 #include "conn.h"
 
@@ -110,7 +109,7 @@ void csession__redis_reply_free(redisReply *r)
  * connection the peer has closed that raises SIGPIPE, whose default action
  * ends the process, and a library must not change the process' signal
  * dispositions. So commands never go through hiredis' output buffer: they
- * are formatted with redisFormatCommandArgv() and written here with
+ * are formatted (send_commands) and written here with
  * MSG_NOSIGNAL (SO_NOSIGPIPE, set at connect, where there is no such flag),
  * which fails with EPIPE instead; redisGetReply() then finds nothing to
  * write and only reads, and reading never raises SIGPIPE. Unlike blocking
@@ -163,30 +162,75 @@ static int write_error(int err, const char *what, csession__redis_failure *failu
     return csession__error(CSESSION_ESTORE, "%s: writing to Redis failed (errno %d)", what, err);
 }
 
-/* Formats the commands and writes them in one system call when they fit. */
+/* Writes `n` in decimal at `dst`; the number of characters. */
+static size_t put_decimal(char *dst, size_t n)
+{
+    char tmp[24];
+    size_t len = 0;
+    do {
+        tmp[len++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (size_t i = 0; i < len; i++)
+        dst[i] = tmp[len - 1 - i];
+    return len;
+}
+
+/* Bytes of the RESP array of bulk strings that carries `cmd`: "*<argc>\r\n",
+ * then "$<len>\r\n<bytes>\r\n" for each argument (21 digits at most). */
+static size_t resp_len(const csession__redis_cmd *cmd)
+{
+    size_t n = 1 + 21 + 2;
+    for (int i = 0; i < cmd->argc; i++)
+        n += 1 + 21 + 2 + cmd->lens[i] + 2;
+    return n;
+}
+
+/* Formats `cmd` at `dst` (resp_len() bytes of room); the bytes written. */
+static size_t resp_format(char *dst, const csession__redis_cmd *cmd)
+{
+    char *p = dst;
+    *p++ = '*';
+    p += put_decimal(p, (size_t)cmd->argc);
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < cmd->argc; i++) {
+        *p++ = '$';
+        p += put_decimal(p, cmd->lens[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, cmd->argv[i], cmd->lens[i]);
+        p += cmd->lens[i];
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    return (size_t)(p - dst);
+}
+
+/*
+ * Formats the commands in RESP (what redisFormatCommandArgv() would give,
+ * without its printf calls) and writes them in one system call. A request's
+ * commands fit the stack buffer; larger states take an allocation, wiped
+ * after use (it holds the state).
+ */
 static int send_commands(redisContext *ctx, const char *what, const csession__redis_cmd *cmds,
                          size_t n, csession__redis_failure *failure)
 {
-    char *text[CSESSION__REDIS_MAX_PIPELINE];
-    struct iovec iov[CSESSION__REDIS_MAX_PIPELINE];
-    size_t k = 0;
-    int rc = 0;
-    if (n > CSESSION__REDIS_MAX_PIPELINE)
-        return csession__error(CSESSION_EINVAL, "%s: %zu commands in one pipeline", what, n);
-    for (; k < n; k++) {
-        long long len = redisFormatCommandArgv(&text[k], cmds[k].argc, cmds[k].argv,
-                                               cmds[k].lens);
-        if (len < 0) {
-            rc = csession__oom();
-            break;
-        }
-        iov[k].iov_base = text[k];
-        iov[k].iov_len = (size_t)len;
-    }
-    if (!rc && send_all(ctx->fd, iov, n) != 0)
-        rc = write_error(errno, what, failure);
-    for (size_t i = 0; i < k; i++)
-        redisFreeCommand(text[i]);
+    char stack[2048];
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += resp_len(&cmds[i]);
+    char *buf = need <= sizeof stack ? stack : csession__malloc(need);
+    if (!buf)
+        return csession__oom();
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += resp_format(buf + len, &cmds[i]);
+    struct iovec iov = {buf, len};
+    int rc = send_all(ctx->fd, &iov, 1) != 0 ? write_error(errno, what, failure) : 0;
+    sodium_memzero(buf, len);
+    if (buf != stack)
+        csession__free(buf);
     return rc;
 }
 

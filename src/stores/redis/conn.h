@@ -68,11 +68,8 @@ void csession__redis_describe(const csession__redis_target *t, char *out, size_t
 /* Closes and frees `c`; NULL is a no-op. */
 void csession__redis_conn_close(csession__redis_conn *c);
 
-/* Most commands csession__redis_conn_run() takes at once. */
-#define CSESSION__REDIS_MAX_PIPELINE 8
-
 /*
- * Sends `n` (at most CSESSION__REDIS_MAX_PIPELINE) commands in one write and reads their `n` replies. Returns 0 with
+ * Sends `n` commands in one write and reads their `n` replies. Returns 0 with
  * replies[0 .. n) set (free each with freeReplyObject(); error replies
  * included: they leave the connection usable). On failure returns
  * CSESSION_ESTORE, CSESSION_ETIMEOUT or CSESSION_ENOMEM with a message
