@@ -25,10 +25,17 @@
  * (sodium_base642bin), verify the HMAC or decrypt, cJSON_ParseWithLength,
  * cJSON_PrintUnformatted, sign or encrypt (with a fresh nonce from
  * randombytes_buf), sodium_bin2base64, cJSON_Delete; a read is the first
- * three. With --redis, raw hiredis GET + SET on one connection.
+ * three. With --redis, raw hiredis GET + SET on one connection
+ * (bare_hiredis_getset), and that plus the bare cookie and JSON calls of a
+ * server-side session (bare_redis_session: open the sealed session key,
+ * parse and print the state, seal the key with a fresh nonce): redis_full
+ * is set against the first and reports its ratio to the second as
+ * "ratio_to_limit".
  *
  * Every figure is the median of several repetitions, each long enough to
- * drown the clock's resolution. Threaded figures report aggregate
+ * drown the clock's resolution. A figure and its baseline run their
+ * repetitions in turn (baseline, figure, figure, baseline, ...), so that
+ * load from elsewhere on the machine falls on both alike. Threaded figures report aggregate
  * operations per second; their baseline is the same request on one thread,
  * so their ratio tells how far the second thread paid off (0.5 = perfect).
  *
@@ -88,7 +95,8 @@ typedef struct figure {
     char baseline[48]; /* "" for none */
     double ns_per_op;
     double ops_per_sec;
-    char extra[160]; /* more JSON members, for the soak figure */
+    char limit[48]; /* "" or a figure this one is also set against (ratio_to_limit) */
+    char extra[160]; /* more JSON members: the soak's, ratio_to_limit */
 } figure;
 
 static figure figures[MAX_FIGURES];
@@ -153,6 +161,12 @@ static void print_json(const figure *f)
     fflush(stdout);
 }
 
+static double limit_ratio_of(const figure *f)
+{
+    const figure *b = f->limit[0] ? find_figure(f->limit) : NULL;
+    return b && b->ns_per_op > 0 ? f->ns_per_op / b->ns_per_op : 0;
+}
+
 static void print_table(void)
 {
     printf("%-26s %11s %12s  %-24s %7s\n", "figure", "ns/op", "ops/s", "baseline", "ratio");
@@ -164,6 +178,12 @@ static void print_table(void)
             snprintf(ratio, sizeof ratio, "%.2f", r);
         printf("%-26s %11.1f %12.0f  %-24s %7s\n", f->name, f->ns_per_op, f->ops_per_sec,
                f->baseline, ratio);
+    }
+    for (size_t i = 0; i < figure_count; i++) {
+        double r = limit_ratio_of(&figures[i]);
+        if (r > 0)
+            printf("%s / %s (the limit with these dependencies): %.2f\n", figures[i].name,
+                   figures[i].limit, r);
     }
 }
 
@@ -183,9 +203,12 @@ static figure *add_figure(const char *name, const char *baseline, double ns_per_
 
 /* Printed as soon as measured in --json mode, so that a consumer sees
  * progress; ratios need the baseline first, which is why baselines are
- * measured before the figures that refer to them. */
-static void emit(const figure *f)
+ * measured before (or along with) the figures that refer to them. */
+static void emit(figure *f)
 {
+    double r = limit_ratio_of(f);
+    if (r > 0)
+        snprintf(f->extra, sizeof f->extra, ",\"ratio_to_limit\":%.3f", r);
     if (opt.json)
         print_json(f);
 }
@@ -201,38 +224,6 @@ __attribute__((noinline)) static double timed_loop(bench_fn fn, void *ctx, long 
     double t0 = now_ns();
     fn(ctx, iters);
     return now_ns() - t0;
-}
-
-/* Iterations for one repetition of about min_rep_ns (warms up, too). */
-static long calibrate(bench_fn fn, void *ctx)
-{
-    long iters = 8;
-    for (;;) {
-        double t = timed_loop(fn, ctx, iters);
-        if (t >= opt.min_rep_ns / 8 || iters > (1L << 40)) {
-            double per = t / (double)iters;
-            long n = (long)(opt.min_rep_ns * 1.1 / (per > 0 ? per : 1)) + 1;
-            return n;
-        }
-        iters *= 4;
-    }
-}
-
-static void measure(const char *name, const char *baseline, bench_fn fn, void *ctx)
-{
-    if (!wanted(name))
-        return;
-    if (opt.run_name) {
-        timed_loop(fn, ctx, opt.run_iterations);
-        return;
-    }
-    long iters = calibrate(fn, ctx);
-    double samples[64];
-    for (int r = 0; r < opt.reps; r++)
-        samples[r] = timed_loop(fn, ctx, iters) / (double)iters;
-    qsort(samples, (size_t)opt.reps, sizeof samples[0], cmp_double);
-    double ns = samples[opt.reps / 2];
-    emit(add_figure(name, baseline, ns, 1e9 / ns));
 }
 
 typedef struct thread_job {
@@ -253,41 +244,106 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* `n` threads, each running fn on its own context; aggregate throughput. */
-static void measure_threads(const char *name, const char *baseline, bench_fn fn, void **ctxs,
-                            int n)
+/*
+ * One figure to measure: `fn` on `ctx`, or with threads > 1 on each of
+ * ctxs[0..threads-1] in a thread of its own (aggregate throughput).
+ */
+typedef struct bench_item {
+    const char *name;
+    const char *baseline; /* NULL for none */
+    const char *limit;    /* NULL, or a figure reported as ratio_to_limit */
+    bench_fn fn;
+    void *ctx;
+    void **ctxs;
+    int threads;
+} bench_item;
+
+#define MAX_GROUP 8
+
+/* One repetition of `iters` operations (per thread); ns per operation. */
+static double run_once(const bench_item *it, long iters)
 {
-    if (!wanted(name))
-        return;
-    long iters = opt.run_name ? opt.run_iterations : calibrate(fn, ctxs[0]);
-    double samples[64];
-    int reps = opt.run_name ? 1 : opt.reps;
-    for (int r = 0; r < reps; r++) {
-        pthread_t t[MAX_THREADS];
-        thread_job jobs[MAX_THREADS];
-        pthread_barrier_t start;
-        pthread_barrier_init(&start, NULL, (unsigned)n);
-        for (int i = 0; i < n; i++) {
-            jobs[i] = (thread_job){ fn, ctxs[i], iters, &start, 0, 0 };
-            if (pthread_create(&t[i], NULL, thread_main, &jobs[i]) != 0)
-                die("pthread_create", CSESSION_ERROR);
-        }
-        double first = 0, last = 0;
-        for (int i = 0; i < n; i++) {
-            pthread_join(t[i], NULL);
-            if (i == 0 || jobs[i].t0 < first)
-                first = jobs[i].t0;
-            if (jobs[i].t1 > last)
-                last = jobs[i].t1;
-        }
-        pthread_barrier_destroy(&start);
-        samples[r] = (last - first) / ((double)iters * n);
+    if (it->threads <= 1)
+        return timed_loop(it->fn, it->ctx, iters) / (double)iters;
+    int n = it->threads;
+    pthread_t t[MAX_THREADS];
+    thread_job jobs[MAX_THREADS];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (thread_job){ it->fn, it->ctxs[i], iters, &start, 0, 0 };
+        if (pthread_create(&t[i], NULL, thread_main, &jobs[i]) != 0)
+            die("pthread_create", CSESSION_ERROR);
     }
-    if (opt.run_name)
+    double first = 0, last = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        if (i == 0 || jobs[i].t0 < first)
+            first = jobs[i].t0;
+        if (jobs[i].t1 > last)
+            last = jobs[i].t1;
+    }
+    pthread_barrier_destroy(&start);
+    return (last - first) / ((double)iters * n);
+}
+
+/* Iterations for one repetition of about min_rep_ns (warms up, too). */
+static long calibrate(const bench_item *it)
+{
+    long iters = 8;
+    for (;;) {
+        double per = run_once(it, iters);
+        if (per * (double)iters >= opt.min_rep_ns / 8 || iters > (1L << 40)) {
+            long n = (long)(opt.min_rep_ns * 1.1 / (per > 0 ? per : 1)) + 1;
+            return n;
+        }
+        iters *= 4;
+    }
+}
+
+/*
+ * Measures the wanted items of a group with their repetitions interleaved
+ * (one of each in turn, the order reversed every other round), so that a
+ * figure and its baseline see the same machine: on a shared, noisy host a
+ * burst of load then slows both rather than one. Items are added, and
+ * emitted, in the order given: put baselines first.
+ */
+static void measure_group(const bench_item *items, size_t n)
+{
+    long iters[MAX_GROUP];
+    double samples[MAX_GROUP][64];
+    size_t idx[MAX_GROUP], m = 0;
+    if (n > MAX_GROUP)
+        die("too many figures in a group", CSESSION_ERROR);
+    for (size_t i = 0; i < n; i++)
+        if (wanted(items[i].name))
+            idx[m++] = i;
+    if (m == 0)
         return;
-    qsort(samples, (size_t)reps, sizeof samples[0], cmp_double);
-    double ns = samples[reps / 2];
-    emit(add_figure(name, baseline, ns, 1e9 / ns));
+    if (opt.run_name) {
+        for (size_t k = 0; k < m; k++)
+            run_once(&items[idx[k]], opt.run_iterations);
+        return;
+    }
+    for (size_t k = 0; k < m; k++)
+        iters[k] = calibrate(&items[idx[k]]);
+    for (int r = 0; r < opt.reps; r++) {
+        for (size_t j = 0; j < m; j++) {
+            size_t k = r % 2 ? m - 1 - j : j;
+            samples[k][r] = run_once(&items[idx[k]], iters[k]);
+        }
+    }
+    figure *added[MAX_GROUP];
+    for (size_t k = 0; k < m; k++) {
+        const bench_item *it = &items[idx[k]];
+        qsort(samples[k], (size_t)opt.reps, sizeof samples[k][0], cmp_double);
+        double ns = samples[k][opt.reps / 2];
+        added[k] = add_figure(it->name, it->baseline, ns, 1e9 / ns);
+        if (it->limit)
+            snprintf(added[k]->limit, sizeof added[k]->limit, "%s", it->limit);
+    }
+    for (size_t k = 0; k < m; k++)
+        emit(added[k]);
 }
 
 /* ---- requests through the manager -------------------------------------- */
@@ -621,19 +677,23 @@ static void bench_cookie_store(void)
         if (rc)
             die("cookie store", rc);
         request_ctx *c = malloc(sizeof *c);
-        bare_ctx *b = malloc(sizeof *b);
+        bare_ctx *b = malloc(2 * sizeof *b); /* [0] full, [1] read */
         if (!c || !b)
             die("malloc", CSESSION_ENOMEM);
         ctx_init(c, new_manager(MODES[m].mode, store));
 
-        bare_init(b, MODES[m].mode, 1, c, NULL);
-        measure(bare_full, NULL, bare_requests, b);
-        b->write = 0;
-        measure(bare_read, NULL, bare_requests, b);
-        measure(full, bare_full, full_requests, c);
-        measure(read, bare_read, read_requests, c);
+        bare_init(&b[0], MODES[m].mode, 1, c, NULL);
+        bare_init(&b[1], MODES[m].mode, 0, c, NULL);
+        const bench_item group[] = {
+            { bare_full, NULL, NULL, bare_requests, &b[0], NULL, 1 },
+            { bare_read, NULL, NULL, bare_requests, &b[1], NULL, 1 },
+            { full, bare_full, NULL, full_requests, c, NULL, 1 },
+            { read, bare_read, NULL, read_requests, c, NULL, 1 },
+        };
+        measure_group(group, 4);
 
-        bare_dispose(b);
+        bare_dispose(&b[0]);
+        bare_dispose(&b[1]);
         csession_manager_free(c->mgr);
         ctx_dispose(c);
         free(b);
@@ -667,49 +727,36 @@ static char *stored_state(void)
     return copy;
 }
 
-/* One-thread and n-thread full requests through one manager, each thread
- * with a session of its own. */
-static void bench_server_store(csession_manager *mgr, const char *one, const char *baseline,
-                               const char *many, int threads)
-{
-    request_ctx *c = calloc((size_t)threads, sizeof *c);
-    void *ctxs[MAX_THREADS];
-    if (!c)
-        die("malloc", CSESSION_ENOMEM);
-    for (int i = 0; i < threads; i++) {
-        ctx_init(&c[i], mgr);
-        ctxs[i] = &c[i];
-    }
-    measure(one, baseline, full_requests, &c[0]);
-    measure_threads(many, one, full_requests, ctxs, threads);
-    for (int i = 0; i < threads; i++) {
-        logout(&c[i]);
-        ctx_dispose(&c[i]);
-    }
-    free(c);
-}
-
 static void bench_memory_store(void)
 {
     const char *names[] = { "bare_xchacha_key_full", "memory_full", "memory_full_2t" };
     if (!any_wanted(names, 3))
         return;
     csession_manager *mgr = new_manager(CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, NULL);
-    request_ctx *probe = malloc(sizeof *probe);
+    request_ctx *c = calloc(2, sizeof *c); /* one session per thread */
     bare_ctx *b = malloc(sizeof *b);
-    if (!probe || !b)
+    void *ctxs[2] = { &c[0], &c[1] };
+    if (!c || !b)
         die("malloc", CSESSION_ENOMEM);
-    ctx_init(probe, mgr);
+    ctx_init(&c[0], mgr);
+    ctx_init(&c[1], mgr);
     char *state = stored_state();
-    bare_init(b, CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 1, probe, state);
-    measure("bare_xchacha_key_full", NULL, bare_requests, b);
+    bare_init(b, CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 1, &c[0], state);
+    const bench_item group[] = {
+        { "bare_xchacha_key_full", NULL, NULL, bare_requests, b, NULL, 1 },
+        { "memory_full", "bare_xchacha_key_full", NULL, full_requests, &c[0], NULL, 1 },
+        /* its baseline is the same request on one thread */
+        { "memory_full_2t", "memory_full", NULL, full_requests, NULL, ctxs, 2 },
+    };
+    measure_group(group, 3);
     bare_dispose(b);
-    logout(probe);
-    ctx_dispose(probe);
-    free(probe);
+    for (int i = 0; i < 2; i++) {
+        logout(&c[i]);
+        ctx_dispose(&c[i]);
+    }
+    free(c);
     free(b);
     free(state);
-    bench_server_store(mgr, "memory_full", "bare_xchacha_key_full", "memory_full_2t", 2);
     csession_manager_free(mgr);
 }
 
@@ -789,12 +836,49 @@ static void raw_redis_requests(void *ctx, long iters)
     }
 }
 
+/* A server-side session request on bare dependencies: the Redis round
+ * trips and the cookie and JSON work around them. */
+typedef struct bare_session_ctx {
+    raw_redis_ctx *redis;
+    bare_ctx *bare;
+} bare_session_ctx;
+
+static void bare_session_requests(void *ctx, long iters)
+{
+    bare_session_ctx *c = ctx;
+    for (long i = 0; i < iters; i++) {
+        raw_redis_requests(c->redis, 1);
+        bare_requests(c->bare, 1);
+    }
+}
+
+#ifdef CSESSION_HAVE_REDIS_STORE
+static csession_manager *redis_manager(unsigned int pool)
+{
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.pool_size = pool;
+    csession_store *store;
+    int rc = csession_store_redis_new(&store, opt.redis_url, &o);
+    if (rc)
+        die("Redis store", rc);
+    return new_manager(CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, store);
+}
+#endif
+
+/*
+ * bare_hiredis_getset: raw hiredis GET + SET on one connection;
+ * bare_redis_session: the same plus the bare calls of bare_xchacha_key_full,
+ * the limit of a Redis session request with these dependencies;
+ * redis_full on one pooled connection; redis_full_8t: 8 threads, pool of 8.
+ * All four are measured interleaved.
+ */
 static void bench_redis(void)
 {
     if (!opt.redis_url)
         return;
-    const char *names[] = { "bare_hiredis_getset", "redis_full", "redis_full_8t" };
-    if (!any_wanted(names, 3))
+    const char *names[] = { "bare_hiredis_getset", "bare_redis_session", "redis_full",
+                            "redis_full_8t" };
+    if (!any_wanted(names, 4))
         return;
     raw_redis_ctx raw = { redis_connect(opt.redis_url), stored_state(), 0 };
     raw.state_len = strlen(raw.state);
@@ -803,58 +887,78 @@ static void bench_redis(void)
     if (!rep || rep->type == REDIS_REPLY_ERROR)
         die("raw SET", CSESSION_ESTORE);
     freeReplyObject(rep);
-    measure("bare_hiredis_getset", NULL, raw_redis_requests, &raw);
+
+    /* The bare cookie work needs a session cookie of the same shape: one
+     * from a manager on the memory store with the same key and mode. */
+    csession_manager *mem = new_manager(CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, NULL);
+    request_ctx *probe = malloc(sizeof *probe);
+    bare_ctx *b = malloc(sizeof *b);
+    if (!probe || !b)
+        die("malloc", CSESSION_ENOMEM);
+    ctx_init(probe, mem);
+    bare_init(b, CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 1, probe, raw.state);
+    logout(probe);
+    ctx_dispose(probe);
+    free(probe);
+    csession_manager_free(mem);
+    bare_session_ctx bare_session = { &raw, b };
+
+#ifdef CSESSION_HAVE_REDIS_STORE
+    enum { THREADS = 8 };
+    csession_manager *one = NULL, *many = NULL;
+    request_ctx *c = calloc(1 + THREADS, sizeof *c); /* [0] one connection, then the threads */
+    void *ctxs[THREADS];
+    if (!c)
+        die("malloc", CSESSION_ENOMEM);
+    if (wanted("redis_full")) {
+        one = redis_manager(1);
+        ctx_init(&c[0], one);
+    }
+    if (wanted("redis_full_8t")) {
+        many = redis_manager(THREADS);
+        for (int t = 0; t < THREADS; t++) {
+            ctx_init(&c[1 + t], many);
+            ctxs[t] = &c[1 + t];
+        }
+    }
+    const bench_item group[] = {
+        { "bare_hiredis_getset", NULL, NULL, raw_redis_requests, &raw, NULL, 1 },
+        { "bare_redis_session", "bare_hiredis_getset", NULL, bare_session_requests,
+          &bare_session, NULL, 1 },
+        { "redis_full", "bare_hiredis_getset", "bare_redis_session", full_requests, &c[0], NULL,
+          1 },
+        { "redis_full_8t", "redis_full", NULL, full_requests, NULL, ctxs, THREADS },
+    };
+    measure_group(group, 4);
+    if (one) {
+        logout(&c[0]);
+        ctx_dispose(&c[0]);
+        csession_manager_free(one);
+    }
+    if (many) {
+        for (int t = 0; t < THREADS; t++) {
+            logout(&c[1 + t]);
+            ctx_dispose(&c[1 + t]);
+        }
+        csession_manager_free(many);
+    }
+    free(c);
+#else
+    const bench_item group[] = {
+        { "bare_hiredis_getset", NULL, NULL, raw_redis_requests, &raw, NULL, 1 },
+        { "bare_redis_session", "bare_hiredis_getset", NULL, bare_session_requests,
+          &bare_session, NULL, 1 },
+    };
+    measure_group(group, 2);
+    if (!opt.json)
+        fprintf(stderr, "skipped redis_full, redis_full_8t: built without the Redis store\n");
+#endif
+    bare_dispose(b);
+    free(b);
     rep = redisCommand(raw.r, "DEL %b", RAW_KEY, sizeof RAW_KEY - 1);
     freeReplyObject(rep);
     redisFree(raw.r);
     free((void *)raw.state);
-
-#ifdef CSESSION_HAVE_REDIS_STORE
-    /* One connection: the pool holds one. Then 8 threads through the pool. */
-    static const struct {
-        unsigned int pool;
-        int threads;
-        const char *one, *many;
-    } runs[] = { { 1, 1, "redis_full", NULL }, { 8, 8, NULL, "redis_full_8t" } };
-    for (size_t i = 0; i < 2; i++) {
-        csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
-        o.pool_size = runs[i].pool;
-        csession_store *store;
-        int rc = csession_store_redis_new(&store, opt.redis_url, &o);
-        if (rc)
-            die("Redis store", rc);
-        csession_manager *mgr = new_manager(CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, store);
-        if (runs[i].one) {
-            request_ctx *c = calloc(1, sizeof *c);
-            if (!c)
-                die("malloc", CSESSION_ENOMEM);
-            ctx_init(c, mgr);
-            measure(runs[i].one, "bare_hiredis_getset", full_requests, c);
-            logout(c);
-            ctx_dispose(c);
-            free(c);
-        } else {
-            request_ctx *c = calloc((size_t)runs[i].threads, sizeof *c);
-            void *ctxs[MAX_THREADS];
-            if (!c)
-                die("malloc", CSESSION_ENOMEM);
-            for (int t = 0; t < runs[i].threads; t++) {
-                ctx_init(&c[t], mgr);
-                ctxs[t] = &c[t];
-            }
-            measure_threads(runs[i].many, "redis_full", full_requests, ctxs, runs[i].threads);
-            for (int t = 0; t < runs[i].threads; t++) {
-                logout(&c[t]);
-                ctx_dispose(&c[t]);
-            }
-            free(c);
-        }
-        csession_manager_free(mgr);
-    }
-#else
-    if (!opt.json)
-        fprintf(stderr, "skipped redis_full, redis_full_8t: built without the Redis store\n");
-#endif
 }
 
 /* ---- memory soak -------------------------------------------------------- */

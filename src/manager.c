@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "alloc.h"
 #include "buf.h"
 #include "config.h"
@@ -147,11 +149,38 @@ void csession_manager_free(csession_manager *mgr)
 /* ---- load ------------------------------------------------------------- */
 
 /*
+ * Remembers `sealed`, the cookie value that carries s->key under the ring's
+ * first key, so that a commit keeping the key can send it again: the same
+ * bytes csession__cookie_seal() would give with that nonce (the base64
+ * decoder accepts one text per value), valid for exactly as long. Sealing
+ * anew would only change the nonce, at the cost of drawing it, encrypting
+ * and encoding. Not for the cookie store, whose value is the state.
+ */
+static void remember_sealed(const csession_manager *mgr, csession *s, const char *sealed,
+                            size_t len)
+{
+    s->sealed_len = 0;
+    if (mgr->state_in_cookie || len > sizeof s->sealed)
+        return;
+    memcpy(s->sealed, sealed, len);
+    s->sealed_len = len;
+    s->sealed_by = mgr;
+}
+
+/* The remembered cookie value when it carries `key` for this manager. */
+static int can_resend(const csession_manager *mgr, const csession *s, const csession_buf *key)
+{
+    return s->sealed_len > 0 && s->sealed_by == mgr && !s->reissue && key->size == s->key.size &&
+           sodium_memcmp(key->ptr, s->key.ptr, key->size) == 0;
+}
+
+/*
  * Builds the session for a session key that opened: asks the store for the
  * state and applies the load rules. Takes `key` (its buffer is moved into
- * the session or disposed).
+ * the session or disposed). `sealed` is the cookie value it came in.
  */
-static int load_with_key(csession_manager *mgr, csession_buf *key, int reissue, csession **out)
+static int load_with_key(csession_manager *mgr, csession_buf *key, int reissue,
+                         const char *sealed, size_t sealed_len, csession **out)
 {
     csession_buf state = CSESSION_BUF_INIT;
     csession *s = NULL;
@@ -180,6 +209,8 @@ static int load_with_key(csession_manager *mgr, csession_buf *key, int reissue, 
     s->key = *key;
     csession_buf_init(key);
     s->reissue = reissue;
+    if (!reissue)
+        remember_sealed(mgr, s, sealed, sealed_len);
     s->ttl_touched = mgr->touch_on_load;
     *out = s;
 done:
@@ -232,7 +263,7 @@ int csession_manager_load(csession_manager *mgr, const char *header, size_t head
         if (!rc)
             rc = open_sealed(mgr, decoded, decoded_len, &key, &key_index);
         if (!rc)
-            return load_with_key(mgr, &key, key_index != 0, out);
+            return load_with_key(mgr, &key, key_index != 0, decoded, decoded_len, out);
         if (!is_bad_value(rc))
             break;
     }
@@ -255,7 +286,7 @@ int csession_manager_load_token(csession_manager *mgr, const char *token, size_t
         size_t key_index = 0;
         int rc = open_sealed(mgr, token, token_len, &key, &key_index);
         if (!rc)
-            return load_with_key(mgr, &key, key_index != 0, out);
+            return load_with_key(mgr, &key, key_index != 0, token, token_len, out);
         csession_buf_dispose(&key);
         if (!is_bad_value(rc))
             return rc;
@@ -269,8 +300,12 @@ int csession_manager_load_token(csession_manager *mgr, const char *token, size_t
 typedef struct commit_result {
     int action;         /* csession_token_action */
     csession_buf key;   /* the session key from now on (SET) */
-    csession_buf sealed; /* the key sealed for the client (SET) */
+    csession_buf sealed; /* the key sealed anew for the client (SET) */
+    const char *value;  /* what the client gets (SET): sealed, or the session's */
+    size_t value_len;
 } commit_result;
+
+#define COMMIT_RESULT_INIT { CSESSION_TOKEN_KEEP, CSESSION_BUF_INIT, CSESSION_BUF_INIT, NULL, 0 }
 
 static void result_dispose(commit_result *r)
 {
@@ -342,24 +377,36 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
             break;
         }
     }
-    if (!rc)
+    if (rc)
+        return rc;
+    if (can_resend(mgr, s, &r->key)) {
+        r->value = s->sealed;
+        r->value_len = s->sealed_len;
+    } else {
         rc = csession__cookie_seal(&r->sealed, cfg->keys, cfg->security, mgr->attrs.name,
                                    mgr->attrs.name_len, r->key.ptr, r->key.size);
-    if (!rc)
-        r->action = CSESSION_TOKEN_SET;
-    return rc;
+        if (rc)
+            return rc;
+        r->value = r->sealed.ptr;
+        r->value_len = r->sealed.size;
+    }
+    r->action = CSESSION_TOKEN_SET;
+    return 0;
 }
 
 /* Marks the session committed: it now lives under the key the client has. */
-static void apply_result(csession *s, commit_result *r)
+static void apply_result(const csession_manager *mgr, csession *s, commit_result *r)
 {
     if (r->action == CSESSION_TOKEN_CLEAR) {
         csession_buf_dispose(&s->key);
+        s->sealed_len = 0;
     } else if (r->action == CSESSION_TOKEN_SET) {
         csession_buf_dispose(&s->key);
         s->key = r->key;
         csession_buf_init(&r->key);
         s->status = CSESSION_STATUS_UNCHANGED;
+        if (r->value != s->sealed)
+            remember_sealed(mgr, s, r->value, r->value_len);
     }
     s->reissue = 0;
 }
@@ -377,7 +424,7 @@ int csession_manager_commit(csession_manager *mgr, csession *s, csession_buf *se
     if (rc)
         return rc;
     csession__buf_clear(set_cookie);
-    commit_result r = { CSESSION_TOKEN_KEEP, CSESSION_BUF_INIT, CSESSION_BUF_INIT };
+    commit_result r = COMMIT_RESULT_INIT;
     rc = commit_core(mgr, s, &r);
     if (!rc && r.action == CSESSION_TOKEN_SET) {
         csession__cookie_attrs attrs = mgr->attrs;
@@ -387,12 +434,12 @@ int csession_manager_commit(csession_manager *mgr, csession *s, csession_buf *se
             attrs.has_expires = 1; /* for clients that predate Max-Age */
             attrs.expires = (int64_t)time(NULL) + mgr->cfg->ttl;
         }
-        rc = csession__cookie_format(set_cookie, &attrs, r.sealed.ptr, r.sealed.size);
+        rc = csession__cookie_format(set_cookie, &attrs, r.value, r.value_len);
     } else if (!rc && r.action == CSESSION_TOKEN_CLEAR) {
         rc = csession__cookie_format_removal(set_cookie, &mgr->attrs);
     }
     if (!rc)
-        apply_result(s, &r);
+        apply_result(mgr, s, &r);
     else
         csession__buf_clear(set_cookie);
     result_dispose(&r);
@@ -409,13 +456,13 @@ int csession_manager_commit_token(csession_manager *mgr, csession *s, csession_b
         return csession__error(CSESSION_EINVAL, "action is NULL");
     *action = CSESSION_TOKEN_KEEP;
     csession__buf_clear(token);
-    commit_result r = { CSESSION_TOKEN_KEEP, CSESSION_BUF_INIT, CSESSION_BUF_INIT };
+    commit_result r = COMMIT_RESULT_INIT;
     rc = commit_core(mgr, s, &r);
     if (!rc && r.action == CSESSION_TOKEN_SET)
-        rc = csession__buf_set(token, r.sealed.ptr, r.sealed.size);
+        rc = csession__buf_set(token, r.value, r.value_len);
     if (!rc) {
         *action = r.action;
-        apply_result(s, &r);
+        apply_result(mgr, s, &r);
     }
     result_dispose(&r);
     return rc;

@@ -10,6 +10,11 @@
 /* Largest key in bytes (documented in session.h). */
 #define CSESSION__MAX_KEY_BYTES 256
 
+/* Room for the sealed session key a session remembers: a 64-character key
+ * seals to 108 (signed), 124 (AES-256-GCM) or 140 (XChaCha20-Poly1305)
+ * characters. A longer sealed value is not remembered, only sealed anew. */
+#define CSESSION__SEALED_KEY_MAX 192
+
 struct csession {
     cJSON *map;   /* a JSON object: the state, in insertion order */
     int status;   /* csession_status_code */
@@ -25,6 +30,15 @@ struct csession {
     /* The store already extended the TTL while loading (one round trip for
      * a read-only request): commit must not do it again. */
     int ttl_touched;
+    /* The cookie value (percent-decoded) that carries `key` sealed under
+     * the first key of the ring of the manager `sealed_by`: the incoming
+     * one when that key opened it, or the one the last commit sent. A
+     * commit through that manager that keeps the key sends it again rather
+     * than sealing the key anew. sealed_len 0: none (server-side stores
+     * only; never for a cookie opened by an older key). */
+    const void *sealed_by;
+    size_t sealed_len;
+    char sealed[CSESSION__SEALED_KEY_MAX];
 };
 
 /*

@@ -366,6 +366,155 @@ static void test_old_key_cookie_is_reissued(void **state)
     csession_manager_free(old_mgr);
 }
 
+/* ---- the sealed key sent again ---------------------------------------------- */
+
+/* A manager on a fake store that holds the state of "fake-key-1". */
+static csession_manager *manager_over_copy(const unsigned char *first,
+                                           const unsigned char *second)
+{
+    fake_store *copy = fake_store_new();
+    fake_store_put(copy, "fake-key-1", "{\"v\":1,\"state\":{\"counter\":1}}");
+    csession_config *cfg = config_with(first, second);
+    csession_manager *mgr;
+    assert_int_equal(csession_manager_new(&mgr, cfg, fake_store_base(copy)), 0);
+    csession_config_free(cfg);
+    return mgr;
+}
+
+/* 1 when the client's cookie opens with `key` alone, as the ring's first
+ * key, to the session of "fake-key-1". */
+static int opens_with_only(const unsigned char *key, const test_client *c)
+{
+    csession_manager *mgr = manager_over_copy(key, NULL);
+    csession *s;
+    assert_int_equal(csession_manager_load(mgr, c->cookie, strlen(c->cookie), &s), 0);
+    int ok = csession_count(s) == 1;
+    csession_free(s);
+    csession_manager_free(mgr);
+    return ok;
+}
+
+/* A changed session whose key the store keeps gets the cookie it came
+ * with: the same sealed key, not one sealed again under a fresh nonce. */
+static void test_changed_resends_the_same_cookie(void **state)
+{
+    (void)state;
+    static const int modes[] = { CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305,
+                                 CSESSION_COOKIE_PRIVATE_AES256GCM, CSESSION_COOKIE_SIGNED };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (csession_cookie_security_check(modes[i]) != 0)
+            continue; /* AES-256-GCM without AES-NI */
+        csession_config *cfg = config_with(key_a, NULL);
+        assert_int_equal(csession_config_set_security(cfg, modes[i]), 0);
+        csession_manager *mgr;
+        assert_int_equal(csession_manager_new(&mgr, cfg, NULL), 0); /* memory store */
+        csession_config_free(cfg);
+        test_client c = { 0 };
+        assert_int_equal(client_request(mgr, &c, NULL, put_counter, NULL), 0);
+        char first[8192];
+        snprintf(first, sizeof first, "%s", c.cookie);
+        for (int round = 0; round < 2; round++) {
+            assert_int_equal(client_request(mgr, &c, NULL, put_counter, NULL), 0);
+            assert_true(c.got_set_cookie);
+            assert_string_equal(c.cookie, first);
+        }
+        csession_manager_free(mgr);
+    }
+
+    /* the TTL policy's re-sent cookie, too */
+    csession_config *cfg = config_with(key_a, NULL);
+    assert_int_equal(csession_config_set_ttl_policy(cfg, CSESSION_TTL_ON_EVERY_REQUEST), 0);
+    assert_int_equal(csession_config_set_persistent(cfg, 600), 0);
+    fixture f = make(cfg);
+    test_client c = logged(&f);
+    char first[8192];
+    snprintf(first, sizeof first, "%s", c.cookie);
+    assert_int_equal(client_request(f.mgr, &c, NULL, noop, NULL), 0);
+    assert_true(c.got_set_cookie);
+    assert_non_null(strstr(c.last_set, "; Max-Age=600; Expires="));
+    assert_string_equal(c.cookie, first);
+    done(&f);
+}
+
+/* A cookie opened by an older key of the ring is sealed under the first
+ * one; from then on that cookie is the one sent again. */
+static void test_rotated_key_seals_anew(void **state)
+{
+    (void)state;
+    /* a cookie for fake-key-1 under A: a fresh store's first save */
+    test_client c = { 0 };
+    csession_manager *old_mgr = make(config_with(key_a, NULL)).mgr;
+    assert_int_equal(client_request(old_mgr, &c, NULL, put_counter, NULL), 0);
+    csession_manager_free(old_mgr);
+    char under_a[8192];
+    snprintf(under_a, sizeof under_a, "%s", c.cookie);
+    assert_true(opens_with_only(key_a, &c));
+
+    csession_manager *mgr = manager_over_copy(key_b, key_a);
+    assert_int_equal(client_request(mgr, &c, NULL, put_counter, NULL), 0);
+    assert_true(c.got_set_cookie);
+    assert_string_not_equal(c.cookie, under_a);
+    assert_true(opens_with_only(key_b, &c));
+    assert_false(opens_with_only(key_a, &c));
+    char under_b[8192];
+    snprintf(under_b, sizeof under_b, "%s", c.cookie);
+    assert_int_equal(client_request(mgr, &c, NULL, put_counter, NULL), 0);
+    assert_string_equal(c.cookie, under_b);
+    csession_manager_free(mgr);
+}
+
+/* A session loaded through one manager and committed through another (a
+ * different key ring) is sealed by the second. */
+static void test_other_manager_seals_anew(void **state)
+{
+    (void)state;
+    csession_manager *mgr_a = manager_over_copy(key_a, NULL);
+    csession_manager *mgr_b = manager_over_copy(key_b, NULL);
+    fixture f = make(config_with(key_a, NULL));
+    test_client c = logged(&f); /* fake-key-1 under A */
+    done(&f);
+    csession *s;
+    assert_int_equal(csession_manager_load(mgr_a, c.cookie, strlen(c.cookie), &s), 0);
+    assert_int_equal(csession_insert_int64(s, "counter", 2), 0);
+    csession_buf set = CSESSION_BUF_INIT;
+    assert_int_equal(csession_manager_commit(mgr_b, s, &set), 0);
+    snprintf(c.cookie, sizeof c.cookie, "%.*s", (int)(strchr(set.ptr, ';') - set.ptr), set.ptr);
+    assert_true(opens_with_only(key_b, &c));
+    csession_buf_dispose(&set);
+    csession_free(s);
+    csession_manager_free(mgr_a);
+    csession_manager_free(mgr_b);
+}
+
+/* A store that saved under a new key (the old one vanished) gets that key
+ * sealed. */
+static void test_new_key_is_sealed(void **state)
+{
+    (void)state;
+    fixture f = make(config_with(key_a, NULL));
+    test_client c = logged(&f);
+    char before[8192];
+    snprintf(before, sizeof before, "%s", c.cookie);
+    csession *s;
+    assert_int_equal(csession_manager_load(f.mgr, c.cookie, strlen(c.cookie), &s), 0);
+    csession_store *st = fake_store_base(f.fake);
+    assert_int_equal(st->remove(st, "fake-key-1", 10), 0);
+    assert_int_equal(csession_insert_int64(s, "counter", 5), 0);
+    csession_buf set = CSESSION_BUF_INIT;
+    assert_int_equal(csession_manager_commit(f.mgr, s, &set), 0);
+    assert_true(fake_store_has(f.fake, "fake-key-2", 10));
+    snprintf(c.cookie, sizeof c.cookie, "%.*s", (int)(strchr(set.ptr, ';') - set.ptr), set.ptr);
+    assert_string_not_equal(c.cookie, before);
+    csession_free(s);
+    int64_t n = 0;
+    assert_int_equal(csession_manager_load(f.mgr, c.cookie, strlen(c.cookie), &s), 0);
+    assert_int_equal(csession_get_int64(s, "counter", &n), 0);
+    assert_int_equal(n, 5);
+    csession_free(s);
+    csession_buf_dispose(&set);
+    done(&f);
+}
+
 /* ---- tokens ---------------------------------------------------------------- */
 
 static void test_token_flow(void **state)
@@ -389,6 +538,14 @@ static void test_token_flow(void **state)
     const char *user;
     assert_int_equal(csession_get_string(s, "user_id", &user, NULL), 0);
     assert_string_equal(user, "alice");
+    /* a change that keeps the key hands back the same token */
+    csession_buf again = CSESSION_BUF_INIT;
+    assert_int_equal(csession_insert_string(s, "user_id", "bob"), 0);
+    assert_int_equal(csession_manager_commit_token(f.mgr, s, &again, &action), 0);
+    assert_int_equal(action, CSESSION_TOKEN_SET);
+    assert_int_equal(again.size, token.size);
+    assert_memory_equal(again.ptr, token.ptr, token.size);
+    csession_buf_dispose(&again);
     assert_int_equal(csession_purge(s), 0);
     assert_int_equal(csession_manager_commit_token(f.mgr, s, &token, &action), 0);
     assert_int_equal(action, CSESSION_TOKEN_CLEAR);
@@ -580,6 +737,10 @@ int main(void)
         cmocka_unit_test(test_store_failure_on_commit_keeps_session),
         cmocka_unit_test(test_oversized_header_refused),
         cmocka_unit_test(test_old_key_cookie_is_reissued),
+        cmocka_unit_test(test_changed_resends_the_same_cookie),
+        cmocka_unit_test(test_rotated_key_seals_anew),
+        cmocka_unit_test(test_other_manager_seals_anew),
+        cmocka_unit_test(test_new_key_is_sealed),
         cmocka_unit_test(test_token_flow),
         cmocka_unit_test(test_invalid_combinations),
         cmocka_unit_test(test_default_store_and_config_independence),

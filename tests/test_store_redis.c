@@ -266,6 +266,27 @@ static void test_state_limit(void **state)
     csession_store_free(s);
 }
 
+/* A state larger than the command buffer on the stack (and binary bytes)
+ * goes out and comes back whole, through save and update. */
+static void test_large_state(void **state)
+{
+    (void)state;
+    csession_store *s = new_store();
+    static char big[100000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7 + 1);
+    char key[65];
+    save(s, big, sizeof big, TTL, key);
+    expect_state(s, key, big, sizeof big);
+    big[0] = 'x';
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(s->update(s, key, 64, big, sizeof big, TTL, &k), 0);
+    expect_state(s, key, big, sizeof big);
+    assert_int_equal(s->remove(s, key, 64), 0);
+    csession_buf_dispose(&k);
+    csession_store_free(s);
+}
+
 /* ---- actix-session's layout --------------------------------------------- */
 
 /* A state written by actix-session (SET by a plain client under a 64-character
@@ -736,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_update_vanished),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_state_limit),
+        cmocka_unit_test(test_large_state),
         cmocka_unit_test(test_actix_layout),
         cmocka_unit_test(test_through_manager),
         cmocka_unit_test(test_collision),

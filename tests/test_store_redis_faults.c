@@ -7,13 +7,17 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -762,6 +766,107 @@ static void test_connect_timeout(void **state)
     close(lfd);
 }
 
+/* ---- SIGPIPE ------------------------------------------------------------ */
+
+/* A Unix-socket server that answers one command per connection with nil,
+ * then closes it; `closed` counts the connections it closed. */
+typedef struct closing_server {
+    int fd;
+    atomic_int closed;
+    pthread_t thread;
+} closing_server;
+
+static void *closing_serve(void *arg)
+{
+    closing_server *f = arg;
+    int c;
+    while ((c = accept(f->fd, NULL, NULL)) >= 0) {
+        char buf[4096];
+        if (read(c, buf, sizeof buf) > 0 && write(c, "$-1\r\n", 5) != 5)
+            break;
+        close(c);
+        atomic_fetch_add(&f->closed, 1);
+    }
+    return NULL;
+}
+
+/* The body of test_no_sigpipe, in a child process: its exit status. */
+static int write_to_closed_connection(const char *path)
+{
+    closing_server f;
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    f.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    atomic_init(&f.closed, 0);
+    unlink(path);
+    if (f.fd < 0 || bind(f.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(f.fd, 4) != 0 ||
+        pthread_create(&f.thread, NULL, closing_serve, &f) != 0)
+        return 10;
+    char url[160];
+    snprintf(url, sizeof url, "unix://%s", path);
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.pool_size = 1;
+    o.command_timeout_ms = 2000;
+    csession_store *s = NULL;
+    if (csession_store_redis_new(&s, url, &o) != 0)
+        return 11;
+    const char *key = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789AB";
+    csession_buf b = CSESSION_BUF_INIT;
+    int status = 0;
+    if (s->load(s, key, 64, &b) != CSESSION_ENOTFOUND)
+        status = 12;
+    /* The pooled connection is now closed at the other end: writing the
+     * next command to it fails with EPIPE, and would raise SIGPIPE. */
+    for (int i = 0; i < 2000 && atomic_load(&f.closed) < 1; i++)
+        sleep_ms(1);
+    if (!status && s->load(s, key, 64, &b) != CSESSION_ENOTFOUND)
+        status = 13; /* retried on a fresh connection, which answers */
+    if (!status && atomic_load(&f.closed) != 2)
+        status = 14; /* the dead connection was written to, then a new one */
+    sigset_t pending;
+    if (!status && (sigpending(&pending) != 0 || sigismember(&pending, SIGPIPE)))
+        status = 15;
+    csession_buf_dispose(&b);
+    csession_store_free(s);
+    shutdown(f.fd, SHUT_RDWR);
+    close(f.fd);
+    pthread_join(f.thread, NULL);
+    unlink(path);
+    return status;
+}
+
+/* A command written to a connection the server has closed must not raise
+ * SIGPIPE, whose default action ends the process: the store may not change
+ * the host's signal dispositions, and most servers keep the default. Unix
+ * sockets fail such a write with EPIPE at once (over TCP, the first write
+ * after a close still goes out). In a child process, so that a SIGPIPE
+ * ends the child alone and is seen here. */
+static void test_no_sigpipe(void **state)
+{
+    (void)state;
+    char path[96];
+    snprintf(path, sizeof path, "/tmp/csession-sigpipe-%ld.sock", (long)getpid());
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sigset_t pipe_set;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        signal(SIGPIPE, SIG_DFL);
+        pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL);
+        _exit(write_to_closed_connection(path));
+    }
+    int wstatus = 0;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    if (WIFSIGNALED(wstatus))
+        fail_msg("the store raised signal %d (SIGPIPE is %d)", WTERMSIG(wstatus), SIGPIPE);
+    assert_true(WIFEXITED(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -779,6 +884,7 @@ int main(void)
         cmocka_unit_test(test_getex_fallback),
         cmocka_unit_test(test_unexpected_replies),
         cmocka_unit_test(test_connect_timeout),
+        cmocka_unit_test(test_no_sigpipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,8 @@
  *
  * Thread safety: every operation may run concurrently on the same store.
  * SIGPIPE: the store never raises it, even on a connection closed under it
- * (it is blocked and consumed around each command on the calling thread).
+ * (it writes with MSG_NOSIGNAL), and leaves signal dispositions and masks
+ * alone.
  *
  * Memory: hiredis allocates its buffers with the C library's malloc, not
  * through csession_set_allocator(). Replies holding states are wiped before

@@ -2,19 +2,21 @@
  * One Redis connection through hiredis' blocking API.
  *
  * Only functions present in both hiredis 0.14 and 1.x are used
- * (redisConnect{,Unix}WithTimeout, redisSetTimeout, redisAppendCommandArgv,
- * redisGetReply, freeReplyObject, redisFree). Timeouts are socket timeouts
+ * (redisConnect{,Unix}WithTimeout, redisSetTimeout, redisGetReply,
+ * freeReplyObject, redisFree, and the context's fd). Timeouts are socket timeouts
  * (SO_RCVTIMEO / SO_SNDTIMEO, set by redisSetTimeout): hiredis reports one
  * as an I/O error with errno EAGAIN (REDIS_ERR_TIMEOUT in some 1.x paths).
+ * Commands are formatted (RESP) and written here, not by hiredis: see
+ * send_commands().
  */
 #include "conn.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -103,46 +105,133 @@ void csession__redis_reply_free(redisReply *r)
 }
 
 /*
- * hiredis writes with write()/send() without MSG_NOSIGNAL: on a connection
- * the server has reset, that raises SIGPIPE, whose default action ends the
- * process. A library must not change the process' signal dispositions, so
- * SIGPIPE is blocked on this thread for the duration of the command, and one
- * raised meanwhile is consumed before it is unblocked. When the thread
- * already blocks SIGPIPE its owner handles it, and nothing is done.
+ * hiredis writes with write() or send() without MSG_NOSIGNAL: on a
+ * connection the peer has closed that raises SIGPIPE, whose default action
+ * ends the process, and a library must not change the process' signal
+ * dispositions. So commands never go through hiredis' output buffer: they
+ * are formatted (send_commands) and written here with
+ * MSG_NOSIGNAL (SO_NOSIGPIPE, set at connect, where there is no such flag),
+ * which fails with EPIPE instead; redisGetReply() then finds nothing to
+ * write and only reads, and reading never raises SIGPIPE. Unlike blocking
+ * the signal around each command, this costs no system call but the write.
  */
-typedef struct sigpipe_guard {
-    sigset_t old;
-    int active;
-} sigpipe_guard;
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
 
-static void sigpipe_block(sigpipe_guard *g)
+/* Writes all of iov[0 .. cnt) to `fd`; 0, or -1 with errno set. The socket
+ * timeout (SO_SNDTIMEO, from redisSetTimeout) bounds each wait. */
+static int send_all(int fd, struct iovec *iov, size_t cnt)
 {
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    g->active = pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old) == 0 &&
-                !sigismember(&g->old, SIGPIPE);
-}
-
-static void sigpipe_unblock(sigpipe_guard *g, int failed)
-{
-    if (!g->active)
-        return;
-    if (failed) {
-        /* Unblocked before, so a pending SIGPIPE was raised since: ours. */
-        sigset_t pending;
-        if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
-            sigset_t pipe_set;
-            sigemptyset(&pipe_set);
-            sigaddset(&pipe_set, SIGPIPE);
-            struct timespec zero = {0, 0};
-            int saved = errno;
-            while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
-            }
-            errno = saved;
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = iov;
+    m.msg_iovlen = cnt;
+    while (m.msg_iovlen > 0) {
+        ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        size_t left = (size_t)w;
+        while (m.msg_iovlen > 0 && left >= m.msg_iov->iov_len) {
+            left -= m.msg_iov->iov_len;
+            m.msg_iov++;
+            m.msg_iovlen--;
+        }
+        if (m.msg_iovlen > 0) {
+            m.msg_iov->iov_base = (char *)m.msg_iov->iov_base + left;
+            m.msg_iov->iov_len -= left;
         }
     }
-    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+    return 0;
+}
+
+static int write_error(int err, const char *what, csession__redis_failure *failure)
+{
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+        *failure = CSESSION__REDIS_TIMEOUT;
+        return csession__error(CSESSION_ETIMEOUT,
+                               "%s: Redis did not answer in time (the write timed out)", what);
+    }
+    *failure = CSESSION__REDIS_DROPPED;
+    if (err == EPIPE || err == ECONNRESET)
+        return csession__error(CSESSION_ESTORE, "%s: connection closed by the Redis server",
+                               what);
+    return csession__error(CSESSION_ESTORE, "%s: writing to Redis failed (errno %d)", what, err);
+}
+
+/* Writes `n` in decimal at `dst`; the number of characters. */
+static size_t put_decimal(char *dst, size_t n)
+{
+    char tmp[24];
+    size_t len = 0;
+    do {
+        tmp[len++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (size_t i = 0; i < len; i++)
+        dst[i] = tmp[len - 1 - i];
+    return len;
+}
+
+/* Bytes of the RESP array of bulk strings that carries `cmd`: "*<argc>\r\n",
+ * then "$<len>\r\n<bytes>\r\n" for each argument (21 digits at most). */
+static size_t resp_len(const csession__redis_cmd *cmd)
+{
+    size_t n = 1 + 21 + 2;
+    for (int i = 0; i < cmd->argc; i++)
+        n += 1 + 21 + 2 + cmd->lens[i] + 2;
+    return n;
+}
+
+/* Formats `cmd` at `dst` (resp_len() bytes of room); the bytes written. */
+static size_t resp_format(char *dst, const csession__redis_cmd *cmd)
+{
+    char *p = dst;
+    *p++ = '*';
+    p += put_decimal(p, (size_t)cmd->argc);
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < cmd->argc; i++) {
+        *p++ = '$';
+        p += put_decimal(p, cmd->lens[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, cmd->argv[i], cmd->lens[i]);
+        p += cmd->lens[i];
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    return (size_t)(p - dst);
+}
+
+/*
+ * Formats the commands in RESP (what redisFormatCommandArgv() would give,
+ * without its printf calls) and writes them in one system call. A request's
+ * commands fit the stack buffer; larger states take an allocation, wiped
+ * after use (it holds the state).
+ */
+static int send_commands(redisContext *ctx, const char *what, const csession__redis_cmd *cmds,
+                         size_t n, csession__redis_failure *failure)
+{
+    char stack[2048];
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += resp_len(&cmds[i]);
+    char *buf = need <= sizeof stack ? stack : csession__malloc(need);
+    if (!buf)
+        return csession__oom();
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += resp_format(buf + len, &cmds[i]);
+    struct iovec iov = {buf, len};
+    int rc = send_all(ctx->fd, &iov, 1) != 0 ? write_error(errno, what, failure) : 0;
+    sodium_memzero(buf, len);
+    if (buf != stack)
+        csession__free(buf);
+    return rc;
 }
 
 int csession__redis_conn_run(csession__redis_conn *c, const char *what,
@@ -155,13 +244,8 @@ int csession__redis_conn_run(csession__redis_conn *c, const char *what,
     *failure = CSESSION__REDIS_FAILED;
     for (size_t i = 0; i < n; i++)
         replies[i] = NULL;
-    for (size_t i = 0; i < n; i++) {
-        /* Appending only formats into hiredis' buffer: it fails for memory. */
-        if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv, cmds[i].lens) != REDIS_OK)
-            return csession__oom();
-    }
-    sigpipe_guard guard;
-    sigpipe_block(&guard);
+    if ((rc = send_commands(ctx, what, cmds, n, failure)))
+        return rc;
     for (; got < n; got++) {
         void *reply = NULL;
         errno = 0;
@@ -172,7 +256,6 @@ int csession__redis_conn_run(csession__redis_conn *c, const char *what,
         }
         replies[got] = reply;
     }
-    sigpipe_unblock(&guard, rc != 0);
     if (rc) {
         for (size_t i = 0; i < got; i++) {
             csession__redis_reply_free(replies[i]);
@@ -269,6 +352,19 @@ static int handshake(csession__redis_conn *c, const csession__redis_target *t,
     return rc;
 }
 
+/* Where send() has no MSG_NOSIGNAL (BSDs, macOS), the socket option. */
+static int no_sigpipe(redisContext *ctx)
+{
+#if defined(SO_NOSIGPIPE)
+    int on = 1;
+    if (setsockopt(ctx->fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on) != 0)
+        return csession__error(CSESSION_ESTORE, "cannot set SO_NOSIGPIPE on the Redis connection");
+#else
+    (void)ctx;
+#endif
+    return 0;
+}
+
 int csession__redis_conn_open(csession__redis_conn **out, const csession__redis_target *t,
                               csession__redis_failure *failure)
 {
@@ -296,7 +392,7 @@ int csession__redis_conn_open(csession__redis_conn **out, const csession__redis_
                                    server, t->connect_timeout_ms)
                  : csession__error(CSESSION_ESTORE, "cannot connect to Redis at %s: %s", server,
                                    c->ctx->errstr);
-    } else if (redisSetTimeout(c->ctx, connect_tv) != REDIS_OK) {
+    } else if (no_sigpipe(c->ctx) != 0 || redisSetTimeout(c->ctx, connect_tv) != REDIS_OK) {
         rc = csession__error(CSESSION_ESTORE, "cannot set a timeout on the Redis connection");
     } else if ((rc = handshake(c, t, server, failure)) == 0 &&
                redisSetTimeout(c->ctx, tv_of_ms(t->command_timeout_ms)) != REDIS_OK) {
