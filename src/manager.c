@@ -4,6 +4,8 @@
  */
 #include "csession/manager.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -35,7 +37,13 @@ struct csession_manager {
     /* The store can load and extend the TTL in one call (Redis GETEX), and
      * the policy wants the TTL extended on every request. */
     int touch_on_load;
+    /* Tells this manager from every other one of the process, also from a
+     * later one at the same address: a session remembers which manager's
+     * key sealed its cookie (see remember_sealed). Never 0. */
+    uint64_t id;
 };
+
+static atomic_uint_fast64_t last_manager_id;
 
 static int copy_config(const csession_config *src, csession_config **out)
 {
@@ -112,6 +120,7 @@ int csession_manager_new(csession_manager **out, const csession_config *cfg,
         return rc;
     }
     const csession_config *c = mgr->cfg;
+    mgr->id = atomic_fetch_add(&last_manager_id, 1) + 1;
     mgr->attrs.name = c->cookie_name;
     mgr->attrs.name_len = strlen(c->cookie_name);
     mgr->attrs.path = c->path;
@@ -164,13 +173,14 @@ static void remember_sealed(const csession_manager *mgr, csession *s, const char
         return;
     memcpy(s->sealed, sealed, len);
     s->sealed_len = len;
-    s->sealed_by = mgr;
+    s->sealed_by = mgr->id;
 }
 
 /* The remembered cookie value when it carries `key` for this manager. */
 static int can_resend(const csession_manager *mgr, const csession *s, const csession_buf *key)
 {
-    return s->sealed_len > 0 && s->sealed_by == mgr && !s->reissue && key->size == s->key.size &&
+    return s->sealed_len > 0 && s->sealed_by == mgr->id && !s->reissue &&
+           key->size == s->key.size &&
            sodium_memcmp(key->ptr, s->key.ptr, key->size) == 0;
 }
 

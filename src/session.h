@@ -2,6 +2,8 @@
 #ifndef CSESSION_SRC_SESSION_H
 #define CSESSION_SRC_SESSION_H
 
+#include <stdint.h>
+
 #include <cJSON.h>
 
 #include "csession/buf.h"
@@ -31,12 +33,12 @@ struct csession {
      * a read-only request): commit must not do it again. */
     int ttl_touched;
     /* The cookie value (percent-decoded) that carries `key` sealed under
-     * the first key of the ring of the manager `sealed_by`: the incoming
+     * the first key of the ring of the manager whose id is `sealed_by`: the incoming
      * one when that key opened it, or the one the last commit sent. A
      * commit through that manager that keeps the key sends it again rather
      * than sealing the key anew. sealed_len 0: none (server-side stores
      * only; never for a cookie opened by an older key). */
-    const void *sealed_by;
+    uint64_t sealed_by;
     size_t sealed_len;
     char sealed[CSESSION__SEALED_KEY_MAX];
 };

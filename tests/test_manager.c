@@ -473,6 +473,8 @@ static void test_other_manager_seals_anew(void **state)
     fixture f = make(config_with(key_a, NULL));
     test_client c = logged(&f); /* fake-key-1 under A */
     done(&f);
+    char under_a[8192];
+    snprintf(under_a, sizeof under_a, "%s", c.cookie);
     csession *s;
     assert_int_equal(csession_manager_load(mgr_a, c.cookie, strlen(c.cookie), &s), 0);
     assert_int_equal(csession_insert_int64(s, "counter", 2), 0);
@@ -480,10 +482,26 @@ static void test_other_manager_seals_anew(void **state)
     assert_int_equal(csession_manager_commit(mgr_b, s, &set), 0);
     snprintf(c.cookie, sizeof c.cookie, "%.*s", (int)(strchr(set.ptr, ';') - set.ptr), set.ptr);
     assert_true(opens_with_only(key_b, &c));
+    csession_free(s);
+    csession_manager_free(mgr_b);
+
+    /* also when the first manager is gone and others took its place (the
+     * allocator tends to hand out the same address again) */
+    assert_int_equal(csession_manager_load(mgr_a, under_a, strlen(under_a), &s), 0);
+    assert_int_equal(csession_count(s), 1);
+    csession_manager_free(mgr_a);
+    for (int i = 0; i < 4; i++) {
+        const unsigned char *key = i % 2 ? key_a : key_b;
+        csession_manager *mgr_c = manager_over_copy(key, NULL);
+        assert_int_equal(csession_insert_int64(s, "counter", 3 + i), 0);
+        assert_int_equal(csession_manager_commit(mgr_c, s, &set), 0);
+        snprintf(c.cookie, sizeof c.cookie, "%.*s", (int)(strchr(set.ptr, ';') - set.ptr),
+                 set.ptr);
+        assert_true(opens_with_only(key, &c));
+        csession_manager_free(mgr_c);
+    }
     csession_buf_dispose(&set);
     csession_free(s);
-    csession_manager_free(mgr_a);
-    csession_manager_free(mgr_b);
 }
 
 /* A store that saved under a new key (the old one vanished) gets that key
