@@ -23,6 +23,8 @@
 #include "buf.h"
 #include "error.h"
 
+#define PRINT_ROOM 256
+
 typedef struct printer {
     csession_buf *out;
     int failed; /* 0, or the error code (already reported) */
@@ -178,6 +180,10 @@ static void put_value(printer *p, const cJSON *item)
 int csession__json_print_append(const cJSON *item, csession_buf *out)
 {
     size_t start = out->size;
+    /* Room for a typical session up front: growing 64 -> 128 -> 256 would
+     * allocate, copy and wipe twice more. */
+    if (csession__buf_grow(out, PRINT_ROOM) != 0)
+        return CSESSION_ENOMEM;
     printer p = { out, 0 };
     put_value(&p, item);
     if (!p.failed)
