@@ -115,8 +115,11 @@ void csession__redis_reply_free(redisReply *r)
  * write and only reads, and reading never raises SIGPIPE. Unlike blocking
  * the signal around each command, this costs no system call but the write.
  */
+#if !defined(MSG_NOSIGNAL) && !defined(SO_NOSIGPIPE)
+#error "the Redis store needs MSG_NOSIGNAL or SO_NOSIGPIPE to write without SIGPIPE"
+#endif
 #ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0
+#define MSG_NOSIGNAL 0 /* SO_NOSIGPIPE is set on the socket instead */
 #endif
 
 /* Writes all of iov[0 .. cnt) to `fd`; 0, or -1 with errno set. The socket
