@@ -165,6 +165,46 @@ static void reclaim_all(memory_store *m)
     }
 }
 
+/*
+ * One operation on the shard that holds a key: op_begin() locks it,
+ * reclaims up to CSESSION__MEMORY_RECLAIM_PER_OP expired sessions there and
+ * finds the key's entry; op_end() unlocks and frees what was dropped
+ * meanwhile, outside the lock.
+ */
+typedef struct shard_op {
+    shard *sh;
+    int64_t now;
+    csession__mem_entry *garbage;
+} shard_op;
+
+/* The entry of `key` (expired or not) in its locked shard, or NULL. */
+static csession__mem_entry *op_begin(memory_store *m, shard_op *op, uint64_t hash,
+                                     const char *key)
+{
+    op->sh = shard_of(m, hash);
+    op->garbage = NULL;
+    op->now = m->now_ms(m->now_ctx);
+    pthread_mutex_lock(&op->sh->lock);
+    reclaim(m, op->sh, op->now, CSESSION__MEMORY_RECLAIM_PER_OP, &op->garbage);
+    return csession__mem_table_find(&op->sh->table, hash, key);
+}
+
+/* `e` when it is live; an expired one is dropped and NULL returned. */
+static csession__mem_entry *op_live(memory_store *m, shard_op *op, csession__mem_entry *e)
+{
+    if (e && expired(e, op->now)) {
+        drop_expired(m, op->sh, e, &op->garbage);
+        return NULL;
+    }
+    return e;
+}
+
+static void op_end(shard_op *op)
+{
+    pthread_mutex_unlock(&op->sh->lock);
+    csession__mem_entry_free_list(op->garbage);
+}
+
 /* Counts one more session against max_sessions, or refuses. The count is
  * taken before the entry is inserted, so that concurrent saves can never
  * exceed the limit together. */
@@ -221,28 +261,18 @@ static int insert_new(memory_store *m, csession__mem_entry *e, int64_t ttl_secon
             break;
         }
         e->hash = hash_key(m, e->key);
-        shard *sh = shard_of(m, e->hash);
-        csession__mem_entry *garbage = NULL;
-        int64_t now = m->now_ms(m->now_ctx);
-        e->deadline_ms = deadline_of(now, ttl_seconds);
-
-        pthread_mutex_lock(&sh->lock);
-        reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
-        csession__mem_entry *old = csession__mem_table_find(&sh->table, e->hash, e->key);
-        if (old && expired(old, now)) {
-            drop_expired(m, sh, old, &garbage);
-            old = NULL;
-        }
+        shard_op op;
+        csession__mem_entry *old = op_live(m, &op, op_begin(m, &op, e->hash, e->key));
+        e->deadline_ms = deadline_of(op.now, ttl_seconds);
         int inserted = 0;
         if (!old) {
-            set = csession__mem_table_reserve(&sh->table);
+            set = csession__mem_table_reserve(&op.sh->table);
             if (set == 0) {
-                csession__mem_table_insert(&sh->table, e);
+                csession__mem_table_insert(&op.sh->table, e);
                 inserted = 1;
             }
         }
-        pthread_mutex_unlock(&sh->lock);
-        csession__mem_entry_free_list(garbage);
+        op_end(&op);
         if (inserted)
             return 0;
         if (set) {
@@ -270,22 +300,10 @@ static int memory_load(csession_store *store, const char *key, size_t key_len,
     if (!csession__session_key_valid(key, key_len))
         return CSESSION_ENOTFOUND;
 
-    uint64_t hash = hash_key(m, key);
-    shard *sh = shard_of(m, hash);
-    csession__mem_entry *garbage = NULL;
-    int64_t now = m->now_ms(m->now_ctx);
-    int rc = CSESSION_ENOTFOUND;
-
-    pthread_mutex_lock(&sh->lock);
-    reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
-    csession__mem_entry *e = csession__mem_table_find(&sh->table, hash, key);
-    if (e && expired(e, now))
-        drop_expired(m, sh, e, &garbage);
-    else if (e)
-        rc = csession__buf_set(state, e->state, e->state_len);
-    pthread_mutex_unlock(&sh->lock);
-
-    csession__mem_entry_free_list(garbage);
+    shard_op op;
+    csession__mem_entry *e = op_live(m, &op, op_begin(m, &op, hash_key(m, key), key));
+    int rc = e ? csession__buf_set(state, e->state, e->state_len) : CSESSION_ENOTFOUND;
+    op_end(&op);
     return rc;
 }
 
@@ -323,27 +341,17 @@ static int memory_update(csession_store *store, const char *key, size_t key_len,
     }
     memcpy(e->key, key, CSESSION__SESSION_KEY_LEN);
     e->hash = hash_key(m, key);
-    shard *sh = shard_of(m, e->hash);
-    csession__mem_entry *garbage = NULL;
-    int64_t now = m->now_ms(m->now_ctx);
-    e->deadline_ms = deadline_of(now, ttl_seconds);
-    int replaced = 0;
-
-    pthread_mutex_lock(&sh->lock);
-    reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
-    csession__mem_entry *old = csession__mem_table_find(&sh->table, e->hash, key);
-    if (old && expired(old, now)) {
-        drop_expired(m, sh, old, &garbage);
-    } else if (old) {
-        /* The old state is wiped below, with the rest of the garbage. */
-        csession__mem_table_replace(&sh->table, old, e);
-        old->next = garbage;
-        garbage = old;
-        replaced = 1;
+    shard_op op;
+    csession__mem_entry *old = op_live(m, &op, op_begin(m, &op, e->hash, key));
+    e->deadline_ms = deadline_of(op.now, ttl_seconds);
+    if (old) {
+        /* The old state is wiped by op_end(), with the rest of the garbage. */
+        csession__mem_table_replace(&op.sh->table, old, e);
+        old->next = op.garbage;
+        op.garbage = old;
     }
-    pthread_mutex_unlock(&sh->lock);
-    csession__mem_entry_free_list(garbage);
-    if (replaced)
+    op_end(&op);
+    if (old)
         return 0;
 
     /* The key vanished since it was loaded: as save, under a new key. */
@@ -359,21 +367,11 @@ static int memory_update_ttl(csession_store *store, const char *key, size_t key_
     if (!csession__session_key_valid(key, key_len))
         return 0;
 
-    uint64_t hash = hash_key(m, key);
-    shard *sh = shard_of(m, hash);
-    csession__mem_entry *garbage = NULL;
-    int64_t now = m->now_ms(m->now_ctx);
-
-    pthread_mutex_lock(&sh->lock);
-    reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
-    csession__mem_entry *e = csession__mem_table_find(&sh->table, hash, key);
-    if (e && expired(e, now))
-        drop_expired(m, sh, e, &garbage);
-    else if (e)
-        csession__mem_table_set_deadline(&sh->table, e, deadline_of(now, ttl_seconds));
-    pthread_mutex_unlock(&sh->lock);
-
-    csession__mem_entry_free_list(garbage);
+    shard_op op;
+    csession__mem_entry *e = op_live(m, &op, op_begin(m, &op, hash_key(m, key), key));
+    if (e)
+        csession__mem_table_set_deadline(&op.sh->table, e, deadline_of(op.now, ttl_seconds));
+    op_end(&op);
     return 0;
 }
 
@@ -383,19 +381,11 @@ static int memory_remove(csession_store *store, const char *key, size_t key_len)
     if (!csession__session_key_valid(key, key_len))
         return 0;
 
-    uint64_t hash = hash_key(m, key);
-    shard *sh = shard_of(m, hash);
-    csession__mem_entry *garbage = NULL;
-    int64_t now = m->now_ms(m->now_ctx);
-
-    pthread_mutex_lock(&sh->lock);
-    reclaim(m, sh, now, CSESSION__MEMORY_RECLAIM_PER_OP, &garbage);
-    csession__mem_entry *e = csession__mem_table_find(&sh->table, hash, key);
+    shard_op op;
+    csession__mem_entry *e = op_begin(m, &op, hash_key(m, key), key);
     if (e)
-        drop(m, sh, e, &garbage);
-    pthread_mutex_unlock(&sh->lock);
-
-    csession__mem_entry_free_list(garbage);
+        drop(m, op.sh, e, &op.garbage);
+    op_end(&op);
     return 0;
 }
 
