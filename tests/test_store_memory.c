@@ -17,6 +17,7 @@
 #include "oom.h"
 #include "store.h"
 #include "stores/memory.h"
+#include "store_calls.h"
 
 #define TTL 3600
 
@@ -50,33 +51,6 @@ static size_t live(csession_store *s)
     csession__memory_stats st;
     assert_int_equal(csession__store_memory_stats(s, &st), 0);
     return st.live;
-}
-
-/* Saves `state` and returns its key (64 characters + NUL) in `key`. */
-static void save(csession_store *s, const char *state, int64_t ttl, char key[65])
-{
-    csession_buf k = CSESSION_BUF_INIT;
-    assert_int_equal(s->save(s, state, strlen(state), ttl, &k), 0);
-    assert_int_equal(k.size, 64);
-    assert_true(csession_session_key_valid(k.ptr, k.size));
-    memcpy(key, k.ptr, 65);
-    csession_buf_dispose(&k);
-}
-
-/* Asserts that `key` loads as `expected` (NULL: not found). */
-static void expect_state(csession_store *s, const char *key, const char *expected)
-{
-    csession_buf b = CSESSION_BUF_INIT;
-    int rc = s->load(s, key, strlen(key), &b);
-    if (!expected) {
-        assert_int_equal(rc, CSESSION_ENOTFOUND);
-    } else {
-        assert_int_equal(rc, 0);
-        assert_int_equal(b.size, strlen(expected));
-        assert_memory_equal(b.ptr, expected, b.size);
-        assert_int_equal(b.ptr[b.size], '\0');
-    }
-    csession_buf_dispose(&b);
 }
 
 /* ---- construction ------------------------------------------------------- */
@@ -149,11 +123,11 @@ static void test_save_load(void **state)
     (void)state;
     csession_store *s = new_store(0, 0, 4);
     char k1[65], k2[65];
-    save(s, "{\"v\":1,\"state\":{\"user\":\"\\\"alice\\\"\"}}", TTL, k1);
-    save(s, "{\"v\":1,\"state\":{\"user\":\"\\\"bob\\\"\"}}", TTL, k2);
+    store_save_str(s, "{\"v\":1,\"state\":{\"user\":\"\\\"alice\\\"\"}}", TTL, k1);
+    store_save_str(s, "{\"v\":1,\"state\":{\"user\":\"\\\"bob\\\"\"}}", TTL, k2);
     assert_string_not_equal(k1, k2);
-    expect_state(s, k1, "{\"v\":1,\"state\":{\"user\":\"\\\"alice\\\"\"}}");
-    expect_state(s, k2, "{\"v\":1,\"state\":{\"user\":\"\\\"bob\\\"\"}}");
+    store_expect_str(s, k1, "{\"v\":1,\"state\":{\"user\":\"\\\"alice\\\"\"}}");
+    store_expect_str(s, k2, "{\"v\":1,\"state\":{\"user\":\"\\\"bob\\\"\"}}");
     assert_int_equal(live(s), 2);
 
     /* States are bytes: embedded NULs and an empty state survive. */
@@ -180,9 +154,9 @@ static void test_unknown_and_garbage_keys(void **state)
     (void)state;
     csession_store *s = new_store(0, 0, 4);
     char k[65], other[65];
-    save(s, "state", TTL, k);
+    store_save_str(s, "state", TTL, k);
     assert_int_equal(csession_session_key_generate(other, sizeof other), 0);
-    expect_state(s, other, NULL);
+    store_expect_str(s, other, NULL);
 
     /* Garbage is turned away before any lookup, as "not found". */
     const char *garbage[] = { "", "short", "{\"v\":1,\"state\":{}}",
@@ -205,7 +179,7 @@ static void test_unknown_and_garbage_keys(void **state)
     /* "Not found" is an answer, not a failure: no error is recorded. */
     assert_int_equal(csession_last_error_code(), CSESSION_OK);
     assert_int_equal(s->load(s, k, 64, NULL), CSESSION_EINVAL);
-    expect_state(s, k, "state");
+    store_expect_str(s, k, "state");
     assert_int_equal(live(s), 1);
     csession_buf_dispose(&b);
     csession_store_free(s);
@@ -216,12 +190,12 @@ static void test_update(void **state)
     (void)state;
     csession_store *s = new_store(0, 0, 4);
     char k[65];
-    save(s, "one", TTL, k);
+    store_save_str(s, "one", TTL, k);
     csession_buf key = CSESSION_BUF_INIT;
     assert_int_equal(s->update(s, k, 64, "two", 3, TTL, &key), 0);
     assert_int_equal(key.size, 64);
     assert_memory_equal(key.ptr, k, 64);
-    expect_state(s, k, "two");
+    store_expect_str(s, k, "two");
     assert_int_equal(live(s), 1);
     csession_buf_dispose(&key);
     csession_store_free(s);
@@ -232,7 +206,7 @@ static void test_update_vanished_key_saves(void **state)
     (void)state;
     csession_store *s = new_store(0, 0, 4);
     char k[65];
-    save(s, "before", TTL, k);
+    store_save_str(s, "before", TTL, k);
     assert_int_equal(s->remove(s, k, 64), 0);
 
     csession_buf key = CSESSION_BUF_INIT;
@@ -240,21 +214,21 @@ static void test_update_vanished_key_saves(void **state)
     assert_int_equal(key.size, 64);
     assert_true(csession_session_key_valid(key.ptr, key.size));
     assert_memory_not_equal(key.ptr, k, 64);
-    expect_state(s, key.ptr, "after");
-    expect_state(s, k, NULL);
+    store_expect_str(s, key.ptr, "after");
+    store_expect_str(s, k, NULL);
 
     /* The same for an expired key and for garbage. */
     char k2[65];
-    save(s, "short-lived", 1, k2);
+    store_save_str(s, "short-lived", 1, k2);
     fake_now_ms += 1000;
     assert_int_equal(s->update(s, k2, 64, "renewed", 7, TTL, &key), 0);
     assert_memory_not_equal(key.ptr, k2, 64);
-    expect_state(s, key.ptr, "renewed");
-    expect_state(s, k2, NULL);
+    store_expect_str(s, key.ptr, "renewed");
+    store_expect_str(s, k2, NULL);
 
     assert_int_equal(s->update(s, "garbage", 7, "g", 1, TTL, &key), 0);
     assert_true(csession_session_key_valid(key.ptr, key.size));
-    expect_state(s, key.ptr, "g");
+    store_expect_str(s, key.ptr, "g");
     assert_int_equal(live(s), 3);
     csession_buf_dispose(&key);
     csession_store_free(s);
@@ -265,11 +239,11 @@ static void test_remove(void **state)
     (void)state;
     csession_store *s = new_store(0, 0, 4);
     char k[65], keep[65];
-    save(s, "gone", TTL, k);
-    save(s, "kept", TTL, keep);
+    store_save_str(s, "gone", TTL, k);
+    store_save_str(s, "kept", TTL, keep);
     assert_int_equal(s->remove(s, k, 64), 0);
-    expect_state(s, k, NULL);
-    expect_state(s, keep, "kept");
+    store_expect_str(s, k, NULL);
+    store_expect_str(s, keep, "kept");
     assert_int_equal(s->remove(s, k, 64), 0); /* absent: still success */
     assert_int_equal(live(s), 1);
     csession_store_free(s);
@@ -280,7 +254,7 @@ static void test_argument_errors(void **state)
     (void)state;
     csession_store *s = new_store(0, 100, 4);
     char k[65];
-    save(s, "state", TTL, k);
+    store_save_str(s, "state", TTL, k);
     csession_buf key = CSESSION_BUF_INIT;
     assert_int_equal(s->save(s, "x", 1, 0, &key), CSESSION_EINVAL);
     assert_int_equal(s->save(s, "x", 1, -1, &key), CSESSION_EINVAL);
@@ -289,7 +263,7 @@ static void test_argument_errors(void **state)
     assert_int_equal(s->update(s, k, 64, "x", 1, 0, &key), CSESSION_EINVAL);
     assert_int_equal(s->update_ttl(s, k, 64, 0), CSESSION_EINVAL);
     assert_int_equal(live(s), 1);
-    expect_state(s, k, "state");
+    store_expect_str(s, k, "state");
     csession_buf_dispose(&key);
     csession_store_free(s);
 }
@@ -306,9 +280,9 @@ static void test_state_size_limit(void **state)
     assert_non_null(strstr(csession_last_error(), "101"));
 
     char k[65];
-    save(s, "small", TTL, k);
+    store_save_str(s, "small", TTL, k);
     assert_int_equal(s->update(s, k, 64, big, 101, TTL, &key), CSESSION_ETOOBIG);
-    expect_state(s, k, "small"); /* unchanged */
+    store_expect_str(s, k, "small"); /* unchanged */
     assert_int_equal(live(s), 2);
     csession_buf_dispose(&key);
 
@@ -334,16 +308,16 @@ static void test_ttl_expiry(void **state)
     (void)state;
     csession_store *s = new_store(0, 0, 4);
     char k[65];
-    save(s, "state", 10, k);
+    store_save_str(s, "state", 10, k);
     fake_now_ms += 9999;
-    expect_state(s, k, "state");
+    store_expect_str(s, k, "state");
     fake_now_ms += 1;
-    expect_state(s, k, NULL);
+    store_expect_str(s, k, NULL);
     /* Found expired on load, so reclaimed there and then. */
     assert_int_equal(live(s), 0);
     /* Expired is gone for good, even if touched afterwards. */
     assert_int_equal(s->update_ttl(s, k, 64, TTL), 0);
-    expect_state(s, k, NULL);
+    store_expect_str(s, k, NULL);
     csession_store_free(s);
 }
 
@@ -353,30 +327,30 @@ static void test_ttl_reset_by_update_and_update_ttl(void **state)
     csession_store *s = new_store(0, 0, 4);
     char k[65];
     csession_buf key = CSESSION_BUF_INIT;
-    save(s, "state", 10, k);
+    store_save_str(s, "state", 10, k);
 
     fake_now_ms += 8000;
     assert_int_equal(s->update_ttl(s, k, 64, 10), 0);
     fake_now_ms += 8000; /* 16 s after save, 8 s after the touch */
-    expect_state(s, k, "state");
+    store_expect_str(s, k, "state");
 
     assert_int_equal(s->update(s, k, 64, "newer", 5, 5, &key), 0);
     assert_memory_equal(key.ptr, k, 64);
     fake_now_ms += 4999;
-    expect_state(s, k, "newer");
+    store_expect_str(s, k, "newer");
 
     /* update_ttl can also shorten. */
     assert_int_equal(s->update_ttl(s, k, 64, 1), 0);
     fake_now_ms += 1000;
-    expect_state(s, k, NULL);
+    store_expect_str(s, k, NULL);
 
     /* Absurd TTLs saturate instead of wrapping into the past. */
     char forever[65];
-    save(s, "forever", INT64_MAX, forever);
+    store_save_str(s, "forever", INT64_MAX, forever);
     fake_now_ms += (int64_t)1 << 60;
-    expect_state(s, forever, "forever");
+    store_expect_str(s, forever, "forever");
     assert_int_equal(s->update_ttl(s, forever, 64, INT64_MAX / 2), 0);
-    expect_state(s, forever, "forever");
+    store_expect_str(s, forever, "forever");
     csession_buf_dispose(&key);
     csession_store_free(s);
 }
@@ -391,9 +365,9 @@ static void test_reclaim_is_amortised(void **state)
     csession_store *s = new_store(0, 0, 1);
     char k[65], unknown[65];
     for (int i = 0; i < N; i++)
-        save(s, "expiring", 1, k);
+        store_save_str(s, "expiring", 1, k);
     char keeper[65];
-    save(s, "long-lived", TTL, keeper);
+    store_save_str(s, "long-lived", TTL, keeper);
     assert_int_equal(live(s), N + 1);
     assert_int_equal(csession_session_key_generate(unknown, sizeof unknown), 0);
 
@@ -401,7 +375,7 @@ static void test_reclaim_is_amortised(void **state)
     csession__memory_stats before, after;
     assert_int_equal(csession__store_memory_stats(s, &before), 0);
     /* Each operation frees at most a few, looking at nothing else. */
-    expect_state(s, unknown, NULL);
+    store_expect_str(s, unknown, NULL);
     assert_int_equal(csession__store_memory_stats(s, &after), 0);
     assert_int_equal(after.live, N + 1 - CSESSION__MEMORY_RECLAIM_PER_OP);
     assert_int_equal(after.reclaimed - before.reclaimed, CSESSION__MEMORY_RECLAIM_PER_OP);
@@ -410,18 +384,18 @@ static void test_reclaim_is_amortised(void **state)
     /* Enough operations reclaim everything expired, and nothing else. */
     int ops = 1;
     while (live(s) > 1) {
-        expect_state(s, unknown, NULL);
+        store_expect_str(s, unknown, NULL);
         ops++;
         assert_true(ops <= N);
     }
     assert_int_equal(ops, (N + CSESSION__MEMORY_RECLAIM_PER_OP - 1) / CSESSION__MEMORY_RECLAIM_PER_OP);
-    expect_state(s, keeper, "long-lived");
+    store_expect_str(s, keeper, "long-lived");
 
     /* With nothing expired, an operation looks at one heap top only. */
     for (int i = 0; i < N; i++)
-        save(s, "fresh", TTL, k);
+        store_save_str(s, "fresh", TTL, k);
     assert_int_equal(csession__store_memory_stats(s, &before), 0);
-    expect_state(s, unknown, NULL);
+    store_expect_str(s, unknown, NULL);
     assert_int_equal(csession__store_memory_stats(s, &after), 0);
     assert_int_equal(after.reclaim_checks - before.reclaim_checks, 1);
     assert_int_equal(after.live, N + 1);
@@ -436,7 +410,7 @@ static void test_full_store_refuses(void **state)
     csession_store *s = new_store(3, 0, 4);
     char k[3][65];
     for (int i = 0; i < 3; i++)
-        save(s, "user", TTL, k[i]);
+        store_save_str(s, "user", TTL, k[i]);
     csession_buf key = CSESSION_BUF_INIT;
     assert_int_equal(s->save(s, "one too many", 12, TTL, &key), CSESSION_ESTORE);
     assert_int_equal(key.size, 0);
@@ -444,10 +418,10 @@ static void test_full_store_refuses(void **state)
 
     /* Nobody was evicted, and existing sessions keep working. */
     for (int i = 0; i < 3; i++)
-        expect_state(s, k[i], "user");
+        store_expect_str(s, k[i], "user");
     assert_int_equal(s->update(s, k[0], 64, "changed", 7, TTL, &key), 0);
     assert_memory_equal(key.ptr, k[0], 64);
-    expect_state(s, k[0], "changed");
+    store_expect_str(s, k[0], "changed");
     assert_int_equal(s->update_ttl(s, k[1], 64, TTL), 0);
 
     /* An update whose key vanished needs a new slot: refused too. */
@@ -458,7 +432,7 @@ static void test_full_store_refuses(void **state)
 
     /* A deletion makes room. */
     assert_int_equal(s->remove(s, k[2], 64), 0);
-    save(s, "room again", TTL, k[2]);
+    store_save_str(s, "room again", TTL, k[2]);
     assert_int_equal(s->save(s, "full again", 10, TTL, &key), CSESSION_ESTORE);
     csession_buf_dispose(&key);
     csession_store_free(s);
@@ -471,13 +445,13 @@ static void test_full_store_reclaims_expired_first(void **state)
     csession_store *s = new_store(50, 0, 64);
     char k[65];
     for (int i = 0; i < 50; i++)
-        save(s, "old", 1, k);
+        store_save_str(s, "old", 1, k);
     fake_now_ms += 1000;
     /* Expired sessions count until reclaimed, and a full store reclaims all
      * of them rather than refuse. */
-    save(s, "new", TTL, k);
+    store_save_str(s, "new", TTL, k);
     assert_int_equal(live(s), 1);
-    expect_state(s, k, "new");
+    store_expect_str(s, k, "new");
     csession_store_free(s);
 }
 
@@ -508,14 +482,14 @@ static void test_save_retries_on_collision(void **state)
     assert_int_equal(csession__store_memory_set_keygen(s, scripted_keygen, &sc), 0);
 
     char k1[65], k2[65];
-    save(s, "first", TTL, k1);
+    store_save_str(s, "first", TTL, k1);
     assert_string_equal(k1, a);
     /* The next draws give A twice more: the live session is not overwritten. */
-    save(s, "second", TTL, k2);
+    store_save_str(s, "second", TTL, k2);
     assert_string_equal(k2, b);
     assert_int_equal(sc.next, 4);
-    expect_state(s, a, "first");
-    expect_state(s, b, "second");
+    store_expect_str(s, a, "first");
+    store_expect_str(s, b, "second");
 
     /* A generator that never finds a free key: a clean failure. */
     script stuck = { { a, a, a, a }, 0 };
@@ -525,7 +499,7 @@ static void test_save_retries_on_collision(void **state)
     assert_int_equal(key.size, 0);
     assert_non_null(strstr(csession_last_error(), "unused session key"));
     assert_int_equal(live(s), 2);
-    expect_state(s, a, "first");
+    store_expect_str(s, a, "first");
 
     /* An expired holder of the key does not block it. */
     assert_int_equal(s->update_ttl(s, a, 64, 1), 0);
@@ -533,11 +507,11 @@ static void test_save_retries_on_collision(void **state)
     stuck.next = 0;
     assert_int_equal(s->save(s, "third", 5, TTL, &key), 0);
     assert_memory_equal(key.ptr, a, 64);
-    expect_state(s, a, "third");
+    store_expect_str(s, a, "third");
     assert_int_equal(live(s), 2);
 
     assert_int_equal(csession__store_memory_set_keygen(s, NULL, NULL), 0);
-    save(s, "random again", TTL, k1);
+    store_save_str(s, "random again", TTL, k1);
     assert_string_not_equal(k1, a);
     csession_buf_dispose(&key);
     csession_store_free(s);
@@ -597,25 +571,25 @@ static void test_wiped_on_delete_overwrite_and_free(void **state)
     char k[65];
 
     /* Delete. */
-    save(s, "{\"token\":\"S3CRET-MARKER\"}", TTL, k);
-    expect_state(s, k, "{\"token\":\"S3CRET-MARKER\"}");
+    store_save_str(s, "{\"token\":\"S3CRET-MARKER\"}", TTL, k);
+    store_expect_str(s, k, "{\"token\":\"S3CRET-MARKER\"}");
     assert_int_equal(s->remove(s, k, 64), 0);
     assert_false(marker_freed);
 
     /* Overwrite. */
     csession_buf key = CSESSION_BUF_INIT;
-    save(s, "S3CRET-MARKER-v1", TTL, k);
+    store_save_str(s, "S3CRET-MARKER-v1", TTL, k);
     assert_int_equal(s->update(s, k, 64, "public", 6, TTL, &key), 0);
     assert_false(marker_freed);
 
     /* Expiry, and the key itself. */
-    save(s, "S3CRET-MARKER-v2", 1, k);
+    store_save_str(s, "S3CRET-MARKER-v2", 1, k);
     fake_now_ms += 1000;
-    expect_state(s, k, NULL);
+    store_expect_str(s, k, NULL);
     assert_false(marker_freed);
 
     /* Free of a store still holding it. */
-    save(s, "S3CRET-MARKER-v3", TTL, k);
+    store_save_str(s, "S3CRET-MARKER-v3", TTL, k);
     wipe_marker = k; /* the session key is a secret too */
     csession_store_free(s);
     assert_false(marker_freed);

@@ -20,6 +20,7 @@
 #include "csession/store_redis.h"
 #include "redis_server.h"
 #include "stores/redis/redis_store.h"
+#include "store_calls.h"
 
 #define TTL 3600
 
@@ -85,34 +86,6 @@ static long long ttl_of(const char *rkey, size_t len)
     return v;
 }
 
-static void save(csession_store *s, const char *state, size_t len, int64_t ttl, char key[65])
-{
-    csession_buf k = CSESSION_BUF_INIT;
-    int rc = s->save(s, state, len, ttl, &k);
-    if (rc)
-        fail_msg("save: %s", csession_last_error());
-    assert_int_equal(k.size, 64);
-    assert_true(csession_session_key_valid(k.ptr, k.size));
-    memcpy(key, k.ptr, 65);
-    csession_buf_dispose(&k);
-}
-
-static void expect_state(csession_store *s, const char *key, const char *expected, size_t len)
-{
-    csession_buf b = CSESSION_BUF_INIT;
-    int rc = s->load(s, key, strlen(key), &b);
-    if (!expected) {
-        assert_int_equal(rc, CSESSION_ENOTFOUND);
-    } else {
-        if (rc)
-            fail_msg("load: %s", csession_last_error());
-        assert_int_equal(b.size, len);
-        assert_memory_equal(b.ptr, expected, len);
-        assert_int_equal(b.ptr[b.size], '\0');
-    }
-    csession_buf_dispose(&b);
-}
-
 /* ---- the vtable ---------------------------------------------------------- */
 
 static void test_operations(void **state)
@@ -122,8 +95,8 @@ static void test_operations(void **state)
     char key[65];
     /* Binary-safe: a NUL in the middle travels intact. */
     static const char st1[] = "{\"v\":1,\"state\":{\"a\":\"1\"}}\0tail";
-    save(s, st1, sizeof st1 - 1, TTL, key);
-    expect_state(s, key, st1, sizeof st1 - 1);
+    store_save_ok(s, st1, sizeof st1 - 1, TTL, key);
+    store_expect_state(s, key, st1, sizeof st1 - 1);
     long long t = ttl_of(key, 64); /* no prefix: the Redis key is the session key */
     assert_true(t > TTL - 5 && t <= TTL);
 
@@ -132,7 +105,7 @@ static void test_operations(void **state)
     assert_int_equal(s->update(s, key, 64, "{\"b\":2}", 7, 100, &k), 0);
     assert_int_equal(k.size, 64);
     assert_memory_equal(k.ptr, key, 64);
-    expect_state(s, key, "{\"b\":2}", 7);
+    store_expect_state(s, key, "{\"b\":2}", 7);
     t = ttl_of(key, 64);
     assert_true(t > 95 && t <= 100);
 
@@ -140,19 +113,19 @@ static void test_operations(void **state)
     assert_int_equal(s->update_ttl(s, key, 64, 5000), 0);
     t = ttl_of(key, 64);
     assert_true(t > 4995 && t <= 5000);
-    expect_state(s, key, "{\"b\":2}", 7);
+    store_expect_state(s, key, "{\"b\":2}", 7);
 
     /* remove; then everything about the key is "absent" but not an error */
     assert_int_equal(s->remove(s, key, 64), 0);
     assert_int_equal(ttl_of(key, 64), -2);
-    expect_state(s, key, NULL, 0);
+    store_expect_state(s, key, NULL, 0);
     assert_int_equal(s->remove(s, key, 64), 0);
     assert_int_equal(s->update_ttl(s, key, 64, 10), 0);
     assert_int_equal(ttl_of(key, 64), -2); /* EXPIRE does not create it */
 
     /* An empty state is a state. */
-    save(s, NULL, 0, TTL, key);
-    expect_state(s, key, "", 0);
+    store_save_ok(s, NULL, 0, TTL, key);
+    store_expect_state(s, key, "", 0);
     assert_int_equal(s->remove(s, key, 64), 0);
 
     /* Argument checks */
@@ -164,7 +137,7 @@ static void test_operations(void **state)
     assert_int_equal(s->load(s, key, 64, NULL), CSESSION_EINVAL);
 
     /* A TTL beyond a century is cut to a century rather than refused. */
-    save(s, "x", 1, INT64_MAX, key);
+    store_save_ok(s, "x", 1, INT64_MAX, key);
     t = ttl_of(key, 64);
     assert_true(t > 3155760000LL - 5 && t <= 3155760000LL);
     assert_int_equal(s->remove(s, key, 64), 0);
@@ -212,7 +185,7 @@ static void test_update_vanished(void **state)
     (void)state;
     csession_store *s = new_store();
     char key[65];
-    save(s, "old", 3, TTL, key);
+    store_save_ok(s, "old", 3, TTL, key);
     redisReply *r = cmd("DEL %b", key, (size_t)64);
     freeReplyObject(r);
 
@@ -220,7 +193,7 @@ static void test_update_vanished(void **state)
     assert_int_equal(s->update(s, key, 64, "new", 3, 200, &k), 0);
     assert_int_equal(k.size, 64);
     assert_memory_not_equal(k.ptr, key, 64);
-    expect_state(s, k.ptr, "new", 3);
+    store_expect_state(s, k.ptr, "new", 3);
     long long t = ttl_of(k.ptr, 64);
     assert_true(t > 195 && t <= 200);
     assert_int_equal(ttl_of(key, 64), -2); /* the old key is not brought back */
@@ -228,7 +201,7 @@ static void test_update_vanished(void **state)
 
     assert_int_equal(s->update(s, "garbage", 7, "g", 1, TTL, &k), 0);
     assert_int_equal(k.size, 64);
-    expect_state(s, k.ptr, "g", 1);
+    store_expect_state(s, k.ptr, "g", 1);
     assert_int_equal(s->remove(s, k.ptr, 64), 0);
     csession_buf_dispose(&k);
     csession_store_free(s);
@@ -239,12 +212,12 @@ static void test_expiry(void **state)
     (void)state;
     csession_store *s = new_store();
     char key[65];
-    save(s, "x", 1, TTL, key);
+    store_save_ok(s, "x", 1, TTL, key);
     redisReply *r = cmd("PEXPIRE %b 1", key, (size_t)64);
     freeReplyObject(r);
     struct timespec ts = {0, 20 * 1000000L};
     nanosleep(&ts, NULL);
-    expect_state(s, key, NULL, 0);
+    store_expect_state(s, key, NULL, 0);
     csession_store_free(s);
 }
 
@@ -255,12 +228,12 @@ static void test_state_limit(void **state)
     o.max_state_bytes = 10;
     csession_store *s = new_store_with(&o);
     char key[65];
-    save(s, "0123456789", 10, TTL, key);
+    store_save_ok(s, "0123456789", 10, TTL, key);
     csession_buf k = CSESSION_BUF_INIT;
     assert_int_equal(s->save(s, "0123456789A", 11, TTL, &k), CSESSION_ETOOBIG);
     assert_non_null(strstr(csession_last_error(), "exceeds the Redis store's limit of 10"));
     assert_int_equal(s->update(s, key, 64, "0123456789A", 11, TTL, &k), CSESSION_ETOOBIG);
-    expect_state(s, key, "0123456789", 10); /* a refused update changes nothing */
+    store_expect_state(s, key, "0123456789", 10); /* a refused update changes nothing */
     assert_int_equal(s->remove(s, key, 64), 0);
     csession_buf_dispose(&k);
     csession_store_free(s);
@@ -276,12 +249,12 @@ static void test_large_state(void **state)
     for (size_t i = 0; i < sizeof big; i++)
         big[i] = (char)(i * 7 + 1);
     char key[65];
-    save(s, big, sizeof big, TTL, key);
-    expect_state(s, key, big, sizeof big);
+    store_save_ok(s, big, sizeof big, TTL, key);
+    store_expect_state(s, key, big, sizeof big);
     big[0] = 'x';
     csession_buf k = CSESSION_BUF_INIT;
     assert_int_equal(s->update(s, key, 64, big, sizeof big, TTL, &k), 0);
-    expect_state(s, key, big, sizeof big);
+    store_expect_state(s, key, big, sizeof big);
     assert_int_equal(s->remove(s, key, 64), 0);
     csession_buf_dispose(&k);
     csession_store_free(s);
@@ -427,8 +400,8 @@ static void test_collision(void **state)
     assert_int_equal(s->save(s, "mine", 4, TTL, &k), 0);
     assert_int_equal(script.next, 2);
     assert_string_equal(k.ptr, keys[1]);
-    expect_state(s, keys[0], "taken", 5); /* never overwritten */
-    expect_state(s, keys[1], "mine", 4);
+    store_expect_state(s, keys[0], "taken", 5); /* never overwritten */
+    store_expect_state(s, keys[1], "mine", 4);
 
     /* Every draw taken: a clean failure after 8 attempts, no key returned. */
     script.next = 0;
@@ -437,7 +410,7 @@ static void test_collision(void **state)
     assert_non_null(strstr(csession_last_error(), "could not draw an unused session key in 8"));
     assert_int_equal(script.next, 8);
     assert_int_equal(k.size, 0);
-    expect_state(s, keys[0], "taken", 5);
+    store_expect_state(s, keys[0], "taken", 5);
 
     /* update of a vanished key collides too, and still never overwrites */
     assert_int_equal(s->remove(s, keys[1], 64), 0);
@@ -445,7 +418,7 @@ static void test_collision(void **state)
     script.n = 2;
     assert_int_equal(s->update(s, keys[1], 64, "again", 5, TTL, &k), 0);
     assert_string_equal(k.ptr, keys[1]); /* drawn again: keys[0] was taken */
-    expect_state(s, keys[1], "again", 5);
+    store_expect_state(s, keys[1], "again", 5);
 
     assert_int_equal(s->remove(s, keys[0], 64), 0);
     assert_int_equal(s->remove(s, keys[1], 64), 0);
@@ -486,7 +459,7 @@ static void test_key_mapping(void **state)
     o.key_prefix = pfx;
     csession_store *s = new_store_with(&o);
     char key[65], rkey[200];
-    save(s, "prefixed", 8, TTL, key);
+    store_save_ok(s, "prefixed", 8, TTL, key);
     snprintf(rkey, sizeof rkey, "%s%s", pfx, key);
     long long t = ttl_of(rkey, strlen(rkey));
     assert_true(t > TTL - 5);
@@ -499,9 +472,9 @@ static void test_key_mapping(void **state)
     o.key_mapper = hash_tag_mapper;
     o.key_mapper_payload = pfx;
     s = new_store_with(&o);
-    save(s, "mapped", 6, TTL, key);
+    store_save_ok(s, "mapped", 6, TTL, key);
     snprintf(rkey, sizeof rkey, "%s{%s}", pfx, key);
-    expect_state(s, key, "mapped", 6);
+    store_expect_state(s, key, "mapped", 6);
     assert_true(ttl_of(rkey, strlen(rkey)) > TTL - 5);
     assert_int_equal(s->remove(s, key, 64), 0);
     assert_int_equal(ttl_of(rkey, strlen(rkey)), -2);
@@ -583,7 +556,7 @@ static void test_load_touch(void **state)
     (void)state;
     csession_store *s = new_store();
     char key[65];
-    save(s, "touch me", 8, 50, key);
+    store_save_ok(s, "touch me", 8, 50, key);
     long long getex_before = command_calls("getex");
     long long get_before = command_calls("get");
     csession_buf b = CSESSION_BUF_INIT;

@@ -21,6 +21,7 @@
 #include "redis_topology.h"
 #include "stores/redis/cluster_slots.h"
 #include "stores/redis/redis_store.h"
+#include "store_calls.h"
 
 #define TTL 3600
 
@@ -37,36 +38,6 @@ static csession_store *store_with(const char *prefix)
     if (csession_store_redis_new(&s, cluster.url, &o) != 0)
         fail_msg("csession_store_redis_new(%s): %s", cluster.url, csession_last_error());
     return s;
-}
-
-static csession__redis_stats stats(csession_store *s)
-{
-    csession__redis_stats st;
-    assert_int_equal(csession__store_redis_stats(s, &st), 0);
-    return st;
-}
-
-static void save(csession_store *s, const char *state, char key[65])
-{
-    csession_buf k = CSESSION_BUF_INIT;
-    if (s->save(s, state, strlen(state), TTL, &k) != 0)
-        fail_msg("save: %s", csession_last_error());
-    memcpy(key, k.ptr, 65);
-    csession_buf_dispose(&k);
-}
-
-static void expect(csession_store *s, const char *key, const char *state)
-{
-    csession_buf b = CSESSION_BUF_INIT;
-    int rc = s->load(s, key, 64, &b);
-    if (!state) {
-        assert_int_equal(rc, CSESSION_ENOTFOUND);
-    } else {
-        if (rc != 0)
-            fail_msg("load: %s", csession_last_error());
-        assert_string_equal(b.ptr, state);
-    }
-    csession_buf_dispose(&b);
 }
 
 static redisReply *on_node(int i, const char *fmt, ...)
@@ -112,7 +83,7 @@ static void test_routing(void **state)
     int per_node[CLUSTER_NODES] = {0};
     for (int i = 0; i < 300; i++) {
         char key[65], rkey[160];
-        save(s, "x", key);
+        store_save_str(s, "x", TTL, key);
         snprintf(rkey, sizeof rkey, "%s%s", prefix, key);
         /* Our slot is the cluster's, and the key is on the slot's owner. */
         redisReply *r = on_node(0, "CLUSTER KEYSLOT %s", rkey);
@@ -125,13 +96,13 @@ static void test_routing(void **state)
         assert_int_equal(r->integer, 1);
         freeReplyObject(r);
         per_node[owner]++;
-        expect(s, key, "x");
+        store_expect_str(s, key, "x");
         assert_int_equal(s->remove(s, key, 64), 0);
-        expect(s, key, NULL);
+        store_expect_str(s, key, NULL);
     }
     for (int i = 0; i < CLUSTER_NODES; i++)
         assert_true(per_node[i] > 30); /* spread over the three */
-    csession__redis_stats st = stats(s);
+    csession__redis_stats st = store_redis_stats(s);
     assert_int_equal(st.nodes, 3);
     assert_int_equal(st.refreshes, 1); /* one map, learnt before the first command */
     assert_int_equal(st.moved, 0);
@@ -153,20 +124,20 @@ static void test_ask_then_moved(void **state)
     csession_store *s = store_with(prefix);
     char k1[65], k2[65], rkey[160], slot_text[16];
     snprintf(slot_text, sizeof slot_text, "%u", slot);
-    save(s, "one", k1);
-    assert_int_equal(stats(s).refreshes, 1);
+    store_save_str(s, "one", TTL, k1);
+    assert_int_equal(store_redis_stats(s).refreshes, 1);
 
     ok_on_node(1, "CLUSTER SETSLOT %s IMPORTING %s", slot_text, cluster.ids[0]);
     ok_on_node(0, "CLUSTER SETSLOT %s MIGRATING %s", slot_text, cluster.ids[1]);
     /* Still on the source: served there, no redirect. */
-    expect(s, k1, "one");
-    assert_int_equal(stats(s).ask, 0);
+    store_expect_str(s, k1, "one");
+    assert_int_equal(store_redis_stats(s).ask, 0);
     /* A new key in a migrating slot goes to the target: ASK, then ASKING. */
-    save(s, "two", k2);
-    assert_int_equal(stats(s).ask, 1);
-    expect(s, k2, "two");
-    assert_int_equal(stats(s).ask, 2);
-    assert_int_equal(stats(s).moved, 0); /* ASK leaves the map alone */
+    store_save_str(s, "two", TTL, k2);
+    assert_int_equal(store_redis_stats(s).ask, 1);
+    store_expect_str(s, k2, "two");
+    assert_int_equal(store_redis_stats(s).ask, 2);
+    assert_int_equal(store_redis_stats(s).moved, 0); /* ASK leaves the map alone */
 
     /* The old key moves too: then it is asked for on the target as well. */
     snprintf(rkey, sizeof rkey, "%s%s", prefix, k1);
@@ -175,8 +146,8 @@ static void test_ask_then_moved(void **state)
     redisReply *r = on_node(0, "MIGRATE 127.0.0.1 %s %b 0 5000 KEYS %s", port, "", (size_t)0, rkey);
     assert_int_equal(r->type, REDIS_REPLY_STATUS);
     freeReplyObject(r);
-    expect(s, k1, "one");
-    assert_int_equal(stats(s).ask, 3);
+    store_expect_str(s, k1, "one");
+    assert_int_equal(store_redis_stats(s).ask, 3);
     /* An update of a migrated key: SET XX finds it on the target. */
     csession_buf k = CSESSION_BUF_INIT;
     assert_int_equal(s->update(s, k1, 64, "uno", 3, TTL, &k), 0);
@@ -186,14 +157,14 @@ static void test_ask_then_moved(void **state)
     /* The slot is the target's: MOVED once, then straight there. */
     for (int i = 0; i < CLUSTER_NODES; i++)
         ok_on_node(i, "CLUSTER SETSLOT %s NODE %s", slot_text, cluster.ids[1]);
-    unsigned long ask = stats(s).ask;
-    expect(s, k1, "uno");
-    assert_int_equal(stats(s).moved, 1);
-    expect(s, k2, "two");
+    unsigned long ask = store_redis_stats(s).ask;
+    store_expect_str(s, k1, "uno");
+    assert_int_equal(store_redis_stats(s).moved, 1);
+    store_expect_str(s, k2, "two");
     assert_int_equal(s->remove(s, k2, 64), 0);
-    expect(s, k2, NULL);
-    assert_int_equal(stats(s).moved, 1);
-    assert_int_equal(stats(s).ask, ask);
+    store_expect_str(s, k2, NULL);
+    assert_int_equal(store_redis_stats(s).moved, 1);
+    assert_int_equal(store_redis_stats(s).ask, ask);
     assert_int_equal(s->remove(s, k1, 64), 0);
     csession_store_free(s);
 
@@ -216,7 +187,7 @@ static void test_redirect_loop(void **state)
     snprintf(slot_text, sizeof slot_text, "%u", slot);
     csession_store *s = store_with(prefix);
     char key[65];
-    save(s, "v", key);
+    store_save_str(s, "v", TTL, key);
     assert_int_equal(s->remove(s, key, 64), 0); /* node 0 may hand over an empty slot */
 
     /* Node 0 thinks node 1 has it; node 1 still thinks node 0 has it. */
@@ -226,7 +197,7 @@ static void test_redirect_loop(void **state)
     assert_non_null(strstr(csession_last_error(), "more than 5 Redis Cluster redirections"));
     assert_non_null(strstr(csession_last_error(), "MOVED"));
     /* six answers, five followed */
-    assert_int_equal(stats(s).moved, 6);
+    assert_int_equal(store_redis_stats(s).moved, 6);
     csession_buf_dispose(&b);
     csession_store_free(s);
 
@@ -247,8 +218,8 @@ static void test_node_down(void **state)
     csession_store *up = store_with(p_up);
     csession_store *down = store_with(p_down);
     char ku[65], kd[65];
-    save(up, "up", ku);
-    save(down, "down", kd);
+    store_save_str(up, "up", TTL, ku);
+    store_save_str(down, "down", TTL, kd);
 
     redis_server_kill(&cluster.nodes[2]);
     csession_buf b = CSESSION_BUF_INIT;
@@ -256,16 +227,16 @@ static void test_node_down(void **state)
     assert_int_equal(down->load(down, kd, 64, &b), CSESSION_ESTORE);
     assert_non_null(strstr(csession_last_error(), "cannot connect to Redis at 127.0.0.1:"));
     assert_true(test_now_ms() - t0 < 3000);
-    expect(up, ku, "up");
+    store_expect_str(up, ku, "up");
     /* The failure made the store load the map again, from a live node. */
-    assert_true(stats(down).refreshes >= 2);
+    assert_true(store_redis_stats(down).refreshes >= 2);
 
     assert_int_equal(redis_server_restart(&cluster.nodes[2]), 0);
     assert_int_equal(redis_cluster_wait_ok(&cluster, 20000), 0);
     /* The node kept nothing (no persistence), but serves its slots again. */
-    expect(down, kd, NULL);
-    save(down, "again", kd);
-    expect(down, kd, "again");
+    store_expect_str(down, kd, NULL);
+    store_save_str(down, "again", TTL, kd);
+    store_expect_str(down, kd, "again");
     assert_int_equal(down->remove(down, kd, 64), 0);
     assert_int_equal(up->remove(up, ku, 64), 0);
     csession_buf_dispose(&b);
@@ -459,7 +430,7 @@ static void test_reshard_under_load(void **state)
         if (w[i].last_failure_ms > last_failure)
             last_failure = w[i].last_failure_ms;
     }
-    csession__redis_stats st = stats(s);
+    csession__redis_stats st = store_redis_stats(s);
     fprintf(stderr,
             "resharding 2000 slots took %lld ms; %ld operations on %d sessions meanwhile; "
             "%lu MOVED, %lu ASK, %lu slot maps loaded, %d failures\n",

@@ -27,6 +27,7 @@
 #include "csession/store_redis.h"
 #include "redis_server.h"
 #include "stores/redis/redis_store.h"
+#include "store_calls.h"
 
 #define TTL 3600
 /* Slack allowed over a configured timeout: scheduling, sanitizers. */
@@ -61,16 +62,6 @@ static csession_store *store_for(const char *url, unsigned int connect_ms,
     return s;
 }
 
-static void save_ok(csession_store *s, const char *state, char key[65])
-{
-    csession_buf k = CSESSION_BUF_INIT;
-    int rc = s->save(s, state, strlen(state), TTL, &k);
-    if (rc)
-        fail_msg("save: %s", csession_last_error());
-    memcpy(key, k.ptr, 65);
-    csession_buf_dispose(&k);
-}
-
 static int load(csession_store *s, const char *key, csession_buf *b)
 {
     return s->load(s, key, strlen(key), b);
@@ -95,13 +86,6 @@ static redisReply *raw_cmd(redis_server *srv, const char *fmt, ...)
     return r;
 }
 
-static csession__redis_stats stats(csession_store *s)
-{
-    csession__redis_stats st;
-    assert_int_equal(csession__store_redis_stats(s, &st), 0);
-    return st;
-}
-
 /* ---- a server that goes away ---------------------------------------------- */
 
 static void test_server_killed_and_restarted(void **state)
@@ -111,7 +95,7 @@ static void test_server_killed_and_restarted(void **state)
     start(&srv, NULL);
     csession_store *s = store_for(srv.url, 500, 500, 4, 500);
     char key[65];
-    save_ok(s, "before", key);
+    store_save_str(s, "before", TTL, key);
 
     redis_server_kill(&srv);
     csession_buf b = CSESSION_BUF_INIT;
@@ -132,12 +116,12 @@ static void test_server_killed_and_restarted(void **state)
         assert_int_equal(csession__store_redis_load_touch(s, key, 64, TTL, &b), CSESSION_ESTORE);
     }
     assert_true(now_ms() - t0 < 500 + MARGIN_MS);
-    assert_int_equal(stats(s).open, 0);
+    assert_int_equal(store_redis_stats(s).open, 0);
 
     /* Back again (empty: it kept nothing): the store recovers by itself. */
     assert_int_equal(redis_server_restart(&srv), 0);
     assert_int_equal(load(s, key, &b), CSESSION_ENOTFOUND);
-    save_ok(s, "after", key);
+    store_save_str(s, "after", TTL, key);
     assert_int_equal(load(s, key, &b), 0);
     assert_string_equal(b.ptr, "after");
 
@@ -145,9 +129,9 @@ static void test_server_killed_and_restarted(void **state)
      * a new connection, transparently (the data is gone, the store works). */
     redis_server_kill(&srv);
     assert_int_equal(redis_server_restart(&srv), 0);
-    unsigned long dropped = stats(s).dropped;
-    save_ok(s, "third", key);
-    assert_int_equal(stats(s).dropped, dropped + 1);
+    unsigned long dropped = store_redis_stats(s).dropped;
+    store_save_str(s, "third", TTL, key);
+    assert_int_equal(store_redis_stats(s).dropped, dropped + 1);
     assert_int_equal(load(s, key, &b), 0);
 
     csession_buf_dispose(&b);
@@ -164,7 +148,7 @@ static void test_server_paused(void **state)
     start(&srv, NULL);
     csession_store *s = store_for(srv.url, 400, 400, 2, 400);
     char key[65];
-    save_ok(s, "v", key);
+    store_save_str(s, "v", TTL, key);
 
     redis_server_pause(&srv);
     csession_buf b = CSESSION_BUF_INIT;
@@ -175,7 +159,7 @@ static void test_server_paused(void **state)
     assert_non_null(strstr(csession_last_error(), "Redis GET: Redis did not answer in time"));
     /* Not retried: one timeout, not two. */
     assert_true(took < 2 * 400);
-    assert_int_equal(stats(s).open, 0); /* the connection in doubt was closed */
+    assert_int_equal(store_redis_stats(s).open, 0); /* the connection in doubt was closed */
 
     /* A new connection is accepted by the kernel, then the command waits. */
     t0 = now_ms();
@@ -200,7 +184,7 @@ static void test_debug_sleep(void **state)
     start(&srv, redis_server_major_version() >= 7 ? debug7 : NULL);
     csession_store *s = store_for(srv.url, 1000, 300, 2, 1000);
     char key[65];
-    save_ok(s, "v", key);
+    store_save_str(s, "v", TTL, key);
 
     /* Sent without waiting for its answer: the server sleeps 1.5 s. */
     redisContext *c = redis_test_connect(srv.url);
@@ -257,7 +241,7 @@ static void test_client_kill(void **state)
     start(&srv, NULL);
     csession_store *s = store_for(srv.url, 1000, 1000, 4, 5000);
     char key[65];
-    save_ok(s, "survivor", key);
+    store_save_str(s, "survivor", TTL, key);
     /* Warm up several connections with parallel loads. */
     pthread_barrier_t barrier;
     pthread_barrier_init(&barrier, NULL, 4);
@@ -272,7 +256,7 @@ static void test_client_kill(void **state)
         assert_int_equal(p[i].rc, 0);
     }
     pthread_barrier_destroy(&barrier);
-    csession__redis_stats before = stats(s);
+    csession__redis_stats before = store_redis_stats(s);
     assert_true(before.idle >= 2);
 
     redisReply *r = raw_cmd(&srv, "CLIENT KILL TYPE normal");
@@ -283,13 +267,13 @@ static void test_client_kill(void **state)
     csession_buf b = CSESSION_BUF_INIT;
     assert_int_equal(load(s, key, &b), 0);
     assert_string_equal(b.ptr, "survivor");
-    csession__redis_stats after = stats(s);
+    csession__redis_stats after = store_redis_stats(s);
     assert_int_equal(after.dropped, before.dropped + 1);
     /* The other dead connections were retired with it, not tried one by one. */
     assert_int_equal(after.open, 1);
     for (int i = 0; i < 10; i++)
         assert_int_equal(load(s, key, &b), 0);
-    assert_int_equal(stats(s).dropped, before.dropped + 1);
+    assert_int_equal(store_redis_stats(s).dropped, before.dropped + 1);
 
     /* Every kind of operation retries. */
     static const char *const ops[] = {"save", "update", "update_ttl", "load_touch", "remove"};
@@ -310,7 +294,7 @@ static void test_client_kill(void **state)
         if (rc)
             fail_msg("%s after CLIENT KILL: %s", ops[i], csession_last_error());
     }
-    assert_int_equal(stats(s).dropped, before.dropped + 1 + 5);
+    assert_int_equal(store_redis_stats(s).dropped, before.dropped + 1 + 5);
     csession_buf_dispose(&b);
     csession_store_free(s);
     redis_server_stop(&srv);
@@ -341,7 +325,7 @@ static void test_pool_exhausted(void **state)
     /* One connection; a command may take 3 s, a wait for it 300 ms. */
     csession_store *s = store_for(srv.url, 1000, 3000, 1, 300);
     char key[65];
-    save_ok(s, "v", key);
+    store_save_str(s, "v", TTL, key);
 
     redis_server_pause(&srv);
     blocked_load holder = {s, key, 0};
@@ -355,7 +339,7 @@ static void test_pool_exhausted(void **state)
     int64_t took = now_ms() - t0;
     assert_true(took >= 290 && took < 300 + MARGIN_MS);
     assert_non_null(strstr(csession_last_error(), "all 1 Redis connections stayed busy for 300 ms"));
-    assert_int_equal(stats(s).wait_timeouts, 1);
+    assert_int_equal(store_redis_stats(s).wait_timeouts, 1);
 
     redis_server_resume(&srv);
     pthread_join(t, NULL);
@@ -374,7 +358,7 @@ static void test_pool_wait_succeeds(void **state)
     start(&srv, NULL);
     csession_store *s = store_for(srv.url, 1000, 3000, 1, 5000);
     char key[65];
-    save_ok(s, "v", key);
+    store_save_str(s, "v", TTL, key);
     redis_server_pause(&srv);
     blocked_load holder = {s, key, 0};
     pthread_t t;
@@ -391,8 +375,8 @@ static void test_pool_wait_succeeds(void **state)
     pthread_join(t2, NULL);
     assert_int_equal(holder.rc, 0);
     assert_int_equal(waiter.rc, 0);
-    assert_int_equal(stats(s).opened, 1);
-    assert_int_equal(stats(s).wait_timeouts, 0);
+    assert_int_equal(store_redis_stats(s).opened, 1);
+    assert_int_equal(store_redis_stats(s).wait_timeouts, 0);
     csession_store_free(s);
     redis_server_stop(&srv);
 }
@@ -409,7 +393,7 @@ static void test_password(void **state)
     snprintf(url, sizeof url, "redis://:s3cr%%40t%%20pass@127.0.0.1:%d", srv.port);
     csession_store *s = store_for(url, 1000, 1000, 2, 1000);
     char key[65];
-    save_ok(s, "authenticated", key);
+    store_save_str(s, "authenticated", TTL, key);
     csession_buf b = CSESSION_BUF_INIT;
     assert_int_equal(load(s, key, &b), 0);
     csession_store_free(s);
@@ -419,7 +403,7 @@ static void test_password(void **state)
     assert_int_equal(load(s, key, &b), CSESSION_ESTORE);
     assert_non_null(strstr(csession_last_error(), "Redis AUTH refused at 127.0.0.1:"));
     assert_null(strstr(csession_last_error(), "wrong"));
-    assert_int_equal(stats(s).open, 0);
+    assert_int_equal(store_redis_stats(s).open, 0);
     csession_store_free(s);
 
     s = store_for(srv.url, 1000, 1000, 2, 1000); /* no password */
@@ -461,7 +445,7 @@ static void test_acl_user(void **state)
     snprintf(url, sizeof url, "redis://alice:wonder%%25land@127.0.0.1:%d/2", srv.port);
     csession_store *s = store_for(url, 1000, 1000, 2, 1000);
     char key[65];
-    save_ok(s, "as alice", key);
+    store_save_str(s, "as alice", TTL, key);
     csession_buf b = CSESSION_BUF_INIT;
     assert_int_equal(load(s, key, &b), 0);
     assert_string_equal(b.ptr, "as alice");
@@ -500,7 +484,7 @@ static void test_select_db(void **state)
     snprintf(url, sizeof url, "%s/5", srv.url);
     csession_store *s = store_for(url, 1000, 1000, 2, 1000);
     char key[65];
-    save_ok(s, "db5", key);
+    store_save_str(s, "db5", TTL, key);
     redisContext *c = redis_test_connect(srv.url);
     redisReply *r = redisCommand(c, "EXISTS %s", key);
     assert_int_equal(r->integer, 0);
@@ -537,7 +521,7 @@ static void test_unix_socket(void **state)
     snprintf(url, sizeof url, "unix://%s?db=3&password=pw%%26d", srv.socket);
     csession_store *s = store_for(url, 1000, 1000, 2, 1000);
     char key[65];
-    save_ok(s, "over a socket", key);
+    store_save_str(s, "over a socket", TTL, key);
     csession_buf b = CSESSION_BUF_INIT;
     assert_int_equal(load(s, key, &b), 0);
     assert_string_equal(b.ptr, "over a socket");
@@ -578,7 +562,7 @@ static void test_ipv6(void **state)
     snprintf(url, sizeof url, "redis://[::1]:%d", srv.port);
     csession_store *s = store_for(url, 1000, 1000, 2, 1000);
     char key[65];
-    save_ok(s, "v6", key);
+    store_save_str(s, "v6", TTL, key);
     csession_buf b = CSESSION_BUF_INIT;
     assert_int_equal(load(s, key, &b), 0);
     csession_store_free(s);
@@ -606,7 +590,7 @@ static void test_getex_fallback(void **state)
     start(&srv, args);
     csession_store *s = store_for(srv.url, 1000, 1000, 2, 1000);
     char key[65];
-    save_ok(s, "old server", key);
+    store_save_str(s, "old server", TTL, key);
     csession_buf b = CSESSION_BUF_INIT;
     for (int i = 0; i < 3; i++) {
         assert_int_equal(csession__store_redis_load_touch(s, key, 64, 9000 + i, &b), 0);
@@ -615,7 +599,7 @@ static void test_getex_fallback(void **state)
         assert_true(r->integer > 8990 + i && r->integer <= 9000 + i);
         freeReplyObject(r);
     }
-    assert_int_equal(stats(s).getex_unsupported, 1);
+    assert_int_equal(store_redis_stats(s).getex_unsupported, 1);
     /* GETEX was tried once; then GET + EXPIRE each time. */
     assert_int_equal(info_number(&srv, "commandstats", "cmdstat_get:calls="), 3);
     assert_int_equal(info_number(&srv, "commandstats", "cmdstat_expire:calls="), 3);

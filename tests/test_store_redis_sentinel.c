@@ -19,6 +19,7 @@
 #include "csession/store_redis.h"
 #include "redis_topology.h"
 #include "stores/redis/redis_store.h"
+#include "store_calls.h"
 
 #define TTL 3600
 #define NAME "sessions"
@@ -45,22 +46,6 @@ static csession_store *store_for(const char *hosts, const char *extra)
     return s;
 }
 
-static csession__redis_stats stats(csession_store *s)
-{
-    csession__redis_stats st;
-    assert_int_equal(csession__store_redis_stats(s, &st), 0);
-    return st;
-}
-
-static void save(csession_store *s, const char *state, char key[65])
-{
-    csession_buf k = CSESSION_BUF_INIT;
-    if (s->save(s, state, strlen(state), TTL, &k) != 0)
-        fail_msg("save: %s", csession_last_error());
-    memcpy(key, k.ptr, 65);
-    csession_buf_dispose(&k);
-}
-
 /* GET on the data node at `port` directly: the value, or "" when absent. */
 static void raw_get(int port, const char *key, char *out, size_t size)
 {
@@ -79,14 +64,14 @@ static void test_master_found(void **state)
     assert_true(master > 0);
     csession_store *s = store_for(group.hosts, "wait_replicas=1");
     char key[65], got[64];
-    save(s, "hello", key);
+    store_save_str(s, "hello", TTL, key);
     raw_get(master, key, got, sizeof got);
     assert_string_equal(got, "hello");
     /* WAIT: acknowledged means on the replica too, at once. */
     int replica = group.data[0].port == master ? group.data[1].port : group.data[0].port;
     raw_get(replica, key, got, sizeof got);
     assert_string_equal(got, "hello");
-    csession__redis_stats st = stats(s);
+    csession__redis_stats st = store_redis_stats(s);
     assert_int_equal(st.discoveries, 1);
     assert_int_equal(st.master_changes, 0);
     assert_int_equal(st.not_replicated, 0);
@@ -107,7 +92,7 @@ static void expect_lookup_fails(const char *hosts, const char *extra, const char
     /* Never the passwords. */
     assert_null(strstr(csession_last_error(), PASSWORD));
     assert_null(strstr(csession_last_error(), SENTINEL_PASSWORD));
-    assert_int_equal(stats(s).discoveries, 0);
+    assert_int_equal(store_redis_stats(s).discoveries, 0);
     csession_buf_dispose(&b);
     csession_store_free(s);
 }
@@ -172,10 +157,10 @@ static void test_lookup_failures(void **state)
     /* The first sentinel down, the second answers. */
     snprintf(hosts, sizeof hosts, "127.0.0.1:%d,127.0.0.1:%d", d1, group.sentinels[1].port);
     s = store_for(hosts, NULL);
-    save(s, "second", key);
+    store_save_str(s, "second", TTL, key);
     assert_int_equal(s->load(s, key, 64, &b), 0);
     assert_string_equal(b.ptr, "second");
-    assert_int_equal(stats(s).discoveries, 1);
+    assert_int_equal(store_redis_stats(s).discoveries, 1);
     assert_int_equal(s->remove(s, key, 64), 0);
     csession_store_free(s);
     csession_buf_dispose(&b);
@@ -388,7 +373,7 @@ static void test_failover_under_load(void **state)
     /* The store follows the new master: reads work there at once... */
     long long switched_at = 0, reads_at = 0, writes_at = 0;
     while (test_now_ms() - failover_at < 30000 && !writes_at) {
-        if (!switched_at && stats(store).master_changes >= 1)
+        if (!switched_at && store_redis_stats(store).master_changes >= 1)
             switched_at = test_now_ms();
         if (switched_at && !reads_at && latest(w, 0) > switched_at)
             reads_at = latest(w, 0);
@@ -414,7 +399,7 @@ static void test_failover_under_load(void **state)
         if (w[i].other_codes)
             fprintf(stderr, "worker %d: %s\n", i, w[i].message);
     }
-    csession__redis_stats st = stats(store);
+    csession__redis_stats st = store_redis_stats(store);
     fprintf(stderr,
             "failover: the store on the new master after %lld ms, reads there after %lld ms, "
             "writes after %lld ms; %ld operations succeeded, %d failed (the last after "
@@ -455,7 +440,7 @@ static void test_master_killed(void **state)
     csession_store *s = store_for(group.hosts, NULL);
     char keys[50][65];
     for (int i = 0; i < 50; i++)
-        save(s, "before", keys[i]);
+        store_save_str(s, "before", TTL, keys[i]);
     /* In sync before the crash (the store does not wait here). */
     redisReply *r = redis_test_command(master, PASSWORD, "WAIT 1 2000");
     assert_non_null(r);
@@ -481,7 +466,7 @@ static void test_master_killed(void **state)
     fprintf(stderr, "master killed: writes failed %d times, back after %lld ms\n", errors,
             back_at ? back_at - killed_at : -1);
     assert_true(back_at > 0 && back_at - killed_at < 20000);
-    assert_true(stats(s).master_changes >= 1);
+    assert_true(store_redis_stats(s).master_changes >= 1);
     csession_buf b = CSESSION_BUF_INIT;
     for (int i = 0; i < 50; i++) {
         if (s->load(s, keys[i], 64, &b) != 0)

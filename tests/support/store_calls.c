@@ -1,0 +1,54 @@
+/* Store calls that must work, for the store tests. */
+#include "store_calls.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "csession.h"
+
+void store_save_ok(csession_store *s, const char *state, size_t len, int64_t ttl, char key[65])
+{
+    csession_buf k = CSESSION_BUF_INIT;
+    if (s->save(s, state, len, ttl, &k) != 0)
+        fail_msg("save: %s", csession_last_error());
+    assert_int_equal(k.size, 64);
+    assert_true(csession_session_key_valid(k.ptr, k.size));
+    memcpy(key, k.ptr, 65);
+    csession_buf_dispose(&k);
+}
+
+void store_save_str(csession_store *s, const char *state, int64_t ttl, char key[65])
+{
+    store_save_ok(s, state, strlen(state), ttl, key);
+}
+
+void store_expect_state(csession_store *s, const char *key, const char *expected, size_t len)
+{
+    csession_buf b = CSESSION_BUF_INIT;
+    int rc = s->load(s, key, strlen(key), &b);
+    if (!expected) {
+        assert_int_equal(rc, CSESSION_ENOTFOUND);
+    } else {
+        if (rc != 0)
+            fail_msg("load: %s", csession_last_error());
+        assert_int_equal(b.size, len);
+        assert_memory_equal(b.ptr, expected, len);
+        assert_int_equal(b.ptr[b.size], '\0');
+    }
+    csession_buf_dispose(&b);
+}
+
+void store_expect_str(csession_store *s, const char *key, const char *expected)
+{
+    store_expect_state(s, key, expected, expected ? strlen(expected) : 0);
+}
+
+csession__redis_stats store_redis_stats(csession_store *s)
+{
+    csession__redis_stats st;
+    assert_int_equal(csession__store_redis_stats(s, &st), 0);
+    return st;
+}
