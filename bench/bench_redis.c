@@ -20,7 +20,6 @@
  *        default redis://127.0.0.1:6379; N requests per repetition, default 20000)
  * Keys are written under "csession-bench:" and deleted afterwards.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +35,6 @@
 #include "stores/redis/url.h"
 
 #define REPS 5
-#define THREADS 8
 
 static csession__redis_url parsed;
 
@@ -153,55 +151,15 @@ static long long calls(redisContext *c, const char *command)
     return n;
 }
 
-/* ---- threads ---------------------------------------------------------------- */
-
-typedef struct worker {
-    csession_store *store;
-    char key[65];
-    long ops;
-} worker;
-
-static void *work(void *arg)
-{
-    worker *w = arg;
-    csession_buf b = CSESSION_BUF_INIT, k = CSESSION_BUF_INIT;
-    for (long i = 0; i < n_requests / THREADS; i++) {
-        int rc;
-        if ((rc = w->store->load(w->store, w->key, 64, &b)) ||
-            (rc = w->store->update(w->store, w->key, 64, b.ptr, b.size, 86400, &k)))
-            die("thread", rc);
-        w->ops += 2;
-    }
-    csession_buf_dispose(&b);
-    csession_buf_dispose(&k);
-    return NULL;
-}
-
-static double threads_ops(worker *w)
-{
-    pthread_t t[THREADS];
-    double t0 = seconds();
-    for (int i = 0; i < THREADS; i++) {
-        w[i].ops = 0;
-        pthread_create(&t[i], NULL, work, &w[i]);
-    }
-    long ops = 0;
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
-        ops += w[i].ops;
-    }
-    return (double)ops / (seconds() - t0);
-}
-
 /* Runs redis-benchmark; averages its GET and SET requests per second. */
 static double redis_benchmark(char *command, size_t size)
 {
     if (parsed.is_unix)
         snprintf(command, size, "redis-benchmark -s %s -c %d -n %ld -t get,set -q", parsed.path,
-                 THREADS, n_requests);
+                 BENCH_THREADS, n_requests);
     else
         snprintf(command, size, "redis-benchmark -h %s -p %d -c %d -n %ld -t get,set -q",
-                 parsed.host, parsed.port, THREADS, n_requests);
+                 parsed.host, parsed.port, BENCH_THREADS, n_requests);
     if (parsed.password)
         return 0; /* not passing the password on a command line */
     return redis_benchmark_rate(command);
@@ -216,8 +174,8 @@ int main(int argc, char **argv)
         url = argv[1];
     if (argc > 2)
         n_requests = atol(argv[2]);
-    if (n_requests < THREADS)
-        n_requests = THREADS;
+    if (n_requests < BENCH_THREADS)
+        n_requests = BENCH_THREADS;
     int rc = csession__redis_url_parse(&parsed, url);
     if (rc)
         die("URL", rc);
@@ -295,34 +253,14 @@ int main(int argc, char **argv)
     csession_store_free(s);
 
     /* 3. threads */
-    s = new_store(THREADS);
-    worker w[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        w[i].store = s;
-        if ((rc = s->save(s, value, strlen(value), 86400, &k)))
-            die("save", rc);
-        memcpy(w[i].key, k.ptr, 65);
-    }
-    double ops[REPS];
-    for (int i = 0; i < REPS; i++)
-        ops[i] = threads_ops(w);
-    double o = median(ops, REPS);
+    s = new_store(BENCH_THREADS);
+    double o = threads_load_update(s, value, 1, REPS);
     char command[300];
     double bench[REPS];
     for (int i = 0; i < REPS; i++)
         bench[i] = redis_benchmark(command, sizeof command);
-    double b = median(bench, REPS);
-    printf("%d threads, one store with a pool of %d (load + update)\n", THREADS, THREADS);
-    printf("  store                        %8.0f ops/s\n", o);
-    if (b > 0) {
-        printf("  %s\n", command);
-        printf("                               %8.0f requests/s (mean of GET and SET)\n", b);
-        printf("  ratio                        %8.2f\n", o / b);
-    } else {
-        printf("  (redis-benchmark not run; compare with: %s)\n", command);
-    }
-    for (int i = 0; i < THREADS; i++)
-        s->remove(s, w[i].key, 64);
+    printf("%d threads, one store with a pool of %d\n", BENCH_THREADS, BENCH_THREADS);
+    print_vs_redis_benchmark(o, median(bench, REPS), command);
     csession_store_free(s);
 
     /* Everything under the prefix: also the manager's sessions. */

@@ -16,7 +16,6 @@
  *        $CSESSION_BENCH_REDIS_URL); N requests per repetition, default 20000.
  * Keys are written under "csession-bench:" and deleted afterwards.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +32,6 @@
 #include "stores/redis/url.h"
 
 #define REPS 5
-#define THREADS 8
-#define SESSIONS_PER_THREAD 64
 
 static csession__redis_url parsed;
 
@@ -109,52 +106,11 @@ static csession_manager *new_manager(void)
 
 
 
-/* ---- threads ---------------------------------------------------------------- */
-
-typedef struct worker {
-    csession_store *store;
-    char keys[SESSIONS_PER_THREAD][65]; /* spread over the slots, so over the nodes */
-    long ops;
-} worker;
-
-static void *work(void *arg)
-{
-    worker *w = arg;
-    csession_buf b = CSESSION_BUF_INIT, k = CSESSION_BUF_INIT;
-    for (long i = 0; i < n_requests / THREADS; i++) {
-        const char *key = w->keys[i % SESSIONS_PER_THREAD];
-        int rc;
-        if ((rc = w->store->load(w->store, key, 64, &b)) ||
-            (rc = w->store->update(w->store, key, 64, b.ptr, b.size, 86400, &k)))
-            die("thread", rc);
-        w->ops += 2;
-    }
-    csession_buf_dispose(&b);
-    csession_buf_dispose(&k);
-    return NULL;
-}
-
-static double threads_ops(worker *w)
-{
-    pthread_t t[THREADS];
-    double t0 = seconds();
-    for (int i = 0; i < THREADS; i++) {
-        w[i].ops = 0;
-        pthread_create(&t[i], NULL, work, &w[i]);
-    }
-    long ops = 0;
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
-        ops += w[i].ops;
-    }
-    return (double)ops / (seconds() - t0);
-}
-
 /* redis-benchmark --cluster; the mean of its GET and SET requests per second. */
 static double redis_benchmark(char *command, size_t size)
 {
     snprintf(command, size, "redis-benchmark --cluster -h %s -p %d -c %d -n %ld -t get,set -q",
-             parsed.nodes[0].host, parsed.nodes[0].port, THREADS, n_requests);
+             parsed.nodes[0].host, parsed.nodes[0].port, BENCH_THREADS, n_requests);
     if (parsed.password)
         return 0; /* not passing the password on a command line */
     return redis_benchmark_rate(command);
@@ -167,8 +123,8 @@ int main(int argc, char **argv)
         url = argv[1];
     if (argc > 2)
         n_requests = atol(argv[2]);
-    if (n_requests < THREADS)
-        n_requests = THREADS;
+    if (n_requests < BENCH_THREADS)
+        n_requests = BENCH_THREADS;
     int rc = url ? csession__redis_url_parse(&parsed, url) : CSESSION_EINVAL;
     if (rc || parsed.kind != CSESSION__REDIS_CLUSTER) {
         fprintf(stderr, "usage: %s redis+cluster://host:port[,host:port...] [N]\n", argv[0]);
@@ -210,44 +166,18 @@ int main(int argc, char **argv)
     csession_manager_free(mgr);
 
     /* 2. threads */
-    csession_store *s = new_store(THREADS);
-    static worker w[THREADS];
-    csession_buf k = CSESSION_BUF_INIT;
-    for (int i = 0; i < THREADS; i++) {
-        w[i].store = s;
-        for (int j = 0; j < SESSIONS_PER_THREAD; j++) {
-            if ((rc = s->save(s, value, strlen(value), 86400, &k)))
-                die("save", rc);
-            memcpy(w[i].keys[j], k.ptr, 65);
-        }
-    }
-    double ops[REPS];
-    for (int i = 0; i < REPS; i++)
-        ops[i] = threads_ops(w);
-    double o = median(ops, REPS);
+    csession_store *s = new_store(BENCH_THREADS);
+    double o = threads_load_update(s, value, BENCH_MAX_KEYS_PER_THREAD, REPS);
     char command[300];
     double bench[REPS];
     for (int i = 0; i < REPS; i++)
         bench[i] = redis_benchmark(command, sizeof command);
-    double b = median(bench, REPS);
     csession__redis_stats st;
     csession__store_redis_stats(s, &st);
-    printf("%d threads, one store (pools of %d per node, %u nodes, %lu connections)\n", THREADS,
-           THREADS, st.nodes, st.opened);
-    printf("  store (load + update)        %8.0f ops/s\n", o);
-    if (b > 0) {
-        printf("  %s\n", command);
-        printf("                               %8.0f requests/s (mean of GET and SET)\n", b);
-        printf("  ratio                        %8.2f\n", o / b);
-    } else {
-        printf("  (redis-benchmark not run; compare with: %s)\n", command);
-    }
-    for (int i = 0; i < THREADS; i++) {
-        for (int j = 0; j < SESSIONS_PER_THREAD; j++)
-            s->remove(s, w[i].keys[j], 64);
-    }
+    printf("%d threads, one store (pools of %d per node, %u nodes, %lu connections)\n",
+           BENCH_THREADS, BENCH_THREADS, st.nodes, st.opened);
+    print_vs_redis_benchmark(o, median(bench, REPS), command);
     csession_store_free(s);
-    csession_buf_dispose(&k);
     csession_buf_dispose(&cookie);
     csession__redis_url_dispose(&parsed);
     return 0;

@@ -2,6 +2,7 @@
  * request loops measured against raw hiredis. See redis_bench_common.h. */
 #include "redis_bench_common.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,4 +134,84 @@ double redis_benchmark_rate(const char *command)
     }
     pclose(p);
     return n ? sum / n : 0;
+}
+
+typedef struct worker {
+    csession_store *store;
+    char keys[BENCH_MAX_KEYS_PER_THREAD][65];
+    int key_count;
+    long ops;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    csession_buf b = CSESSION_BUF_INIT, k = CSESSION_BUF_INIT;
+    for (long i = 0; i < n_requests / BENCH_THREADS; i++) {
+        const char *key = w->keys[i % w->key_count];
+        int rc;
+        if ((rc = w->store->load(w->store, key, 64, &b)) ||
+            (rc = w->store->update(w->store, key, 64, b.ptr, b.size, 86400, &k)))
+            die("thread", rc);
+        w->ops += 2;
+    }
+    csession_buf_dispose(&b);
+    csession_buf_dispose(&k);
+    return NULL;
+}
+
+static double threads_ops(worker *w)
+{
+    pthread_t t[BENCH_THREADS];
+    double t0 = seconds();
+    for (int i = 0; i < BENCH_THREADS; i++) {
+        w[i].ops = 0;
+        pthread_create(&t[i], NULL, work, &w[i]);
+    }
+    long ops = 0;
+    for (int i = 0; i < BENCH_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ops += w[i].ops;
+    }
+    return (double)ops / (seconds() - t0);
+}
+
+double threads_load_update(csession_store *s, const char *value, int keys_per_thread, int reps)
+{
+    static worker w[BENCH_THREADS];
+    double ops[16];
+    if (keys_per_thread < 1 || keys_per_thread > BENCH_MAX_KEYS_PER_THREAD || reps < 1 ||
+        reps > 16)
+        die("threads_load_update: bad arguments", CSESSION_EINVAL);
+    csession_buf k = CSESSION_BUF_INIT;
+    for (int i = 0; i < BENCH_THREADS; i++) {
+        w[i].store = s;
+        w[i].key_count = keys_per_thread;
+        for (int j = 0; j < keys_per_thread; j++) {
+            int rc = s->save(s, value, strlen(value), 86400, &k);
+            if (rc)
+                die("save", rc);
+            memcpy(w[i].keys[j], k.ptr, 65);
+        }
+    }
+    for (int i = 0; i < reps; i++)
+        ops[i] = threads_ops(w);
+    for (int i = 0; i < BENCH_THREADS; i++)
+        for (int j = 0; j < keys_per_thread; j++)
+            s->remove(s, w[i].keys[j], 64);
+    csession_buf_dispose(&k);
+    return median(ops, reps);
+}
+
+void print_vs_redis_benchmark(double store_ops, double bench_rate, const char *command)
+{
+    printf("  store (load + update)        %8.0f ops/s\n", store_ops);
+    if (bench_rate > 0) {
+        printf("  %s\n", command);
+        printf("                               %8.0f requests/s (mean of GET and SET)\n",
+               bench_rate);
+        printf("  ratio                        %8.2f\n", store_ops / bench_rate);
+    } else {
+        printf("  (redis-benchmark not run; compare with: %s)\n", command);
+    }
 }
