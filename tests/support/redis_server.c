@@ -120,6 +120,27 @@ redisReply *redis_test_command(int port, const char *password, const char *fmt, 
     return r;
 }
 
+pid_t test_spawn(const char *const *argv, int quiet_stderr)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+#ifdef __linux__
+        /* A test that crashes takes its servers with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            if (quiet_stderr)
+                dup2(devnull, 2);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 static pid_t spawn(redis_server *s)
 {
     char port[16], log[256], conf[256];
@@ -150,21 +171,7 @@ static pid_t spawn(redis_server *s)
     for (int i = 0; i < s->nargs; i++)
         argv[n++] = s->args[i];
     argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-#ifdef __linux__
-        /* A test that crashes takes its servers with it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        execvp("redis-server", (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return test_spawn(argv, 0);
 }
 
 /* Waits up to 10 s for the server to answer; -1 if it died or never did. */

@@ -25,6 +25,13 @@ typedef struct redis_server {
 } redis_server;
 
 /*
+ * Starts argv[0] (found on PATH) with argv, stdin and stdout on /dev/null
+ * (stderr too when `quiet_stderr`); on Linux it is killed when the test
+ * process dies. The child's pid, or -1.
+ */
+pid_t test_spawn(const char *const *argv, int quiet_stderr);
+
+/*
  * Starts redis-server on a free 127.0.0.1 port in a new temporary directory,
  * with `extra` (NULL-terminated, may be NULL) appended to its arguments;
  * "@SOCKET@" in them is replaced by the socket path. Waits until it answers.

@@ -2,17 +2,12 @@
 #include "redis_topology.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 void test_sleep_ms(long ms)
 {
@@ -207,21 +202,7 @@ pid_t redis_cli_spawn(const char *const *args)
     for (int i = 0; args[i] && n < 63; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-#ifdef __linux__
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execvp("redis-cli", (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return test_spawn(argv, 1);
 }
 
 int redis_cli_wait(pid_t pid)
