@@ -18,6 +18,7 @@
 #include "csession/store_redis.h"
 #include "redis_server.h"
 #include "stores/redis/redis_store.h"
+#include "store_calls.h"
 
 typedef struct redis_target {
     char url[256];
@@ -35,25 +36,13 @@ static int new_store(csession_store **out, void *ctx)
     return csession_store_redis_new(out, t->url, &o);
 }
 
-/* The store's key prefix: the Redis key of any session key, minus the key. */
-static void prefix_of(csession_store *store, char *out, size_t size)
-{
-    static const char any[] = "0000000000000000000000000000000000000000000000000000000000000000";
-    csession_buf k = CSESSION_BUF_INIT;
-    assert_int_equal(csession__store_redis_key(store, any, 64, &k), 0);
-    assert_true(k.size >= 64 && k.size - 64 < size);
-    memcpy(out, k.ptr, k.size - 64);
-    out[k.size - 64] = '\0';
-    csession_buf_dispose(&k);
-}
-
 /* Every key under the store's prefix gets `seconds` older: PTTL, then
  * PEXPIRE with what is left, or DEL when nothing is. */
 static void advance_time(csession_store *store, int64_t seconds, void *ctx)
 {
     redis_target *t = ctx;
     char prefix[128];
-    prefix_of(store, prefix, sizeof prefix);
+    store_redis_prefix(store, prefix, sizeof prefix);
     long long cursor = 0;
     do {
         redisReply *r = redisCommand(t->raw, "SCAN %lld MATCH %s* COUNT 1000", cursor, prefix);

@@ -258,24 +258,12 @@ static int conformance_store(csession_store **out, void *ctx)
     return csession_store_redis_new(out, cluster.url, &o);
 }
 
-/* The store's key prefix: the Redis key of any session key, minus the key. */
-static void prefix_of(csession_store *store, char *out, size_t size)
-{
-    static const char any[] = "0000000000000000000000000000000000000000000000000000000000000000";
-    csession_buf k = CSESSION_BUF_INIT;
-    assert_int_equal(csession__store_redis_key(store, any, 64, &k), 0);
-    assert_true(k.size >= 64 && k.size - 64 < size);
-    memcpy(out, k.ptr, k.size - 64);
-    out[k.size - 64] = '\0';
-    csession_buf_dispose(&k);
-}
-
 /* Every key under the store's prefix, on every node, gets `seconds` older. */
 static void advance_time(csession_store *store, int64_t seconds, void *ctx)
 {
     (void)ctx;
     char prefix[128];
-    prefix_of(store, prefix, sizeof prefix);
+    store_redis_prefix(store, prefix, sizeof prefix);
     for (int n = 0; n < CLUSTER_NODES; n++) {
         redisContext *c = redis_test_connect_port(cluster.nodes[n].port, NULL);
         assert_non_null(c);

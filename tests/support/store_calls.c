@@ -52,3 +52,14 @@ csession__redis_stats store_redis_stats(csession_store *s)
     assert_int_equal(csession__store_redis_stats(s, &st), 0);
     return st;
 }
+
+void store_redis_prefix(csession_store *s, char *out, size_t size)
+{
+    static const char any[] = "0000000000000000000000000000000000000000000000000000000000000000";
+    csession_buf k = CSESSION_BUF_INIT;
+    assert_int_equal(csession__store_redis_key(s, any, 64, &k), 0);
+    assert_true(k.size >= 64 && k.size - 64 < size);
+    memcpy(out, k.ptr, k.size - 64);
+    out[k.size - 64] = '\0';
+    csession_buf_dispose(&k);
+}

@@ -21,6 +21,10 @@ void store_expect_state(csession_store *s, const char *key, const char *expected
 /* store_expect_state() of a NUL-terminated state (or NULL). */
 void store_expect_str(csession_store *s, const char *key, const char *expected);
 
+/* The Redis store's key prefix (the Redis key of any session key, minus
+ * the key), NUL-terminated in out[0..size). */
+void store_redis_prefix(csession_store *s, char *out, size_t size);
+
 /* The Redis store's counters. */
 csession__redis_stats store_redis_stats(csession_store *s);
 
