@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "decimal.h"
 #include "error.h"
 
 #define PRINT_ROOM 256
@@ -94,20 +95,12 @@ static void put_string(printer *p, const char *s)
     put_char(p, '"');
 }
 
-/* Decimal digits of |v| without snprintf: every integer the session API
- * stores goes through here. */
+/* Every integer the session API stores is printed here. */
 static void put_integer(printer *p, int64_t v)
 {
-    char digits[24];
-    char *end = digits + sizeof digits, *d = end;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--d = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--d = '-';
-    put(p, d, (size_t)(end - d));
+    char digits[CSESSION__DECIMAL_MAX];
+    const char *d = csession__decimal_i64(digits, v);
+    put(p, d, (size_t)(digits + sizeof digits - d));
 }
 
 /* The shortest of %.15g, %.16g and %.17g that reads back as `d` exactly

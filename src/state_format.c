@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "csession/library.h"
 #include "csession/state.h"
+#include "decimal.h"
 #include "error.h"
 #include "json_text.h"
 #include "session.h"
@@ -23,21 +24,6 @@
 size_t csession_max_state_bytes(void)
 {
     return CSESSION__STATE_MAX_BYTES;
-}
-
-/* Writes v in decimal at the end of buf[0..24); returns where it starts.
- * Faster than snprintf, which showed in the profile of every request. */
-static char *format_int64(char buf[24], int64_t v)
-{
-    char *p = buf + 24;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    return p;
 }
 
 #define STRINGIFY_(x) #x
@@ -51,8 +37,8 @@ size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX], int64_t exp)
         memcpy(out, head_plain, sizeof head_plain - 1);
         return sizeof head_plain - 1;
     }
-    char digits[24];
-    const char *d = format_int64(digits, exp);
+    char digits[CSESSION__DECIMAL_MAX];
+    const char *d = csession__decimal_i64(digits, exp);
     size_t dn = (size_t)(digits + sizeof digits - d);
     size_t n = sizeof head_exp - 1;
     memcpy(out, head_exp, n);

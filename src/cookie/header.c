@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "decimal.h"
 #include "error.h"
 #include "buf.h"
 #include "utf8.h"
@@ -371,13 +372,9 @@ static void put_encoded(writer *w, const char *s, size_t n, size_t enc_len)
 
 static void put_u64(writer *w, uint64_t v)
 {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(w, tmp + sizeof tmp - n, n);
+    char digits[CSESSION__DECIMAL_MAX];
+    const char *d = csession__decimal_u64(digits, v);
+    put(w, d, (size_t)(digits + sizeof digits - d));
 }
 
 static int check_name(const char *name, size_t len)

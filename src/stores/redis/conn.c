@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "alloc.h"
+#include "decimal.h"
 #include "error.h"
 
 static struct timeval tv_of_ms(unsigned int ms)
@@ -168,24 +169,21 @@ static int write_error(int err, const char *what, csession__redis_failure *failu
 /* Writes `n` in decimal at `dst`; the number of characters. */
 static size_t put_decimal(char *dst, size_t n)
 {
-    char tmp[24];
-    size_t len = 0;
-    do {
-        tmp[len++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    for (size_t i = 0; i < len; i++)
-        dst[i] = tmp[len - 1 - i];
+    char digits[CSESSION__DECIMAL_MAX];
+    const char *d = csession__decimal_u64(digits, n);
+    size_t len = (size_t)(digits + sizeof digits - d);
+    memcpy(dst, d, len);
     return len;
 }
 
 /* Bytes of the RESP array of bulk strings that carries `cmd`: "*<argc>\r\n",
- * then "$<len>\r\n<bytes>\r\n" for each argument (21 digits at most). */
+ * then "$<len>\r\n<bytes>\r\n" for each argument (numbers of at most
+ * CSESSION__DECIMAL_MAX digits). */
 static size_t resp_len(const csession__redis_cmd *cmd)
 {
-    size_t n = 1 + 21 + 2;
+    size_t n = 1 + CSESSION__DECIMAL_MAX + 2;
     for (int i = 0; i < cmd->argc; i++)
-        n += 1 + 21 + 2 + cmd->lens[i] + 2;
+        n += 1 + CSESSION__DECIMAL_MAX + 2 + cmd->lens[i] + 2;
     return n;
 }
 

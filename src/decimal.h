@@ -1,0 +1,17 @@
+/* Internal: integers in decimal without snprintf (it showed in the profile
+ * of every request). */
+#ifndef CSESSION_SRC_DECIMAL_H
+#define CSESSION_SRC_DECIMAL_H
+
+#include <stdint.h>
+
+/* Room for any 64-bit integer: "-9223372036854775808" is 20 characters. */
+#define CSESSION__DECIMAL_MAX 20
+
+/* Writes v in decimal at the end of buf[0..CSESSION__DECIMAL_MAX) and
+ * returns where it starts (no NUL): the digits are buf + MAX - start. */
+char *csession__decimal_u64(char buf[CSESSION__DECIMAL_MAX], uint64_t v);
+/* The same for a signed value ('-' first when negative). */
+char *csession__decimal_i64(char buf[CSESSION__DECIMAL_MAX], int64_t v);
+
+#endif
