@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "decimal.h"
+#include "digits.h"
 #include "error.h"
 
 #define PRINT_ROOM 256

@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "digits.h"
 #include "error.h"
 #include "utf8.h"
 
@@ -56,16 +57,10 @@ static int hex4(const char *s, size_t avail, unsigned *out)
         return 0;
     unsigned v = 0;
     for (size_t i = 0; i < 4; i++) {
-        char c = s[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
+        int d = csession__hex_digit((unsigned char)s[i]);
+        if (d < 0)
             return 0;
+        v = v << 4 | (unsigned)d;
     }
     *out = v;
     return 1;

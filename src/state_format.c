@@ -13,7 +13,7 @@
 #include "buf.h"
 #include "csession/library.h"
 #include "csession/state.h"
-#include "decimal.h"
+#include "digits.h"
 #include "error.h"
 #include "json_text.h"
 #include "session.h"

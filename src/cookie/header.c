@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "decimal.h"
+#include "digits.h"
 #include "error.h"
 #include "buf.h"
 #include "utf8.h"
@@ -82,17 +82,6 @@ static int must_encode(unsigned char c)
     return must_encode_table[c];
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decodes the byte at s[*i], advancing *i: a `%` with two hex digits after it
  * is one byte, anything else stands for itself (percent_encoding's rule).
@@ -101,8 +90,8 @@ static unsigned char decode_at(const char *s, size_t len, size_t *i)
 {
     unsigned char c = (unsigned char)s[*i];
     if (c == '%' && len - *i >= 3) {
-        int hi = hex_value((unsigned char)s[*i + 1]);
-        int lo = hex_value((unsigned char)s[*i + 2]);
+        int hi = csession__hex_digit((unsigned char)s[*i + 1]);
+        int lo = csession__hex_digit((unsigned char)s[*i + 2]);
         if (hi >= 0 && lo >= 0) {
             *i += 3;
             return (unsigned char)(hi << 4 | lo);

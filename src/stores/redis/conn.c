@@ -22,7 +22,7 @@
 #include <sodium.h>
 
 #include "alloc.h"
-#include "decimal.h"
+#include "digits.h"
 #include "error.h"
 
 static struct timeval tv_of_ms(unsigned int ms)

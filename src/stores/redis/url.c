@@ -21,21 +21,11 @@
 
 #include "alloc.h"
 #include "csession/store_redis.h"
+#include "digits.h"
 #include "error.h"
 
 #define MAX_HOST CSESSION__REDIS_MAX_HOST
 #define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /*
  * Percent-decodes `len` bytes of `s` into a new NUL-terminated string.
@@ -62,8 +52,8 @@ static int decode(const char *s, size_t len, const char *what, int allow_nul, ch
             d[n++] = s[i];
             continue;
         }
-        int hi = i + 1 < len ? hex_value(s[i + 1]) : -1;
-        int lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
+        int hi = i + 1 < len ? csession__hex_digit((unsigned char)s[i + 1]) : -1;
+        int lo = i + 2 < len ? csession__hex_digit((unsigned char)s[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
             sodium_memzero(d, len + 1);
             csession__free(d);

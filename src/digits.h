@@ -1,7 +1,7 @@
-/* Internal: integers in decimal without snprintf (it showed in the profile
- * of every request). */
-#ifndef CSESSION_SRC_DECIMAL_H
-#define CSESSION_SRC_DECIMAL_H
+/* Internal: digits. Integers in decimal without snprintf (it showed in the
+ * profile of every request), and hexadecimal digits. */
+#ifndef CSESSION_SRC_DIGITS_H
+#define CSESSION_SRC_DIGITS_H
 
 #include <stdint.h>
 
@@ -13,5 +13,8 @@
 char *csession__decimal_u64(char buf[CSESSION__DECIMAL_MAX], uint64_t v);
 /* The same for a signed value ('-' first when negative). */
 char *csession__decimal_i64(char buf[CSESSION__DECIMAL_MAX], int64_t v);
+
+/* The value of a hexadecimal digit, either case; -1 for any other byte. */
+int csession__hex_digit(unsigned char c);
 
 #endif

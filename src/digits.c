@@ -1,5 +1,5 @@
-/* Integers in decimal without snprintf. */
-#include "decimal.h"
+/* Decimal and hexadecimal digits. */
+#include "digits.h"
 
 char *csession__decimal_u64(char buf[CSESSION__DECIMAL_MAX], uint64_t v)
 {
@@ -17,4 +17,15 @@ char *csession__decimal_i64(char buf[CSESSION__DECIMAL_MAX], int64_t v)
     if (v < 0)
         *--p = '-';
     return p;
+}
+
+int csession__hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
