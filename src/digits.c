@@ -18,14 +18,3 @@ char *csession__decimal_i64(char buf[CSESSION__DECIMAL_MAX], int64_t v)
         *--p = '-';
     return p;
 }
-
-int csession__hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}

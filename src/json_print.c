@@ -64,14 +64,20 @@ static void put_string(printer *p, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     put_char(p, '"');
-    const char *run = s;
-    for (;; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c && !needs_escape(c))
+    size_t len = strlen(s), i = 0, run = 0;
+    while (i < len) {
+        if (len - i >= 8) {
+            unsigned plain = csession__json_plain_run(s + i);
+            i += plain;
+            if (plain == 8)
+                continue;
+        }
+        unsigned char c = (unsigned char)s[i];
+        if (!needs_escape(c)) {
+            i++;
             continue;
-        put(p, run, (size_t)(s - run));
-        if (!c)
-            break;
+        }
+        put(p, s + run, i - run);
         char esc[6] = { '\\', 0 };
         size_t n = 2;
         switch (c) {
@@ -90,8 +96,9 @@ static void put_string(printer *p, const char *s)
             break;
         }
         put(p, esc, n);
-        run = s + 1;
+        run = ++i;
     }
+    put(p, s + run, len - run);
     put_char(p, '"');
 }
 

@@ -136,6 +136,12 @@ static int scan_string(scanner *sc, char **out)
 {
     size_t start = ++sc->pos; /* past the opening quote */
     while (sc->pos < sc->len) {
+        if (sc->len - sc->pos >= 8) {
+            unsigned run = csession__json_plain_run(sc->s + sc->pos);
+            sc->pos += run;
+            if (run == 8)
+                continue;
+        }
         unsigned char c = (unsigned char)sc->s[sc->pos];
         if (c == '"') {
             size_t end = sc->pos++;

@@ -3,10 +3,12 @@
 #define CSESSION_SRC_JSON_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cJSON.h>
 
 #include "csession/buf.h"
+#include "swar.h"
 
 /* 2^53 - 1: the largest integer every JSON implementation reads exactly. */
 #define CSESSION__MAX_SAFE_INTEGER 9007199254740991LL
@@ -34,6 +36,19 @@ int csession__json_validate(const char *text, size_t len, int max_depth);
  * The codes of csession__json_validate(), and CSESSION_ENOMEM.
  */
 int csession__json_parse(const char *text, size_t len, int max_depth, cJSON **out);
+
+/*
+ * How many of the 8 bytes at p come before the first '"', '\\' or control
+ * (< 0x20): the bytes a JSON string ends at or escapes (see swar.h; 8 when
+ * there is none).
+ */
+static inline unsigned csession__json_plain_run(const char *p)
+{
+    uint64_t w = csession__swar_load(p);
+    uint64_t hit = csession__swar_eq(w, '"') | csession__swar_eq(w, '\\') |
+                   csession__swar_below(w, 0x20);
+    return hit ? csession__swar_skip(hit) : 8;
+}
 
 /* Depth of a tree: 0 for scalars, 1 + the deepest child for containers.
  * Stops counting past `limit` (returns limit + 1) so that it is bounded. */

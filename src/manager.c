@@ -22,6 +22,7 @@
 #include "csession/store_memory.h"
 #include "error.h"
 #include "session.h"
+#include "session_key.h"
 #include "state_format.h"
 #include "store.h"
 #include "stores/cookie_store.h"
@@ -181,7 +182,7 @@ static int can_resend(const csession_manager *mgr, const csession *s, const cses
 {
     return s->sealed_len > 0 && s->sealed_by == mgr->id && !s->reissue &&
            key->size == s->key.size &&
-           sodium_memcmp(key->ptr, s->key.ptr, key->size) == 0;
+           csession__key_equal(key->ptr, s->key.ptr, key->size);
 }
 
 /*

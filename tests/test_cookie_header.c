@@ -313,6 +313,12 @@ static void test_decode_limits(void **state)
     assert_int_equal(csession__cookie_decode("%41%41", 6, out, 2, &out_len), 0);
     assert_int_equal(csession__cookie_decode("%41%41", 6, out, 1, &out_len), CSESSION_ETOOBIG);
     assert_int_equal(csession__cookie_decode("ab", 2, out, 1, &out_len), CSESSION_ETOOBIG);
+    /* A plain run that fills the output, then an escape past it. */
+    assert_int_equal(csession__cookie_decode("ab%41", 5, out, 2, &out_len), CSESSION_ETOOBIG);
+    assert_int_equal(csession__cookie_decode("ab%41c", 6, out, 3, &out_len), CSESSION_ETOOBIG);
+    assert_int_equal(csession__cookie_decode("ab%41c", 6, out, 4, &out_len), 0);
+    assert_int_equal(out_len, 4);
+    assert_memory_equal(out, "abAc", 4);
     assert_int_equal(csession__cookie_decode("", 0, out, 0, &out_len), 0);
     assert_int_equal(out_len, 0);
     /* Arguments. */

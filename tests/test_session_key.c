@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "csession.h"
 #include "csession/sys/store.h"
@@ -118,6 +119,41 @@ static void test_valid(void **state)
             assert_false(csession__session_key_valid(key, 64));
         }
     }
+    /* Every byte value, at the ends and in the middle. */
+    for (int c = 0; c < 256; c++) {
+        int alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        for (size_t pos = 0; pos < 64; pos += 21) {
+            memset(key, 'Z', 64);
+            key[pos] = (char)c;
+            if (csession__session_key_valid(key, 64) != alnum)
+                fail_msg("byte 0x%02x at %zu: valid %d", c, pos, !alnum);
+        }
+    }
+}
+
+/* Equal keys compare equal; a difference in any byte, of any length, does
+ * not (64 bytes go through crypto_verify_64, others sodium_memcmp). */
+static void test_key_equal(void **state)
+{
+    (void)state;
+    char a[80], b[80];
+    randombytes_buf(a, sizeof a);
+    memcpy(b, a, sizeof b);
+    const size_t lens[] = { 1, 16, 63, 64, 65, 80 };
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        size_t len = lens[l];
+        assert_true(csession__key_equal(a, b, len));
+        for (size_t i = 0; i < len; i++) {
+            b[i] ^= 0x01;
+            if (csession__key_equal(a, b, len))
+                fail_msg("length %zu: a difference at byte %zu went unseen", len, i);
+            b[i] ^= 0x01;
+        }
+        b[len - 1] ^= (char)0x80;
+        assert_false(csession__key_equal(a, b, len));
+        b[len - 1] ^= (char)0x80;
+    }
+    assert_true(csession__key_equal(a, b, 0));
 }
 
 int main(void)
@@ -128,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_distinct),
         cmocka_unit_test(test_distribution),
         cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_key_equal),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

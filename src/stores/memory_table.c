@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "session_key.h"
 
 #define INITIAL_SLOTS 16
 
@@ -63,7 +64,7 @@ csession__mem_entry *csession__mem_table_find(const csession__mem_table *t, uint
     for (csession__mem_entry *e = t->buckets[hash & (t->bucket_count - 1)]; e; e = e->next) {
         /* The full 64-bit hash is compared first, so the key comparison
          * (constant time: keys are secrets) runs about once per lookup. */
-        if (e->hash == hash && sodium_memcmp(e->key, key, CSESSION__SESSION_KEY_LEN) == 0)
+        if (e->hash == hash && csession__key_equal(e->key, key, CSESSION__SESSION_KEY_LEN))
             return e;
     }
     return NULL;
