@@ -26,21 +26,24 @@
  * cJSON_PrintUnformatted, sign or encrypt (with a fresh nonce from
  * randombytes_buf), sodium_bin2base64, cJSON_Delete; a read is the first
  * three. With --redis, raw hiredis GET + SET on one connection
- * (bare_hiredis_getset), and that plus the bare cookie and JSON calls of a
- * server-side session (bare_redis_session: open the sealed session key,
- * parse and print the state, seal the key with a fresh nonce): redis_full
- * is set against the first and reports its ratio to the second as
- * "ratio_to_limit".
+ * (bare_hiredis_getset) and on 8 threads with a connection each
+ * (bare_hiredis_getset_8t, the baseline of redis_full_8t), and the first
+ * plus the bare cookie and JSON calls of a server-side session
+ * (bare_redis_session: open the sealed session key, parse and print the
+ * state, seal the key with a fresh nonce): redis_full is set against the
+ * first and reports its ratio to the last as "ratio_to_limit".
  *
  * Every figure is the median of several repetitions, each long enough to
  * drown the clock's resolution. A figure and its baseline run their
  * repetitions in turn (baseline, figure, figure, baseline, ...), so that
- * load from elsewhere on the machine falls on both alike. Threaded figures report aggregate
- * operations per second; their baseline is the same request on one thread,
- * so their ratio tells how far the second thread paid off (0.5 = perfect).
+ * load from elsewhere on the machine falls on both alike, and their ratio
+ * is the median of the ratios of repetitions that ran side by side.
+ * Threaded figures report aggregate operations per second; memory_full_2t's
+ * baseline is the same request on one thread, so its ratio tells how far
+ * the second thread paid off (0.5 = perfect).
  *
  * Usage: csession-bench [--quick] [--json] [--soak] [--redis URL]
- *                       [--only NAME] [--run NAME --iterations N]
+ *                       [--only NAME] [--reps N] [--run NAME --iterations N]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -97,6 +100,9 @@ typedef struct figure {
     double ops_per_sec;
     char limit[48]; /* "" or a figure this one is also set against (ratio_to_limit) */
     char extra[160]; /* more JSON members: the soak's, ratio_to_limit */
+    int group;        /* measure_group() call it came from; 0: none */
+    int reps;         /* repetitions in rep[], in the order they ran */
+    double rep[64];   /* ns per operation of each repetition */
 } figure;
 
 static figure figures[MAX_FIGURES];
@@ -137,11 +143,30 @@ static int wanted(const char *name)
     return !opt.only || strstr(name, opt.only) != NULL;
 }
 
-/* A baseline that was not measured (filtered out, skipped) gives no ratio. */
+/*
+ * f's time over b's. When both were measured in one group, repetition k of
+ * one ran right next to repetition k of the other, so the ratio is the
+ * median of the per-repetition ratios: a burst of load that slows one
+ * repetition slows its partner too and cancels out, where it would shift
+ * one median and not the other. Otherwise the ratio of the medians.
+ * A baseline that was not measured (filtered out, skipped) gives no ratio.
+ */
+static double ratio_between(const figure *f, const figure *b)
+{
+    if (!b || b->ns_per_op <= 0)
+        return 0;
+    if (!f->group || f->group != b->group || f->reps != b->reps)
+        return f->ns_per_op / b->ns_per_op;
+    double r[64];
+    for (int k = 0; k < f->reps; k++)
+        r[k] = f->rep[k] / b->rep[k];
+    qsort(r, (size_t)f->reps, sizeof r[0], cmp_double);
+    return r[f->reps / 2];
+}
+
 static double ratio_of(const figure *f)
 {
-    const figure *b = f->baseline[0] ? find_figure(f->baseline) : NULL;
-    return b && b->ns_per_op > 0 ? f->ns_per_op / b->ns_per_op : 0;
+    return ratio_between(f, f->baseline[0] ? find_figure(f->baseline) : NULL);
 }
 
 static void print_json(const figure *f)
@@ -163,8 +188,7 @@ static void print_json(const figure *f)
 
 static double limit_ratio_of(const figure *f)
 {
-    const figure *b = f->limit[0] ? find_figure(f->limit) : NULL;
-    return b && b->ns_per_op > 0 ? f->ns_per_op / b->ns_per_op : 0;
+    return ratio_between(f, f->limit[0] ? find_figure(f->limit) : NULL);
 }
 
 static void print_table(void)
@@ -333,12 +357,19 @@ static void measure_group(const bench_item *items, size_t n)
             samples[k][r] = run_once(&items[idx[k]], iters[k]);
         }
     }
+    static int groups;
+    groups++;
     figure *added[MAX_GROUP];
     for (size_t k = 0; k < m; k++) {
         const bench_item *it = &items[idx[k]];
-        qsort(samples[k], (size_t)opt.reps, sizeof samples[k][0], cmp_double);
-        double ns = samples[k][opt.reps / 2];
+        double sorted[64];
+        memcpy(sorted, samples[k], sizeof sorted);
+        qsort(sorted, (size_t)opt.reps, sizeof sorted[0], cmp_double);
+        double ns = sorted[opt.reps / 2];
         added[k] = add_figure(it->name, it->baseline, ns, 1e9 / ns);
+        added[k]->group = groups;
+        added[k]->reps = opt.reps;
+        memcpy(added[k]->rep, samples[k], sizeof samples[k]);
         if (it->limit)
             snprintf(added[k]->limit, sizeof added[k]->limit, "%s", it->limit);
     }
@@ -815,19 +846,39 @@ typedef struct raw_redis_ctx {
     redisContext *r;
     const char *state;
     size_t state_len;
+    char key[40]; /* each connection its own key, as each user their session */
+    size_t key_len;
 } raw_redis_ctx;
 
-static const char RAW_KEY[] = "csession-bench:raw";
+/* Connects and stores the state under "csession-bench:raw:<n>". */
+static void raw_redis_init(raw_redis_ctx *c, int n, const char *state)
+{
+    c->r = redis_connect(opt.redis_url);
+    c->state = state;
+    c->state_len = strlen(state);
+    c->key_len = (size_t)snprintf(c->key, sizeof c->key, "csession-bench:raw:%d", n);
+    redisReply *rep = redisCommand(c->r, "SET %b %b EX 86400", c->key, c->key_len, c->state,
+                                   c->state_len);
+    if (!rep || rep->type == REDIS_REPLY_ERROR)
+        die("raw SET", CSESSION_ESTORE);
+    freeReplyObject(rep);
+}
+
+static void raw_redis_dispose(raw_redis_ctx *c)
+{
+    freeReplyObject(redisCommand(c->r, "DEL %b", c->key, c->key_len));
+    redisFree(c->r);
+}
 
 static void raw_redis_requests(void *ctx, long iters)
 {
     raw_redis_ctx *c = ctx;
     for (long i = 0; i < iters; i++) {
-        redisReply *get = redisCommand(c->r, "GET %b", RAW_KEY, sizeof RAW_KEY - 1);
+        redisReply *get = redisCommand(c->r, "GET %b", c->key, c->key_len);
         if (!get || get->type != REDIS_REPLY_STRING)
             die("raw GET", CSESSION_ESTORE);
-        redisReply *set = redisCommand(c->r, "SET %b %b XX EX 86400", RAW_KEY,
-                                       sizeof RAW_KEY - 1, c->state, c->state_len);
+        redisReply *set = redisCommand(c->r, "SET %b %b XX EX 86400", c->key, c->key_len,
+                                       c->state, c->state_len);
         if (!set || set->type != REDIS_REPLY_STATUS)
             die("raw SET", CSESSION_ESTORE);
         sink += (int)get->len;
@@ -867,26 +918,30 @@ static csession_manager *redis_manager(unsigned int pool)
 
 /*
  * bare_hiredis_getset: raw hiredis GET + SET on one connection;
- * bare_redis_session: the same plus the bare calls of bare_xchacha_key_full,
- * the limit of a Redis session request with these dependencies;
- * redis_full on one pooled connection; redis_full_8t: 8 threads, pool of 8.
- * All four are measured interleaved.
+ * bare_hiredis_getset_8t: the same on 8 threads, a connection each;
+ * bare_redis_session: bare_hiredis_getset plus the bare calls of
+ * bare_xchacha_key_full, the limit of a Redis session request with these
+ * dependencies; redis_full on one pooled connection; redis_full_8t: 8
+ * threads, pool of 8. All five are measured interleaved.
  */
 static void bench_redis(void)
 {
     if (!opt.redis_url)
         return;
-    const char *names[] = { "bare_hiredis_getset", "bare_redis_session", "redis_full",
-                            "redis_full_8t" };
-    if (!any_wanted(names, 4))
+    enum { THREADS = 8 };
+    const char *names[] = { "bare_hiredis_getset", "bare_hiredis_getset_8t",
+                            "bare_redis_session", "redis_full", "redis_full_8t" };
+    if (!any_wanted(names, 5))
         return;
-    raw_redis_ctx raw = { redis_connect(opt.redis_url), stored_state(), 0 };
-    raw.state_len = strlen(raw.state);
-    redisReply *rep = redisCommand(raw.r, "SET %b %b EX 86400", RAW_KEY, sizeof RAW_KEY - 1,
-                                   raw.state, raw.state_len);
-    if (!rep || rep->type == REDIS_REPLY_ERROR)
-        die("raw SET", CSESSION_ESTORE);
-    freeReplyObject(rep);
+    char *state = stored_state();
+    raw_redis_ctx raw, raw_threads[THREADS];
+    void *raw_ctxs[THREADS];
+    raw_redis_init(&raw, 0, state);
+    if (wanted("bare_hiredis_getset_8t"))
+        for (int t = 0; t < THREADS; t++) {
+            raw_redis_init(&raw_threads[t], 1 + t, state);
+            raw_ctxs[t] = &raw_threads[t];
+        }
 
     /* The bare cookie work needs a session cookie of the same shape: one
      * from a manager on the memory store with the same key and mode. */
@@ -896,7 +951,7 @@ static void bench_redis(void)
     if (!probe || !b)
         die("malloc", CSESSION_ENOMEM);
     ctx_init(probe, mem);
-    bare_init(b, CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 1, probe, raw.state);
+    bare_init(b, CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 1, probe, state);
     logout(probe);
     ctx_dispose(probe);
     free(probe);
@@ -904,7 +959,6 @@ static void bench_redis(void)
     bare_session_ctx bare_session = { &raw, b };
 
 #ifdef CSESSION_HAVE_REDIS_STORE
-    enum { THREADS = 8 };
     csession_manager *one = NULL, *many = NULL;
     request_ctx *c = calloc(1 + THREADS, sizeof *c); /* [0] one connection, then the threads */
     void *ctxs[THREADS];
@@ -923,13 +977,14 @@ static void bench_redis(void)
     }
     const bench_item group[] = {
         { "bare_hiredis_getset", NULL, NULL, raw_redis_requests, &raw, NULL, 1 },
+        { "bare_hiredis_getset_8t", NULL, NULL, raw_redis_requests, NULL, raw_ctxs, THREADS },
         { "bare_redis_session", "bare_hiredis_getset", NULL, bare_session_requests,
           &bare_session, NULL, 1 },
         { "redis_full", "bare_hiredis_getset", "bare_redis_session", full_requests, &c[0], NULL,
           1 },
-        { "redis_full_8t", "redis_full", NULL, full_requests, NULL, ctxs, THREADS },
+        { "redis_full_8t", "bare_hiredis_getset_8t", NULL, full_requests, NULL, ctxs, THREADS },
     };
-    measure_group(group, 4);
+    measure_group(group, 5);
     if (one) {
         logout(&c[0]);
         ctx_dispose(&c[0]);
@@ -946,19 +1001,21 @@ static void bench_redis(void)
 #else
     const bench_item group[] = {
         { "bare_hiredis_getset", NULL, NULL, raw_redis_requests, &raw, NULL, 1 },
+        { "bare_hiredis_getset_8t", NULL, NULL, raw_redis_requests, NULL, raw_ctxs, THREADS },
         { "bare_redis_session", "bare_hiredis_getset", NULL, bare_session_requests,
           &bare_session, NULL, 1 },
     };
-    measure_group(group, 2);
+    measure_group(group, 3);
     if (!opt.json)
         fprintf(stderr, "skipped redis_full, redis_full_8t: built without the Redis store\n");
 #endif
     bare_dispose(b);
     free(b);
-    rep = redisCommand(raw.r, "DEL %b", RAW_KEY, sizeof RAW_KEY - 1);
-    freeReplyObject(rep);
-    redisFree(raw.r);
-    free((void *)raw.state);
+    raw_redis_dispose(&raw);
+    if (wanted("bare_hiredis_getset_8t"))
+        for (int t = 0; t < THREADS; t++)
+            raw_redis_dispose(&raw_threads[t]);
+    free(state);
 }
 
 /* ---- memory soak -------------------------------------------------------- */
@@ -1058,12 +1115,13 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: csession-bench [--quick] [--json] [--soak] [--redis URL] [--only NAME]\n"
-            "                      [--run NAME --iterations N]\n"
+            "                      [--reps N] [--run NAME --iterations N]\n"
             "  --quick        5 repetitions of >= 100 ms (default: 7 of >= 250 ms)\n"
             "  --json         one JSON object per line and figure instead of the table\n"
             "  --soak         add memory_soak: RSS over 1,000,000 requests with expiring sessions\n"
             "  --redis URL    add the Redis figures (redis://host:port/db or unix:///path)\n"
             "  --only NAME    only the figures whose name contains NAME\n"
+            "  --reps N       N repetitions per figure (1..64; more narrow a noisy ratio)\n"
             "  --run NAME     run figure NAME for exactly --iterations N requests, untimed\n"
             "                 (for profilers: valgrind --tool=callgrind --toggle-collect=timed_loop)\n");
 }
@@ -1103,6 +1161,12 @@ int main(int argc, char **argv)
             opt.redis_url = argv[++i];
         } else if (strcmp(a, "--only") == 0 && i + 1 < argc) {
             opt.only = argv[++i];
+        } else if (strcmp(a, "--reps") == 0 && i + 1 < argc) {
+            opt.reps = atoi(argv[++i]);
+            if (opt.reps < 1 || opt.reps > 64) {
+                usage(stderr);
+                return 2;
+            }
         } else if (strcmp(a, "--run") == 0 && i + 1 < argc) {
             opt.run_name = argv[++i];
         } else if (strcmp(a, "--iterations") == 0 && i + 1 < argc) {
@@ -1119,7 +1183,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    opt.reps = opt.quick ? 5 : 7;
+    if (!opt.reps)
+        opt.reps = opt.quick ? 5 : 7;
     opt.min_rep_ns = opt.quick ? 100e6 : 250e6;
 
     int rc = csession_init();

@@ -16,19 +16,25 @@ import json
 import statistics
 import sys
 
-# peer, csession figure, target (times faster), stretch target, note
+# peer, csession figure, target (times faster), stretch target, note, limit:
+# the figure of the same work without any session (raw Redis commands),
+# where there is one. peer / limit is the most any session library could
+# reach against that peer on this machine: a target above it cannot be met.
 PAIRS = [
-    ("node_cookie_session_full", "cookie_signed_full", 10, 20, ""),
-    ("node_cookie_session_read", "cookie_signed_read", None, None, ""),
-    ("python_itsdangerous_full", "cookie_signed_full", 10, None, ""),
-    ("python_itsdangerous_read", "cookie_signed_read", None, None, ""),
-    ("apache_session_crypto_full", "cookie_xchacha_full", 100, None, "Apache over HTTP"),
-    ("apache_session_crypto_full", "cookie_aes_full", 100, None, "Apache over HTTP"),
-    ("apache_session_crypto_read", "cookie_xchacha_read", None, None, "Apache over HTTP"),
-    ("apache_no_session_plain", "cookie_xchacha_full", None, None, "HTTP alone, no session"),
-    ("node_express_session_redis_full", "redis_full", 10, None, "one connection"),
-    ("node_express_session_redis_full", "redis_full_8t", 10, None,
-     "csession 8 threads, aggregate"),
+    ("node_cookie_session_full", "cookie_signed_full", 10, 20, "", None),
+    ("node_cookie_session_read", "cookie_signed_read", None, None, "", None),
+    ("python_itsdangerous_full", "cookie_signed_full", 10, None, "", None),
+    ("python_itsdangerous_read", "cookie_signed_read", None, None, "", None),
+    ("apache_session_crypto_full", "cookie_xchacha_full", 100, None, "Apache over HTTP", None),
+    ("apache_session_crypto_full", "cookie_aes_full", 100, None, "Apache over HTTP", None),
+    ("apache_session_crypto_read", "cookie_xchacha_read", None, None, "Apache over HTTP", None),
+    ("apache_no_session_plain", "cookie_xchacha_full", None, None, "HTTP alone, no session",
+     None),
+    ("node_express_session_redis_full", "redis_full", 10, None,
+     "one request at a time, one connection", "bare_hiredis_getset"),
+    ("node_express_session_redis_full_8c", "redis_full_8t", 10, None,
+     "8 requests in flight: Node's event loop, csession's 8 threads; aggregate",
+     "bare_hiredis_getset_8t"),
 ]
 # The order of csession-bench's own table (each group's bare_* baseline
 # first), then the peers; the first part of a name found decides.
@@ -88,7 +94,8 @@ def main(argv):
           f"one round, csession and peer back to back; median of {n})")
     print(f"  {'peer':34} {'csession':22} {'peer ns':>11} {'csession ns':>12} "
           f"{'ratio':>8} {'min - max':>14}  target")
-    for peer, ours, target, stretch, note in PAIRS:
+    limits = []
+    for peer, ours, target, stretch, note, limit in PAIRS:
         ratios = [r[peer] / r[ours] for r in rounds if peer in r and ours in r and r[ours] > 0]
         c = {"peer": peer, "csession": ours, "target": target, "stretch": stretch,
              "note": note or None, "ratios": [round(x, 2) for x in ratios]}
@@ -113,10 +120,27 @@ def main(argv):
                 c.update(stretch_met=ratio >= stretch, stretch_rounds_met=smet)
                 verdict += (f"; stretch {stretch}x: " + ("met" if ratio >= stretch else "missed")
                             + f" ({smet}/{len(ratios)})")
+        ceilings = [r[peer] / r[limit] for r in rounds
+                    if limit and peer in r and limit in r and r[limit] > 0]
+        if ceilings:
+            ceiling = statistics.median(ceilings)
+            c.update(limit=limit, limit_ratio=round(ceiling, 2),
+                     reachable=(ceiling >= target) if target else None)
+            limits.append((peer, limit, ceiling, target))
         extra = f"  [{note}]" if note else ""
         span = f"{min(ratios):.1f}-{max(ratios):.1f}x"
         print(f"  {peer:34} {ours:22} {p:>11.1f} {o:>12.1f} {ratio:>7.1f}x {span:>14}  "
               f"{verdict}{extra}".rstrip())
+
+    if limits:
+        print("\nthe most any session library could reach here: peer / the same Redis "
+              "commands without a session (median of the per-round ratios)")
+        for peer, limit, ceiling, target in limits:
+            reach = ""
+            if target:
+                reach = (f"  the {target}x target is " +
+                         ("within reach" if ceiling >= target else "beyond reach"))
+            print(f"  {peer:34} / {limit:24} {ceiling:>7.1f}x{reach}")
 
     if out:
         with open(out, "w") as f:

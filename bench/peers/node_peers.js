@@ -4,7 +4,9 @@
 // carry just what it reads and writes, so no HTTP stack is timed.
 //
 //   cookie-session                  (signed cookie, Keygrip HMAC-SHA1)
-//   express-session + connect-redis (session id cookie, state in Redis)
+//   express-session + connect-redis (session id cookie, state in Redis), one
+//                                   request at a time, and 8 in flight on
+//                                   the event loop (..._8c, aggregate)
 //
 // A request: the middleware parses the Cookie: header and verifies it (and
 // loads the state from Redis), the handler reads user_id and counter and
@@ -95,6 +97,33 @@ async function measureAsync (name, fn) {
   report(name, median(samples))
 }
 
+// Aggregate time per request with `inFlight` requests under way at once, as
+// a Node server has them: request(i) runs the i-th in-flight slot's next
+// request; each slot starts its next one as soon as its last one is done.
+async function measureInFlight (name, inFlight, fn) {
+  async function run (iters) {
+    const t0 = process.hrtime.bigint()
+    const slots = []
+    for (let k = 0; k < inFlight; k++) {
+      slots.push((async () => { for (let i = 0; i < iters; i++) await fn(k) })())
+    }
+    await Promise.all(slots)
+    return Number(process.hrtime.bigint() - t0) / (iters * inFlight)
+  }
+  let iters = 8
+  for (;;) {
+    const per = await run(iters)
+    if (per * iters * inFlight >= MIN_REP_NS / 8) {
+      iters = Math.ceil(MIN_REP_NS * 1.1 / (per * inFlight))
+      break
+    }
+    iters *= 4
+  }
+  const samples = []
+  for (let r = 0; r < REPS; r++) samples.push(await run(iters))
+  report(name, median(samples))
+}
+
 // What the middlewares touch of http.ServerResponse.
 function fakeResponse (onEnd) {
   const headers = Object.create(null)
@@ -159,6 +188,8 @@ function benchCookieSession () {
   if (wanted('node_cookie_session_read')) measureSync('node_cookie_session_read', () => request(false))
 }
 
+const IN_FLIGHT = 8 // as csession-bench's redis_full_8t has threads
+
 async function benchExpressSession () {
   if (!wanted('node_express_session_redis_full')) return
   if (!redisUrl) {
@@ -191,18 +222,24 @@ async function benchExpressSession () {
     })
   }
 
-  const first = await request(OTHER_BEFORE.slice(0, -2), (s) => Object.assign(s, SESSION))
-  const header = browserHeader(first.headers['set-cookie'])
+  // One user (session) per request in flight.
+  const headers = []
+  for (let k = 0; k < IN_FLIGHT; k++) {
+    const first = await request(OTHER_BEFORE.slice(0, -2), (s) => Object.assign(s, SESSION))
+    headers.push(browserHeader(first.headers['set-cookie']))
+  }
   // express-session re-sends the cookie only when it has an expiry (or
   // with rolling: true); this browser-session cookie stays as it is.
-  await measureAsync('node_express_session_redis_full', async () => {
-    await request(header, (s) => {
-      if (typeof s.user_id !== 'string') throw new Error('session did not load')
-      sink += s.user_id.length + s.counter
-      s.counter = s.counter + 1
-    })
+  const full = (header) => request(header, (s) => {
+    if (typeof s.user_id !== 'string') throw new Error('session did not load')
+    sink += s.user_id.length + s.counter
+    s.counter = s.counter + 1
   })
-  await request(header, (s) => s.destroy(() => {}))
+  await measureAsync('node_express_session_redis_full', () => full(headers[0]))
+  if (wanted('node_express_session_redis_full_8c')) {
+    await measureInFlight('node_express_session_redis_full_8c', IN_FLIGHT, (k) => full(headers[k]))
+  }
+  for (const header of headers) await request(header, (s) => s.destroy(() => {}))
   await client.quit()
 }
 
