@@ -1,8 +1,9 @@
-/* The Redis store against the shared test server (the ctest fixture): every
- * vtable operation and its codes, TTLs as Redis sees them, actix-session's
- * layout, key collisions, key mapping, load_touch, and many threads through
- * one pool. Fault injection (killed, paused, password-protected servers) is
- * in test_store_redis_faults.c, on servers of its own. */
+/* The Redis store against the shared test server (the ctest fixture; the
+ * tests that count commands use one of their own): every vtable operation and
+ * its codes, TTLs as Redis sees them, actix-session's layout, key collisions,
+ * key mapping, load_touch, and many threads through one pool. Fault injection
+ * (killed, paused, password-protected servers) is in
+ * test_store_redis_faults.c, on servers of its own. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -540,6 +541,42 @@ static void test_error_reply(void **state)
 
 /* ---- load_touch ---------------------------------------------------------- */
 
+/* Command counts (INFO commandstats) are server-wide, and the fixture's server
+ * is shared with the tests ctest runs in parallel, whose commands would be
+ * counted too. A test that counts commands points url and raw at a server of
+ * its own for its duration (setup and teardown, so a failed assertion does not
+ * leave the other tests on it). */
+static redis_server own_server;
+static char shared_url[sizeof url];
+static redisContext *shared_raw;
+
+static int own_server_setup(void **state)
+{
+    (void)state;
+    if (redis_server_start(&own_server, NULL) != 0)
+        return -1;
+    redisContext *c = redis_test_connect(own_server.url);
+    if (!c) {
+        redis_server_stop(&own_server);
+        return -1;
+    }
+    memcpy(shared_url, url, sizeof url);
+    shared_raw = raw;
+    snprintf(url, sizeof url, "%s", own_server.url);
+    raw = c;
+    return 0;
+}
+
+static int own_server_teardown(void **state)
+{
+    (void)state;
+    redisFree(raw);
+    raw = shared_raw;
+    memcpy(url, shared_url, sizeof url);
+    redis_server_stop(&own_server);
+    return 0;
+}
+
 static long long command_calls(const char *name)
 {
     redisReply *r = cmd("INFO commandstats");
@@ -617,8 +654,6 @@ static void test_read_only_request_one_round_trip(void **state)
     char cookie[512];
     snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(set.ptr, ";"), set.ptr);
 
-    redisReply *r = cmd("INFO commandstats"); /* settle the counters first */
-    freeReplyObject(r);
     long long total_before = command_calls("getex") + command_calls("get") +
                              command_calls("expire") + command_calls("set");
     assert_int_equal(csession_manager_load(mgr, cookie, strlen(cookie), &sess), 0);
@@ -736,8 +771,8 @@ int main(void)
         cmocka_unit_test(test_collision),
         cmocka_unit_test(test_key_mapping),
         cmocka_unit_test(test_error_reply),
-        cmocka_unit_test(test_load_touch),
-        cmocka_unit_test(test_read_only_request_one_round_trip),
+        cmocka_unit_test_setup_teardown(test_load_touch, own_server_setup, own_server_teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_request_one_round_trip, own_server_setup, own_server_teardown),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
