@@ -572,15 +572,6 @@ static void test_ipv6(void **state)
 
 /* ---- GETEX and the fallback for older servers ----------------------------- */
 
-static long long info_number(redis_server *srv, const char *section, const char *field)
-{
-    redisReply *r = raw_cmd(srv, "INFO %s", section);
-    const char *p = strstr(r->str, field);
-    long long n = p ? atoll(p + strlen(field)) : 0;
-    freeReplyObject(r);
-    return n;
-}
-
 static void test_getex_fallback(void **state)
 {
     (void)state;
@@ -601,11 +592,11 @@ static void test_getex_fallback(void **state)
     }
     assert_int_equal(store_redis_stats(s).getex_unsupported, 1);
     /* GETEX was tried once; then GET + EXPIRE each time. */
-    assert_int_equal(info_number(&srv, "commandstats", "cmdstat_get:calls="), 3);
-    assert_int_equal(info_number(&srv, "commandstats", "cmdstat_expire:calls="), 3);
+    assert_int_equal(redis_server_info_number(&srv, "commandstats", "cmdstat_get:calls="), 3);
+    assert_int_equal(redis_server_info_number(&srv, "commandstats", "cmdstat_expire:calls="), 3);
     if (redis_server_major_version() >= 7) {
         /* unknown commands are counted as errors since Redis 6.2 */
-        assert_int_equal(info_number(&srv, "errorstats", "errorstat_ERR:count="), 1);
+        assert_int_equal(redis_server_info_number(&srv, "errorstats", "errorstat_ERR:count="), 1);
     }
     assert_int_equal(s->remove(s, key, 64), 0);
     assert_int_equal(csession__store_redis_load_touch(s, key, 64, 10, &b), CSESSION_ENOTFOUND);

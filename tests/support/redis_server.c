@@ -120,6 +120,20 @@ redisReply *redis_test_command(int port, const char *password, const char *fmt, 
     return r;
 }
 
+long long redis_server_info_number(const redis_server *s, const char *section, const char *field)
+{
+    redisReply *r = redis_test_command(s->port, NULL, "INFO %s", section);
+    if (!r)
+        return -1;
+    long long n = -1;
+    if (r->type == REDIS_REPLY_STRING) {
+        const char *p = strstr(r->str, field);
+        n = p ? atoll(p + strlen(field)) : 0;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
 pid_t test_spawn(const char *const *argv, int quiet_stderr)
 {
     pid_t pid = fork();

@@ -62,6 +62,13 @@ void redis_server_resume(redis_server *s);
 /* Stops the server if running, removes its directory, frees the arguments. */
 void redis_server_stop(redis_server *s);
 
+/*
+ * The number after `field` (e.g. "cmdstat_get:calls=") in `INFO <section>` of
+ * server `s`: 0 when the field is absent (a counter never incremented), -1
+ * when the server cannot be reached.
+ */
+long long redis_server_info_number(const redis_server *s, const char *section, const char *field);
+
 /* Major version of the installed redis-server (0 when unknown). */
 int redis_server_major_version(void);
 
