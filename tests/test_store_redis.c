@@ -268,7 +268,9 @@ static void test_large_state(void **state)
 static void test_actix_layout(void **state)
 {
     (void)state;
-    const char *key = "Zq3mVb8TnXc1Lp0Rw4Ks7Jd2Hf6Ga9YeUo5Ii3Qt8Ny1Mx0Bv7Cz4Wa6Sd2Fg9Hj";
+    /* A fresh key: runs that share one server must not meet. */
+    char key[CSESSION_SESSION_KEY_LEN + 1];
+    assert_int_equal(csession_session_key_generate(key, sizeof key), 0);
     const char *stored = "{\"v\":1,\"state\":{\"user_id\":\"alice\",\"counter\":41}}";
     redisReply *r = cmd("SET %s %s EX 60", key, stored);
     freeReplyObject(r);

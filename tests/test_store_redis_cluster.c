@@ -336,15 +336,18 @@ static void *work(void *arg)
     csession_buf k = CSESSION_BUF_INIT, b = CSESSION_BUF_INIT;
     char st[64];
     unsigned int seed = (unsigned int)w->id * 7919u + 1;
-    while (!atomic_load(w->stop) && w->count < MAX_SESSIONS) {
-        tracked *t = &w->sessions[w->count];
+    /* Until told to stop, not until the table is full: a fast machine fills
+     * it before the resharding ends; then it goes on reading and updating. */
+    while (!atomic_load(w->stop)) {
         int n = state_of(st, sizeof st, w->id, 0);
-        if (s->save(s, st, (size_t)n, TTL, &k) != 0) {
+        if (w->count >= MAX_SESSIONS) {
+            /* full: no new session */
+        } else if (s->save(s, st, (size_t)n, TTL, &k) != 0) {
             worker_fail(w, "save");
         } else {
+            tracked *t = &w->sessions[w->count++];
             memcpy(t->key, k.ptr, 65);
             t->value = 0;
-            w->count++;
         }
         seed = seed * 1103515245u + 12345u;
         tracked *o = &w->sessions[(seed >> 8) % (unsigned int)(w->count ? w->count : 1)];

@@ -216,38 +216,49 @@ static void cookie_of(const csession_buf *set_cookie, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)strcspn(set_cookie->ptr, ";"), set_cookie->ptr);
 }
 
-/* A new session, then an update of an earlier one, over and over. */
+/* Commits a new session and tracks it. */
+static void commit_new(worker *w, csession_buf *set)
+{
+    csession *s = NULL;
+    int rc = csession_manager_load(w->mgr, NULL, 0, &s);
+    if (rc != 0) {
+        worker_error(w, rc, "load (new)");
+        return;
+    }
+    csession_insert_int64(s, "counter", 0);
+    rc = csession_manager_commit(w->mgr, s, set);
+    csession_free(s);
+    if (rc != 0) {
+        worker_error(w, rc, "commit (new)");
+        return;
+    }
+    tracked *t = &w->sessions[w->count++];
+    cookie_of(set, t->cookie, sizeof t->cookie);
+    t->acked = 0;
+    t->frozen = 0;
+    worker_ok(w, 1);
+}
+
+/* A new session, then an update of an earlier one, over and over. It runs
+ * until told to stop, not until the table is full: a fast machine fills the
+ * table before the failover, and a worker that had stopped would leave the
+ * failover unobserved. */
 static void *commit_loop(void *arg)
 {
     worker *w = arg;
     csession_buf set = CSESSION_BUF_INIT;
     unsigned int seed = (unsigned int)w->id * 2654435761u + 1;
-    while (!atomic_load(w->stop) && w->count < MAX_SESSIONS) {
-        csession *s = NULL;
-        int rc = csession_manager_load(w->mgr, NULL, 0, &s);
-        if (rc == 0) {
-            csession_insert_int64(s, "counter", 0);
-            rc = csession_manager_commit(w->mgr, s, &set);
-            csession_free(s);
-            if (rc == 0) {
-                tracked *t = &w->sessions[w->count++];
-                cookie_of(&set, t->cookie, sizeof t->cookie);
-                t->acked = 0;
-                t->frozen = 0;
-                worker_ok(w, 1);
-            } else {
-                worker_error(w, rc, "commit (new)");
-            }
-        } else {
-            worker_error(w, rc, "load (new)");
-        }
+    while (!atomic_load(w->stop)) {
+        if (w->count < MAX_SESSIONS)
+            commit_new(w, &set);
         if (w->count == 0)
             continue;
         seed = seed * 1103515245u + 12345u;
         tracked *t = &w->sessions[(seed >> 8) % (unsigned int)w->count];
         if (t->frozen)
             continue;
-        rc = csession_manager_load(w->mgr, t->cookie, strlen(t->cookie), &s);
+        csession *s = NULL;
+        int rc = csession_manager_load(w->mgr, t->cookie, strlen(t->cookie), &s);
         if (rc != 0) {
             worker_error(w, rc, "load");
             continue;

@@ -160,6 +160,8 @@ static pid_t spawn(redis_server *s)
     char port[16], log[256], conf[256];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(log, sizeof log, "%s/redis.log", s->dir);
+    struct stat st;
+    s->log_start = stat(log, &st) == 0 ? (long)st.st_size : 0;
     snprintf(conf, sizeof conf, "%s/sentinel.conf", s->dir);
     const char *argv[16 + REDIS_SERVER_MAX_ARGS];
     int n = 0;
@@ -188,7 +190,31 @@ static pid_t spawn(redis_server *s)
     return test_spawn(argv, 0);
 }
 
-/* Waits up to 10 s for the server to answer; -1 if it died or never did. */
+/* Whether the process started last has logged that it listens: a server
+ * logs "Ready to accept connections", a Sentinel its ID, both after binding
+ * the port. Only what it logged since s->log_start counts (a restart appends
+ * to the same log). */
+static int logged_ready(const redis_server *s)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/redis.log", s->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ready = 0;
+    char line[1024];
+    if (fseek(f, s->log_start, SEEK_SET) == 0)
+        while (!ready && fgets(line, sizeof line, f))
+            ready = strstr(line, s->sentinel ? "Sentinel ID is" : "Ready to accept connections") !=
+                    NULL;
+    fclose(f);
+    return ready;
+}
+
+/* Waits up to 10 s for the server to answer; -1 if it died or never did.
+ * An answer on the port alone is not enough: the port was free when chosen,
+ * but another test's server may have taken it since, and then this one
+ * fails to bind while the other answers. */
 static int wait_ready(redis_server *s)
 {
     for (int i = 0; i < 200; i++) {
@@ -197,7 +223,7 @@ static int wait_ready(redis_server *s)
             s->pid = 0;
             return -1;
         }
-        if (answers(s->port))
+        if (logged_ready(s) && answers(s->port))
             return 0;
         sleep_ms(50);
     }

@@ -22,6 +22,7 @@ typedef struct redis_server {
     int nargs;
     char *args[REDIS_SERVER_MAX_ARGS]; /* extra arguments, copied */
     int sentinel;      /* 1: a Redis Sentinel, run from <dir>/sentinel.conf */
+    long log_start;    /* size of <dir>/redis.log when the process was started */
 } redis_server;
 
 /*
