@@ -327,8 +327,24 @@ static void worker_fail(worker *w, const char *what)
                  csession_last_error());
 }
 
+/* Saves a new session and tracks it; `k` receives its key. */
+static void save_new(worker *w, csession_buf *k)
+{
+    char st[64];
+    int n = state_of(st, sizeof st, w->id, 0);
+    if (w->store->save(w->store, st, (size_t)n, TTL, k) != 0) {
+        worker_fail(w, "save");
+        return;
+    }
+    tracked *t = &w->sessions[w->count++];
+    memcpy(t->key, k->ptr, 65);
+    t->value = 0;
+}
+
 /* Saves new sessions, reads back and updates its own: every answer is
- * checked against what was last stored. */
+ * checked against what was last stored. It runs until told to stop, not
+ * until the table is full: a fast machine fills the table before the
+ * resharding ends; then it goes on reading and updating. */
 static void *work(void *arg)
 {
     worker *w = arg;
@@ -336,25 +352,15 @@ static void *work(void *arg)
     csession_buf k = CSESSION_BUF_INIT, b = CSESSION_BUF_INIT;
     char st[64];
     unsigned int seed = (unsigned int)w->id * 7919u + 1;
-    /* Until told to stop, not until the table is full: a fast machine fills
-     * it before the resharding ends; then it goes on reading and updating. */
     while (!atomic_load(w->stop)) {
-        int n = state_of(st, sizeof st, w->id, 0);
-        if (w->count >= MAX_SESSIONS) {
-            /* full: no new session */
-        } else if (s->save(s, st, (size_t)n, TTL, &k) != 0) {
-            worker_fail(w, "save");
-        } else {
-            tracked *t = &w->sessions[w->count++];
-            memcpy(t->key, k.ptr, 65);
-            t->value = 0;
-        }
+        if (w->count < MAX_SESSIONS)
+            save_new(w, &k);
         seed = seed * 1103515245u + 12345u;
         tracked *o = &w->sessions[(seed >> 8) % (unsigned int)(w->count ? w->count : 1)];
         if (w->count == 0)
             continue;
         int rc = s->load(s, o->key, 64, &b);
-        n = state_of(st, sizeof st, w->id, o->value);
+        int n = state_of(st, sizeof st, w->id, o->value);
         if (rc != 0)
             worker_fail(w, "load");
         else if (b.size != (size_t)n || memcmp(b.ptr, st, (size_t)n) != 0)
