@@ -28,6 +28,8 @@ const char *csession_strerror(int code)
     case CSESSION_ETIMEOUT: return "session store timed out";
     case CSESSION_EINVALIDCOOKIE: return "invalid cookie";
     case CSESSION_EUNSUPPORTED: return "not supported on this system";
+    case CSESSION_ECONFLICT: return "the session was changed by another request";
+    case CSESSION_EGONE: return "the session was ended by another request";
     default: return "unknown error";
     }
 }

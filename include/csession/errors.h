@@ -26,7 +26,9 @@ typedef enum csession_error_code {
     CSESSION_ESTORE = -10,      /* the session store failed (I/O, server error) */
     CSESSION_ETIMEOUT = -11,    /* the store did not answer in time */
     CSESSION_EINVALIDCOOKIE = -12, /* a sealed value failed to verify or decrypt */
-    CSESSION_EUNSUPPORTED = -13 /* not available here (e.g. AES-GCM without AES-NI) */
+    CSESSION_EUNSUPPORTED = -13, /* not available here (e.g. AES-GCM without AES-NI) */
+    CSESSION_ECONFLICT = -14,   /* another request changed the same session keys: reload, redo */
+    CSESSION_EGONE = -15        /* another request ended the session (logout, renewal) */
 } csession_error_code;
 
 /*
