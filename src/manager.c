@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,20 +25,18 @@
 #include "session.h"
 #include "session_key.h"
 #include "state_format.h"
+#include "flow/decide.h"
+#include "flow/merge.h"
 #include "store.h"
-#include "stores/cookie_store.h"
-#include "stores/redis/redis_store.h"
 
 struct csession_manager {
     csession_config *cfg;          /* private copy, never modified */
     csession__cookie_attrs attrs;  /* Set-Cookie attributes; strings point into cfg */
     csession_store *store;
-    /* The cookie store keeps the state in the cookie: its sessions are
-     * re-sealed, not touched, when the TTL policy extends them. */
-    int state_in_cookie;
-    /* The store can load and extend the TTL in one call (Redis GETEX), and
-     * the policy wants the TTL extended on every request. */
-    int touch_on_load;
+    /* What the store can do, read once by its version. */
+    csession__store_caps caps;
+    /* What the commit decisions depend on besides the session. */
+    csession__flow_policy policy;
     /* Tells this manager from every other one of the process, also from a
      * later one at the same address: a session remembers which manager's
      * key sealed its cookie (see remember_sealed). Never 0. */
@@ -140,9 +139,11 @@ int csession_manager_new(csession_manager **out, const csession_config *cfg,
     }
     if (store)
         mgr->store = store;
-    mgr->state_in_cookie = csession__store_is_cookie(mgr->store);
-    mgr->touch_on_load = csession__store_is_redis(mgr->store) &&
-                         mgr->cfg->ttl_policy == CSESSION_TTL_ON_EVERY_REQUEST;
+    csession__store_caps_of(mgr->store, &mgr->caps);
+    mgr->policy.touch_every_request = c->ttl_policy == CSESSION_TTL_ON_EVERY_REQUEST;
+    mgr->policy.persistent = c->lifecycle == CSESSION_LIFECYCLE_PERSISTENT;
+    mgr->policy.state_in_cookie = (mgr->caps.flags & CSESSION_STORE_STATE_IN_COOKIE) != 0;
+    mgr->policy.touch_on_load = mgr->caps.load_rev;
     *out = mgr;
     return 0;
 }
@@ -170,7 +171,7 @@ static void remember_sealed(const csession_manager *mgr, csession *s, const char
                             size_t len)
 {
     s->sealed_len = 0;
-    if (mgr->state_in_cookie || len > sizeof s->sealed)
+    if (mgr->policy.state_in_cookie || len > sizeof s->sealed)
         return;
     memcpy(s->sealed, sealed, len);
     s->sealed_len = len;
@@ -186,6 +187,50 @@ static int can_resend(const csession_manager *mgr, const csession *s, const cses
 }
 
 /*
+ * Decodes a stored state by the load rules: a state that does not decode
+ * gives an empty map (the session keeps its key, so that the next write
+ * replaces the bad state), and then an empty merge base too.
+ */
+static int decode_state(csession_buf *state, cJSON **map)
+{
+    int rc = csession__state_decode(state->ptr, state->size, map, NULL);
+    if (rc == CSESSION_ENOMEM)
+        return rc;
+    if (rc) {
+        csession__buf_clear(state);
+        if (!(*map = cJSON_CreateObject()))
+            return csession__oom();
+    }
+    return 0;
+}
+
+/* The state of s->key as the store has it now, given to `s`: the map was
+ * decoded from `state`, which is taken (kept as the base of a merge). */
+static void install_state(const csession_manager *mgr, csession *s, cJSON *map,
+                          csession_buf *state, uint64_t revision)
+{
+    csession__session_set_map(s, map);
+    s->revision = revision;
+    csession_buf_dispose(&s->base);
+    if (mgr->caps.update_if) { /* only a merge reads it */
+        s->base = *state;
+        csession_buf_init(state);
+    }
+    csession_buf_dispose(state);
+    csession__session_forget_changes(s);
+    s->status = CSESSION_STATUS_UNCHANGED;
+}
+
+/* Reads the state of `key` from the store, extending its TTL in the same
+ * call when the policy wants that on every request. */
+static int read_state(csession_manager *mgr, const csession_buf *key, int64_t touch_ttl,
+                      csession_buf *state, uint64_t *revision, int *touched)
+{
+    return csession__store_load_rev(mgr->store, &mgr->caps, key->ptr, key->size, touch_ttl,
+                                    state, revision, touched);
+}
+
+/*
  * Builds the session for a session key that opened: asks the store for the
  * state and applies the load rules. Takes `key` (its buffer is moved into
  * the session or disposed). `sealed` is the cookie value it came in.
@@ -196,38 +241,42 @@ static int load_with_key(csession_manager *mgr, csession_buf *key, int reissue,
     csession_buf state = CSESSION_BUF_INIT;
     csession *s = NULL;
     cJSON *map = NULL;
-    int rc = mgr->touch_on_load
-                 ? csession__store_redis_load_touch(mgr->store, key->ptr, key->size, mgr->cfg->ttl,
-                                                    &state)
-                 : csession__store_load(mgr->store, key->ptr, key->size, &state);
+    uint64_t revision = 0;
+    int touched = 0;
+    /* A sealed value that opens to nothing is no session key: nothing to
+     * look up (only a holder of the cookie key can make one). */
+    int rc = key->size == 0
+                 ? CSESSION_ENOTFOUND
+                 : read_state(mgr, key, csession__flow_load_touch(&mgr->policy, mgr->cfg->ttl),
+                              &state, &revision, &touched);
     if (rc == CSESSION_ENOTFOUND) {
         /* expired or unknown: a fresh session, and the key is forgotten */
         csession_buf_dispose(key);
         csession_buf_dispose(&state);
         return csession__session_new_with_map(out, NULL);
     }
-    if (rc)
-        goto done;
-    rc = csession__state_decode(state.ptr, state.size, &map, NULL);
-    if (rc == CSESSION_ENOMEM)
-        goto done;
-    /* A state that does not decode gives an empty session that keeps the
-     * key, so that the next write replaces the bad state. */
-    if ((rc = csession__session_new_with_map(&s, rc ? NULL : map))) {
+    if (!rc && !(rc = decode_state(&state, &map)) &&
+        (rc = csession__session_new_with_map(&s, map)))
         cJSON_Delete(map);
-        goto done;
+    if (rc) {
+        csession_buf_dispose(&state);
+        csession_buf_dispose(key);
+        return rc;
     }
+    s->revision = revision;
+    if (mgr->caps.update_if) { /* only a merge reads it */
+        s->base = state;
+        csession_buf_init(&state);
+    }
+    csession_buf_dispose(&state);
     s->key = *key;
     csession_buf_init(key);
     s->reissue = reissue;
     if (!reissue)
         remember_sealed(mgr, s, sealed, sealed_len);
-    s->ttl_touched = mgr->touch_on_load;
+    s->ttl_touched = touched;
     *out = s;
-done:
-    csession_buf_dispose(&state);
-    csession_buf_dispose(key);
-    return rc;
+    return 0;
 }
 
 /* Opens one sealed value. 0 with the key in `key`, or CSESSION_EINVALIDCOOKIE. */
@@ -305,88 +354,325 @@ int csession_manager_load_token(csession_manager *mgr, const char *token, size_t
     return csession__session_new_with_map(out, NULL);
 }
 
+int csession_manager_reload(csession_manager *mgr, csession *s)
+{
+    if (!mgr || !s)
+        return csession__error(CSESSION_EINVAL, "NULL manager or session");
+    csession_buf state = CSESSION_BUF_INIT;
+    uint64_t revision = 0;
+    int touched = 0;
+    int rc = s->key.size == 0 || s->ended
+                 ? CSESSION_ENOTFOUND
+                 : read_state(mgr, &s->key, 0, &state, &revision, &touched);
+    cJSON *map = NULL;
+    if (rc == 0 && (rc = decode_state(&state, &map)) == 0) {
+        install_state(mgr, s, map, &state, revision);
+        return 0;
+    }
+    csession_buf_dispose(&state);
+    if (rc != CSESSION_ENOTFOUND)
+        return rc;
+    /* Nothing stored: start again from an empty session. A key that is
+     * gone was ended by another request: the commit then removes the
+     * cookie rather than storing anything. */
+    csession__session_empty_map(s);
+    csession__session_forget_changes(s);
+    csession_buf_dispose(&s->base);
+    s->status = CSESSION_STATUS_UNCHANGED;
+    s->revision = 0;
+    s->ended = s->key.size > 0;
+    return 0;
+}
+
 /* ---- commit ----------------------------------------------------------- */
+
+/* Merges a commit tries before it answers CSESSION_ECONFLICT. */
+#define MERGE_ATTEMPTS 8
 
 /* The outcome of a commit, applied to the session only once all succeeded. */
 typedef struct commit_result {
-    int action;         /* csession_token_action */
-    csession_buf key;   /* the session key from now on (SET) */
+    int action;          /* csession_token_action */
+    int gone;            /* another request ended the session: CSESSION_EGONE */
+    csession_buf key;    /* the session key from now on (SET) */
     csession_buf sealed; /* the key sealed anew for the client (SET) */
-    const char *value;  /* what the client gets (SET): sealed, or the session's */
+    const char *value;   /* what the client gets (SET): sealed, or the session's */
     size_t value_len;
+    /* What the store holds now, when the commit wrote it: */
+    int wrote;
+    cJSON *merged;       /* the map, when a merge made it (else the session's) */
+    csession_buf stored; /* the encoded state, the base of the next merge */
+    uint64_t revision;
 } commit_result;
 
-#define COMMIT_RESULT_INIT { CSESSION_TOKEN_KEEP, CSESSION_BUF_INIT, CSESSION_BUF_INIT, NULL, 0 }
+#define COMMIT_RESULT_INIT                                                                   \
+    { CSESSION_TOKEN_KEEP, 0, CSESSION_BUF_INIT, CSESSION_BUF_INIT, NULL, 0,                 \
+      0, NULL, CSESSION_BUF_INIT, 0 }
 
 static void result_dispose(commit_result *r)
 {
     csession_buf_dispose(&r->key);
     csession_buf_dispose(&r->sealed);
+    csession_buf_dispose(&r->stored);
+    csession__json_delete_wiped(r->merged);
 }
 
-static int store_state(csession_manager *mgr, const csession *s, const csession_buf *old_key,
-                       csession_buf *new_key)
+static int encode(const cJSON *map, csession_buf *out)
 {
-    csession_buf state = CSESSION_BUF_INIT;
-    int rc = csession__state_encode(s->map, CSESSION__NO_EXP, &state);
-    if (!rc) {
-        rc = old_key ? csession__store_update(mgr->store, old_key->ptr, old_key->size, state.ptr,
-                                              state.size, mgr->cfg->ttl, new_key)
-                     : csession__store_save(mgr->store, state.ptr, state.size, mgr->cfg->ttl,
-                                            new_key);
+    return csession__state_encode(map, CSESSION__NO_EXP, out);
+}
+
+/* A decoded state for merging; an undecodable one counts as empty. */
+static int decode_for_merge(const csession_buf *state, cJSON **map)
+{
+    int rc = state->size ? csession__state_decode(state->ptr, state->size, map, NULL)
+                         : CSESSION_EFORMAT;
+    if (rc == CSESSION_ENOMEM)
+        return rc;
+    if (rc) {
+        *map = cJSON_CreateObject();
+        if (!*map)
+            return csession__oom();
     }
-    csession_buf_dispose(&state);
+    return 0;
+}
+
+/*
+ * After a write of `key` met revision conflicts: reads the newest state
+ * (into `latest`, revision *latest_rev) and re-applies the request's
+ * changes on it, relative to `base`, into *merged. Returns 0,
+ * CSESSION_ENOTFOUND (the key is gone), CSESSION_ECONFLICT, or a failure.
+ * `mine`/`mine_rev` is what this commit tried to write: found stored
+ * already (a retried write that had landed), it answers 1.
+ */
+static int merge_newest(csession_manager *mgr, const csession *s, const csession_buf *key,
+                        const csession_buf *base, const csession_buf *mine, uint64_t mine_rev,
+                        csession_buf *latest, uint64_t *latest_rev, cJSON **merged)
+{
+    int touched;
+    int rc = read_state(mgr, key, 0, latest, latest_rev, &touched);
+    if (rc)
+        return rc;
+    if (*latest_rev == mine_rev && latest->size == mine->size &&
+        memcmp(latest->ptr, mine->ptr, mine->size) == 0)
+        return 1;
+    cJSON *b = NULL, *l = NULL;
+    if ((rc = decode_for_merge(base, &b)) || (rc = decode_for_merge(latest, &l))) {
+        csession__json_delete_wiped(b);
+        return rc;
+    }
+    rc = csession__flow_merge(s, b, l, merged);
+    csession__json_delete_wiped(b);
+    csession__json_delete_wiped(l);
+    if (rc == CSESSION_ECONFLICT)
+        rc = csession__error(CSESSION_ECONFLICT,
+                             "another request changed the same session keys: reload the "
+                             "session with csession_manager_reload() and run the request again");
     return rc;
 }
 
-/* Runs the store calls the decision table asks for and seals the key. */
-static int commit_core(csession_manager *mgr, const csession *s, commit_result *r)
+/*
+ * CHANGED on a store with revisions: writes the state back if nobody wrote
+ * since it was loaded; otherwise merges onto the newest state and tries
+ * again, at most MERGE_ATTEMPTS times. The session is not touched: the
+ * result says what the store holds afterwards.
+ */
+static int write_back(csession_manager *mgr, const csession *s, commit_result *r)
 {
-    csession_store *st = mgr->store;
-    const csession_config *cfg = mgr->cfg;
-    int has_key = s->key.size > 0;
+    uint64_t rev = s->revision;
+    /* The state the next conflict is measured from: as loaded, then the
+     * newest one merged onto. */
+    const csession_buf *base = &s->base;
+    csession_buf newest[2] = {CSESSION_BUF_INIT, CSESSION_BUF_INIT};
     int rc = 0;
-    r->action = CSESSION_TOKEN_KEEP;
-
-    if (!has_key) {
-        if (csession_count(s) == 0)
-            return 0; /* never store or send an empty session */
-        rc = store_state(mgr, s, NULL, &r->key);
-    } else {
-        switch (s->status) {
-        case CSESSION_STATUS_CHANGED:
-            rc = store_state(mgr, s, &s->key, &r->key);
+    for (int attempt = 0;; attempt++) {
+        const cJSON *map = r->merged ? r->merged : s->map;
+        if ((rc = encode(map, &r->stored)))
             break;
-        case CSESSION_STATUS_PURGED:
-            rc = csession__store_remove(st, s->key.ptr, s->key.size);
-            if (!rc)
-                r->action = CSESSION_TOKEN_CLEAR;
-            return rc;
-        case CSESSION_STATUS_RENEWED:
-            /* As actix-session: drop the old key first, so that it can never
-             * be used again even if saving fails. */
-            rc = csession__store_remove(st, s->key.ptr, s->key.size);
-            if (!rc)
-                rc = store_state(mgr, s, NULL, &r->key);
+        rc = csession__store_update_if(mgr->store, s->key.ptr, s->key.size, rev, r->stored.ptr,
+                                       r->stored.size, mgr->cfg->ttl);
+        if (rc != CSESSION_ECONFLICT)
             break;
-        default: /* UNCHANGED */
-            if (cfg->ttl_policy == CSESSION_TTL_ON_EVERY_REQUEST) {
-                if (mgr->state_in_cookie) {
-                    /* the expiry travels sealed in the cookie: seal anew */
-                    rc = store_state(mgr, s, &s->key, &r->key);
-                    break;
-                }
-                if (!s->ttl_touched &&
-                    (rc = csession__store_update_ttl(st, s->key.ptr, s->key.size, cfg->ttl)))
-                    return rc;
-                if (cfg->lifecycle != CSESSION_LIFECYCLE_PERSISTENT && !s->reissue)
-                    return 0;
-            } else if (!s->reissue) {
-                return 0;
-            }
-            rc = csession__buf_set(&r->key, s->key.ptr, s->key.size);
+        if (attempt + 1 == MERGE_ATTEMPTS) {
+            rc = csession__error(CSESSION_ECONFLICT,
+                                 "the session kept changing under this commit (%d merges)",
+                                 MERGE_ATTEMPTS);
             break;
         }
+        csession_buf *latest = &newest[attempt % 2];
+        uint64_t latest_rev = 0;
+        cJSON *merged = NULL;
+        rc = merge_newest(mgr, s, &s->key, base, &r->stored, rev + 1, latest, &latest_rev,
+                          &merged);
+        if (rc == 1) { /* our own write, retried after it had landed */
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        csession__json_delete_wiped(r->merged);
+        r->merged = merged;
+        rev = latest_rev;
+        base = latest;
+    }
+    csession_buf_dispose(&newest[0]);
+    csession_buf_dispose(&newest[1]);
+    if (rc == 0) {
+        r->wrote = 1;
+        r->revision = rev + 1;
+        rc = csession__buf_set(&r->key, s->key.ptr, s->key.size);
+    } else if (rc == CSESSION_ENOTFOUND) {
+        r->gone = 1;
+    }
+    return rc;
+}
+
+/*
+ * RENEWED: the state under a new key first, so that a failure leaves the
+ * old session as it was; then the old key retired. On a store with
+ * revisions the old key goes only if nobody wrote to it since it was
+ * loaded; a parallel write is merged into the new key first, so that it is
+ * not left behind under the old one.
+ */
+static int renew(csession_manager *mgr, const csession *s, commit_result *r)
+{
+    csession_store *st = mgr->store;
+    int rc = encode(s->map, &r->stored);
+    if (!rc)
+        rc = csession__store_save(st, r->stored.ptr, r->stored.size, mgr->cfg->ttl, &r->key);
+    if (rc)
+        return rc;
+    uint64_t new_rev = 1; /* a save starts at 1 */
+    uint64_t rev = s->revision;
+    const csession_buf *base = &s->base;
+    csession_buf newest[2] = {CSESSION_BUF_INIT, CSESSION_BUF_INIT};
+    for (int attempt = 0;; attempt++) {
+        if (!mgr->caps.remove_if) {
+            rc = csession__store_remove(st, s->key.ptr, s->key.size);
+            break;
+        }
+        rc = csession__store_remove_if(st, s->key.ptr, s->key.size, rev);
+        if (rc != CSESSION_ECONFLICT)
+            break;
+        if (attempt + 1 == MERGE_ATTEMPTS) {
+            rc = csession__error(CSESSION_ECONFLICT,
+                                 "the session kept changing under this renewal (%d merges)",
+                                 MERGE_ATTEMPTS);
+            break;
+        }
+        csession_buf *latest = &newest[attempt % 2];
+        uint64_t latest_rev = 0;
+        cJSON *merged = NULL;
+        const csession_buf none = CSESSION_BUF_INIT;
+        rc = merge_newest(mgr, s, &s->key, base, &none, UINT64_MAX, latest, &latest_rev,
+                          &merged);
+        if (rc)
+            break;
+        csession__json_delete_wiped(r->merged);
+        r->merged = merged;
+        if ((rc = encode(merged, &r->stored)))
+            break;
+        /* Nobody else knows the new key: this write cannot conflict. */
+        rc = csession__store_update_if(st, r->key.ptr, r->key.size, new_rev, r->stored.ptr,
+                                       r->stored.size, mgr->cfg->ttl);
+        if (rc == CSESSION_ECONFLICT || rc == CSESSION_ENOTFOUND)
+            rc = csession__error(CSESSION_ESTORE,
+                                 "the renewed session changed or vanished in the store");
+        if (rc)
+            break;
+        new_rev++;
+        rev = latest_rev;
+        base = latest;
+    }
+    csession_buf_dispose(&newest[0]);
+    csession_buf_dispose(&newest[1]);
+    if (rc == 0) {
+        r->wrote = 1;
+        r->revision = new_rev;
+        return 0;
+    }
+    if (rc == CSESSION_ENOTFOUND)
+        r->gone = 1; /* ended by another request meanwhile: no new session either */
+    /* The new key must not outlive a renewal that did not happen; the old
+     * session stays as it was (unless another request ended it). The
+     * removal is best effort and must not replace the error reported. */
+    char message[512];
+    snprintf(message, sizeof message, "%s", csession_last_error());
+    csession__store_remove(st, r->key.ptr, r->key.size);
+    if (rc != CSESSION_ENOTFOUND)
+        csession__error(rc, "%s", message);
+    csession__buf_clear(&r->key);
+    return rc;
+}
+
+/* Writes the session's state: under a new key (old_key NULL) or through
+ * the version 1 update (last write wins; a vanished key falls back to save). */
+static int store_state(csession_manager *mgr, const csession *s, const csession_buf *old_key,
+                       commit_result *r)
+{
+    int rc = encode(s->map, &r->stored);
+    if (rc)
+        return rc;
+    rc = old_key ? csession__store_update(mgr->store, old_key->ptr, old_key->size,
+                                          r->stored.ptr, r->stored.size, mgr->cfg->ttl, &r->key)
+                 : csession__store_save(mgr->store, r->stored.ptr, r->stored.size,
+                                        mgr->cfg->ttl, &r->key);
+    if (!rc) {
+        r->wrote = 1;
+        r->revision = 1; /* a new key; for a version 1 update, unused */
+        /* the version 1 update does not say the revision: no merge base */
+        if (old_key)
+            csession__buf_clear(&r->stored);
+    }
+    return rc;
+}
+
+/* Carries out the decision of the table for `s` and seals the key. */
+static int commit_core(csession_manager *mgr, const csession *s, commit_result *r)
+{
+    const csession__flow_policy *p = &mgr->policy;
+    int rc = 0;
+    r->action = CSESSION_TOKEN_KEEP;
+    switch (csession__flow_decide(s, p)) {
+    case CSESSION__FLOW_NOTHING:
+        return 0;
+    case CSESSION__FLOW_ENDED:
+        r->gone = 1;
+        rc = CSESSION_ENOTFOUND;
+        break;
+    case CSESSION__FLOW_SAVE:
+        rc = store_state(mgr, s, NULL, r);
+        break;
+    case CSESSION__FLOW_UPDATE:
+        rc = mgr->caps.update_if ? write_back(mgr, s, r) : store_state(mgr, s, &s->key, r);
+        break;
+    case CSESSION__FLOW_REMOVE:
+        rc = csession__store_remove(mgr->store, s->key.ptr, s->key.size);
+        if (!rc)
+            r->action = CSESSION_TOKEN_CLEAR;
+        return rc;
+    case CSESSION__FLOW_RENEW:
+        rc = renew(mgr, s, r);
+        break;
+    case CSESSION__FLOW_RESEAL:
+        rc = store_state(mgr, s, &s->key, r);
+        break;
+    case CSESSION__FLOW_TOUCH:
+        rc = csession__store_update_ttl(mgr->store, s->key.ptr, s->key.size, mgr->cfg->ttl);
+        if (rc || !csession__flow_touch_resends(s, p))
+            return rc;
+        rc = csession__buf_set(&r->key, s->key.ptr, s->key.size);
+        break;
+    case CSESSION__FLOW_RESEND:
+        rc = csession__buf_set(&r->key, s->key.ptr, s->key.size);
+        break;
+    }
+    if (r->gone) {
+        /* Another request ended this session (logout, renewal): nothing is
+         * stored, and the client is told to drop its cookie. */
+        r->action = CSESSION_TOKEN_CLEAR;
+        return csession__error(CSESSION_EGONE,
+                               "the session was ended by another request (logout or renewal); "
+                               "nothing was stored");
     }
     if (rc)
         return rc;
@@ -394,8 +680,9 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
         r->value = s->sealed;
         r->value_len = s->sealed_len;
     } else {
-        rc = csession__cookie_seal(&r->sealed, cfg->keys, cfg->security, mgr->attrs.name,
-                                   mgr->attrs.name_len, r->key.ptr, r->key.size);
+        rc = csession__cookie_seal(&r->sealed, mgr->cfg->keys, mgr->cfg->security,
+                                   mgr->attrs.name, mgr->attrs.name_len, r->key.ptr,
+                                   r->key.size);
         if (rc)
             return rc;
         r->value = r->sealed.ptr;
@@ -405,11 +692,27 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
     return 0;
 }
 
+/* An ended session becomes a fresh empty one: no key, nothing to store. */
+static void forget_session(csession *s)
+{
+    csession__session_empty_map(s);
+    csession_buf_dispose(&s->key);
+    csession_buf_dispose(&s->base);
+    csession__session_forget_changes(s);
+    s->sealed_len = 0;
+    s->revision = 0;
+    s->ended = 0;
+    s->status = CSESSION_STATUS_UNCHANGED;
+}
+
 /* Marks the session committed: it now lives under the key the client has. */
 static void apply_result(const csession_manager *mgr, csession *s, commit_result *r)
 {
-    if (r->action == CSESSION_TOKEN_CLEAR) {
+    if (r->gone) {
+        forget_session(s);
+    } else if (r->action == CSESSION_TOKEN_CLEAR) {
         csession_buf_dispose(&s->key);
+        csession_buf_dispose(&s->base);
         s->sealed_len = 0;
     } else if (r->action == CSESSION_TOKEN_SET) {
         csession_buf_dispose(&s->key);
@@ -419,6 +722,19 @@ static void apply_result(const csession_manager *mgr, csession *s, commit_result
         if (r->value != s->sealed)
             remember_sealed(mgr, s, r->value, r->value_len);
     }
+    if (r->wrote) {
+        if (r->merged) {
+            csession__session_set_map(s, r->merged);
+            r->merged = NULL;
+        }
+        s->revision = r->revision;
+        csession_buf_dispose(&s->base);
+        if (mgr->caps.update_if) {
+            s->base = r->stored;
+            csession_buf_init(&r->stored);
+        }
+    }
+    csession__session_forget_changes(s);
     s->reissue = 0;
 }
 
@@ -439,17 +755,19 @@ int csession_manager_commit(csession_manager *mgr, csession *s, csession_buf *se
     rc = commit_core(mgr, s, &r);
     if (!rc && r.action == CSESSION_TOKEN_SET) {
         csession__cookie_attrs attrs = mgr->attrs;
-        if (mgr->cfg->lifecycle == CSESSION_LIFECYCLE_PERSISTENT) {
+        if (mgr->policy.persistent) {
             attrs.has_max_age = 1;
             attrs.max_age = mgr->cfg->ttl;
             attrs.has_expires = 1; /* for clients that predate Max-Age */
             attrs.expires = (int64_t)time(NULL) + mgr->cfg->ttl;
         }
         rc = csession__cookie_format(set_cookie, &attrs, r.value, r.value_len);
-    } else if (!rc && r.action == CSESSION_TOKEN_CLEAR) {
-        rc = csession__cookie_format_removal(set_cookie, &mgr->attrs);
+    } else if ((!rc || r.gone) && r.action == CSESSION_TOKEN_CLEAR) {
+        int f = csession__cookie_format_removal(set_cookie, &mgr->attrs);
+        if (f)
+            rc = f;
     }
-    if (!rc)
+    if (!rc || (rc == CSESSION_EGONE && r.gone))
         apply_result(mgr, s, &r);
     else
         csession__buf_clear(set_cookie);
@@ -471,7 +789,7 @@ int csession_manager_commit_token(csession_manager *mgr, csession *s, csession_b
     rc = commit_core(mgr, s, &r);
     if (!rc && r.action == CSESSION_TOKEN_SET)
         rc = csession__buf_set(token, r.value, r.value_len);
-    if (!rc) {
+    if (!rc || (rc == CSESSION_EGONE && r.gone)) {
         *action = r.action;
         apply_result(mgr, s, &r);
     }

@@ -78,12 +78,34 @@ static void delete_wiped(cJSON *item)
     cJSON_Delete(item);
 }
 
+void csession__json_wipe_value(cJSON *item)
+{
+    if (cJSON_IsString(item) && item->valuestring)
+        sodium_memzero(item->valuestring, strlen(item->valuestring));
+    for (cJSON *c = item->child; c; c = c->next)
+        wipe_item(c);
+}
+
+void csession__json_delete_wiped(cJSON *item)
+{
+    delete_wiped(item);
+}
+
+void csession__session_set_map(csession *s, cJSON *map)
+{
+    delete_wiped(s->map);
+    s->map = map;
+    s->iter_item = NULL;
+}
+
 void csession_free(csession *s)
 {
     if (!s)
         return;
     delete_wiped(s->map);
     csession_buf_dispose(&s->key);
+    csession_buf_dispose(&s->base);
+    csession_buf_dispose(&s->touched);
     sodium_memzero(s, sizeof *s);
     csession__free(s);
 }
@@ -276,6 +298,38 @@ static int check_mutable(const csession *s)
     return 0;
 }
 
+int csession__session_touched(const csession *s, const char *key)
+{
+    size_t n = strlen(key);
+    const char *p = s->touched.ptr, *end = p + s->touched.size;
+    while (p < end) {
+        size_t len = strlen(p);
+        if (len == n && memcmp(p, key, n) == 0)
+            return 1;
+        p += len + 1;
+    }
+    return 0;
+}
+
+void csession__session_forget_changes(csession *s)
+{
+    csession__buf_clear(&s->touched);
+    s->cleared = 0;
+}
+
+/* Records that the request changes `key`. Called before the map changes,
+ * so that a failure here changes nothing. 0 or CSESSION_ENOMEM. */
+static int record_change(csession *s, const char *key)
+{
+    if (s->key.size == 0 || s->cleared || csession__session_touched(s, key))
+        return 0;
+    size_t at = s->touched.size;
+    int rc = csession__buf_append(&s->touched, key, strlen(key) + 1);
+    if (rc)
+        s->touched.size = at;
+    return rc;
+}
+
 static void mark_changed(csession *s)
 {
     if (s->status != CSESSION_STATUS_RENEWED)
@@ -308,6 +362,10 @@ static int put(csession *s, const char *key, cJSON *value)
         return csession__oom();
     }
     memcpy(value->string, key, klen + 1);
+    if ((rc = record_change(s, key))) {
+        cJSON_Delete(value);
+        return rc;
+    }
     cJSON *old = cJSON_GetObjectItemCaseSensitive(s->map, key);
     if (old) {
         wipe_item(old);
@@ -395,6 +453,8 @@ int csession_remove(csession *s, const char *key)
         return rc;
     if (!key)
         return csession__error(CSESSION_EINVAL, "key is NULL");
+    if ((rc = record_change(s, key)))
+        return rc;
     mark_changed(s); /* even for an absent key, as actix-session does */
     cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(s->map, key);
     if (!item)
@@ -413,6 +473,11 @@ static void clear_map(csession *s)
     s->iter_item = NULL;
 }
 
+void csession__session_empty_map(csession *s)
+{
+    clear_map(s);
+}
+
 int csession_clear(csession *s)
 {
     int rc = check_mutable(s);
@@ -420,6 +485,9 @@ int csession_clear(csession *s)
         return rc;
     clear_map(s);
     mark_changed(s);
+    /* Every key is this request's now: the touched list says nothing more. */
+    csession__buf_clear(&s->touched);
+    s->cleared = s->key.size > 0;
     return 0;
 }
 

@@ -41,7 +41,39 @@ struct csession {
     uint64_t sealed_by;
     size_t sealed_len;
     char sealed[CSESSION__SEALED_KEY_MAX];
+    /* For stores that keep revisions: the revision the state was loaded at,
+     * and the state's bytes as loaded (size 0: none, an empty base), which
+     * a commit that meets a newer revision compares with the newer state. */
+    uint64_t revision;
+    csession_buf base;
+    /* What this request changed, for re-applying it on a newer state:
+     * the keys it inserted or removed (each once, NUL-terminated, one after
+     * the other), and whether it cleared the map. Kept only for a session
+     * with a key (a new one cannot meet another writer). */
+    csession_buf touched;
+    int cleared;
+    /* Another request ended the session (csession_manager_reload() found
+     * its key gone): a commit stores nothing and removes the cookie. */
+    int ended;
 };
+
+/* Wipes (values may be secrets) and frees a JSON tree; NULL is a no-op. */
+void csession__json_delete_wiped(cJSON *item);
+
+/* Wipes a member's value, not its key, before cJSON releases it. */
+void csession__json_wipe_value(cJSON *item);
+
+/* Replaces the session's map with `map` (taken), wiping the old one. */
+void csession__session_set_map(csession *s, cJSON *map);
+
+/* Empties the session's map in place (wiped; cannot fail). */
+void csession__session_empty_map(csession *s);
+
+/* 1 when `key` is among the keys this request inserted or removed. */
+int csession__session_touched(const csession *s, const char *key);
+
+/* Forgets what the request changed (after a commit or a reload). */
+void csession__session_forget_changes(csession *s);
 
 /*
  * Creates a session (status UNCHANGED) that takes ownership of `map`, which

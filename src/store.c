@@ -161,3 +161,77 @@ int csession__store_remove(csession_store *store, const char *key, size_t key_le
         return 0;
     return failure(rc, "remove");
 }
+
+/* ---- version 2 ------------------------------------------------------------ */
+
+void csession__store_caps_of(const csession_store *store, csession__store_caps *caps)
+{
+    caps->flags = 0;
+    caps->load_rev = caps->update_if = caps->remove_if = 0;
+    if (!store || store->version < 2)
+        return; /* nothing past `payload` exists in a version 1 store */
+    caps->flags = store->flags;
+    caps->load_rev = store->load_rev != NULL;
+    caps->update_if = store->update_if != NULL;
+    caps->remove_if = store->update_if != NULL && store->remove_if != NULL;
+}
+
+int csession__store_load_rev(csession_store *store, const csession__store_caps *caps,
+                             const char *key, size_t key_len, int64_t touch_ttl_seconds,
+                             csession_buf *state, uint64_t *revision, int *touched)
+{
+    *revision = 0;
+    *touched = 0;
+    if (!caps->load_rev)
+        return csession__store_load(store, key, key_len, state);
+    if (!store || !state)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    int rc = check_key(key, key_len);
+    if (rc == 0 && touch_ttl_seconds < 0)
+        rc = csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+    if (rc == 0)
+        rc = store->load_rev(store, key, key_len, touch_ttl_seconds, state, revision);
+    if (rc == 0) {
+        *touched = touch_ttl_seconds > 0;
+        return 0;
+    }
+    *revision = 0;
+    csession__buf_clear(state);
+    return rc == CSESSION_ENOTFOUND ? rc : failure(rc, "load_rev");
+}
+
+/* The three answers of a conditional write that are not failures. */
+static int conditional(int rc, const char *op)
+{
+    if (rc == 0 || rc == CSESSION_ENOTFOUND || rc == CSESSION_ECONFLICT)
+        return rc;
+    return failure(rc, op);
+}
+
+int csession__store_update_if(csession_store *store, const char *key, size_t key_len,
+                              uint64_t expected_revision, const char *state, size_t state_len,
+                              int64_t ttl_seconds)
+{
+    if (!store)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    int rc = check_key(key, key_len);
+    if (rc == 0)
+        rc = check_state(state, state_len, ttl_seconds);
+    if (rc)
+        return rc;
+    rc = store->update_if(store, key, key_len, expected_revision, state, state_len,
+                          ttl_seconds);
+    return conditional(rc, "update_if");
+}
+
+int csession__store_remove_if(csession_store *store, const char *key, size_t key_len,
+                              uint64_t expected_revision)
+{
+    if (!store)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    int rc = check_key(key, key_len);
+    if (rc)
+        return rc;
+    rc = store->remove_if(store, key, key_len, expected_revision);
+    return conditional(rc, "remove_if");
+}

@@ -44,4 +44,36 @@ int csession__store_update_ttl(csession_store *store, const char *key, size_t ke
                                int64_t ttl_seconds);
 int csession__store_remove(csession_store *store, const char *key, size_t key_len);
 
+/*
+ * What a store can do, read once by its version (a version 1 store has no
+ * members past `payload`, so none of them may be read).
+ */
+typedef struct csession__store_caps {
+    unsigned int flags;   /* CSESSION_STORE_* */
+    int load_rev;         /* load_rev is there: revision and touch in one call */
+    int update_if;        /* conditional update: revisions are kept */
+    int remove_if;        /* conditional delete */
+} csession__store_caps;
+
+void csession__store_caps_of(const csession_store *store, csession__store_caps *caps);
+
+/*
+ * load_rev, or load with revision 0 when the store has none (the touch is
+ * then not done: *touched tells whether it was). Same rules as
+ * csession__store_load(); `touch_ttl_seconds` 0 asks for no touch.
+ */
+int csession__store_load_rev(csession_store *store, const csession__store_caps *caps,
+                             const char *key, size_t key_len, int64_t touch_ttl_seconds,
+                             csession_buf *state, uint64_t *revision, int *touched);
+
+/*
+ * update_if and remove_if (the caller checked that the store has them):
+ * 0, CSESSION_ECONFLICT, CSESSION_ENOTFOUND, or a failure with a message.
+ */
+int csession__store_update_if(csession_store *store, const char *key, size_t key_len,
+                              uint64_t expected_revision, const char *state, size_t state_len,
+                              int64_t ttl_seconds);
+int csession__store_remove_if(csession_store *store, const char *key, size_t key_len,
+                              uint64_t expected_revision);
+
 #endif

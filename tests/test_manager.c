@@ -619,7 +619,7 @@ static void test_invalid_combinations(void **state)
     expect_refused(cfg, CSESSION_EINVAL, "omain");
 
     cfg = config_with(key_a, NULL);
-    csession_store bad = { 99, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    csession_store bad = {.version = 99};
     csession_manager *mgr = (csession_manager *)1;
     assert_int_equal(csession_manager_new(&mgr, cfg, &bad), CSESSION_EINVAL);
     assert_null(mgr);

@@ -110,7 +110,7 @@ static void test_new_and_options(void **state)
 
     /* Internal hooks refuse other stores. */
     csession__memory_stats dummy;
-    csession_store other = { CSESSION_STORE_VERSION, 0, 0, 0, 0, 0, 0, 0 };
+    csession_store other = {.version = CSESSION_STORE_VERSION};
     assert_false(csession__store_is_memory(&other));
     assert_int_equal(csession__store_memory_stats(&other, &dummy), CSESSION_EINVAL);
     assert_int_equal(csession__store_memory_set_clock(&other, fake_clock, NULL), CSESSION_EINVAL);

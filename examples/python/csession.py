@@ -870,7 +870,9 @@ class PythonStore(Store):
 
     def __init__(self):
         super().__init__()
-        self._struct = _StoreStruct(_L().csession_store_version(), _tramp_load, _tramp_save,
+        # The struct has the version 1 layout: say so, whatever the
+        # library's own newest version is.
+        self._struct = _StoreStruct(1, _tramp_load, _tramp_save,
                                     _tramp_update, _tramp_update_ttl, _tramp_remove, _tramp_free,
                                     None)
         addr = ctypes.addressof(self._struct)

@@ -20,12 +20,43 @@
  * Commit rules (the decision table of docs/request-flow.md):
  *   no session key yet, empty state      -> nothing stored, no header;
  *   no session key yet, state not empty  -> save, new cookie;
- *   CHANGED                              -> update (the key may change), cookie;
+ *   CHANGED                              -> update, cookie;
  *   PURGED                               -> delete, removal cookie;
- *   RENEWED                              -> delete the old key, save, new cookie;
+ *   RENEWED                              -> save under a new key, then retire
+ *                                           the old one, new cookie;
  *   UNCHANGED                            -> with CSESSION_TTL_ON_EVERY_REQUEST the
  *       TTL is extended and a persistent cookie re-sent; a cookie opened
  *       with an old key of the ring is re-sent sealed with the current one.
+ *
+ * Parallel requests on one session (tabs, XHR, a stolen cookie). On a store
+ * that keeps revisions (memory, Redis; sys/store.h) a commit writes back
+ * only if nobody wrote the session since this request loaded it. If
+ * somebody did, the commit reads the newer state and re-applies this
+ * request's own changes (the keys it inserted or removed, or its clear) on
+ * top, as long as the other request changed none of those keys: both
+ * updates are kept. If both changed the same key, the commit returns
+ * CSESSION_ECONFLICT and changes nothing; the handler reloads and runs
+ * again, a few times at most:
+ *
+ *   for (int tries = 0;; tries++) {
+ *       handle(s);                                    // reads and writes s
+ *       rc = csession_manager_commit(mgr, s, &set_cookie);
+ *       if (rc != CSESSION_ECONFLICT || tries == 4)
+ *           break;                                    // 409 when still in conflict
+ *       if ((rc = csession_manager_reload(mgr, s)))
+ *           break;                                    // 500
+ *   }
+ *
+ * A logout or a renewal by one request is final for all the others: their
+ * commits store nothing and return CSESSION_EGONE with a removal cookie.
+ * On a store without revisions (the cookie store, version 1 stores) the
+ * last write wins, as in actix-session.
+ *
+ * Blocking: load, commit and reload call the store and wait for it. The
+ * memory and cookie stores answer at once; the Redis store blocks the
+ * calling thread for up to its timeouts (connect, command and pool wait,
+ * see store_redis.h) per round trip, which an event-loop server must keep
+ * off its loop thread.
  *
  * Thread safety: a manager is immutable once created; every function here
  * may be called concurrently on the same manager. A csession belongs to one
@@ -86,16 +117,37 @@ CSESSION_EXTERN(int) csession_manager_load(csession_manager *mgr, const char *he
  * `set_cookie`, replacing its contents; it is left empty when no header is
  * due. The session must come from this manager's load functions.
  * Returns 0, or:
+ *  CSESSION_ECONFLICT another request changed the same keys since this one
+ *                     loaded the session (or kept changing it through 8
+ *                     merges): nothing was stored; reload and run again, or
+ *                     answer 409;
+ *  CSESSION_EGONE     another request ended the session (logout, renewal):
+ *                     nothing was stored, and `set_cookie` holds the removal
+ *                     cookie, to be sent (the only failure that fills it);
+ *                     the session is now an empty one without a key;
  *  CSESSION_ETOOBIG  the cookie store's state does not fit a cookie;
  *  store codes (CSESSION_ESTORE, CSESSION_ETIMEOUT, ...);
  *  CSESSION_ENOMEM, CSESSION_EINVAL.
- * On failure the session is left exactly as it was (values and status), so
- * the caller may retry or answer 500; `set_cookie` is empty.
+ * On any other failure the session is left exactly as it was (values and
+ * status), so the caller may retry or answer 500; `set_cookie` is empty.
  * On success the session is marked as committed: committing it again
- * writes nothing new.
+ * writes nothing new. After a merge, the session holds the merged state.
  */
 CSESSION_EXTERN(int) csession_manager_commit(csession_manager *mgr, csession *s,
                                              csession_buf *set_cookie);
+
+/*
+ * Replaces the contents of `s` with the newest state the store has under
+ * its key, for running a request again after CSESSION_ECONFLICT: values,
+ * revision, status UNCHANGED, no pending changes; the key and cookie stay.
+ * When the store no longer has the key (another request ended the
+ * session), `s` becomes empty and its next commit stores nothing and
+ * returns CSESSION_EGONE with the removal cookie. A session without a key
+ * just becomes empty. Blocks like load (one store read).
+ * Returns 0, or store codes, CSESSION_ENOMEM, CSESSION_EINVAL (then `s` is
+ * unchanged).
+ */
+CSESSION_EXTERN(int) csession_manager_reload(csession_manager *mgr, csession *s);
 
 /* What the client should do with the token after csession_manager_commit_token(). */
 typedef enum csession_token_action {
@@ -116,7 +168,9 @@ CSESSION_EXTERN(int) csession_manager_load_token(csession_manager *mgr, const ch
 /*
  * Like csession_manager_commit(), but writes the sealed token (when
  * *action is CSESSION_TOKEN_SET) into `token` instead of a Set-Cookie value.
- * *action receives a csession_token_action.
+ * *action receives a csession_token_action; with CSESSION_EGONE it is
+ * CSESSION_TOKEN_CLEAR (the client drops its token). Same codes, same
+ * merge and conflict rules.
  */
 CSESSION_EXTERN(int) csession_manager_commit_token(csession_manager *mgr, csession *s,
                                                    csession_buf *token, int *action);

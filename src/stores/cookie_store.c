@@ -138,6 +138,9 @@ int csession_store_cookie_new(csession_store **out)
     st->update_ttl = cookie_update_ttl;
     st->remove = cookie_remove;
     st->free = cookie_free;
+    /* No revisions: each client holds its only copy, so parallel requests
+     * cannot be coordinated (last write wins, docs/request-flow.md). */
+    st->flags = CSESSION_STORE_STATE_IN_COOKIE;
     *out = st;
     return 0;
 }

@@ -290,21 +290,14 @@ static int insert_new(memory_store *m, csession__mem_entry *e, int64_t ttl_secon
     return rc;
 }
 
+static int memory_load_rev(csession_store *store, const char *key, size_t key_len,
+                           int64_t touch_ttl_seconds, csession_buf *state, uint64_t *revision);
+
 static int memory_load(csession_store *store, const char *key, size_t key_len,
                        csession_buf *state)
 {
-    memory_store *m = (memory_store *)store;
-    if (!state)
-        return csession__error(CSESSION_EINVAL, "NULL argument");
-    /* A key this store cannot have made does not exist: no lookup at all. */
-    if (!csession__session_key_valid(key, key_len))
-        return CSESSION_ENOTFOUND;
-
-    shard_op op;
-    csession__mem_entry *e = op_live(m, &op, op_begin(m, &op, hash_key(m, key), key));
-    int rc = e ? csession__buf_set(state, e->state, e->state_len) : CSESSION_ENOTFOUND;
-    op_end(&op);
-    return rc;
+    uint64_t revision;
+    return memory_load_rev(store, key, key_len, 0, state, &revision);
 }
 
 static int memory_save(csession_store *store, const char *state, size_t state_len,
@@ -320,6 +313,39 @@ static int memory_save(csession_store *store, const char *state, size_t state_le
     return insert_new(m, e, ttl_seconds, key_out);
 }
 
+/* Any revision: the version 1 update, last write wins. */
+#define ANY_REVISION UINT64_MAX
+
+/*
+ * Puts `e` (state copied in) in the place of the live entry of `key` when
+ * that entry's revision is `expected` (or any, for ANY_REVISION), with the
+ * next revision. 0 (the store took `e`), or CSESSION_ECONFLICT or
+ * CSESSION_ENOTFOUND (no live entry): nothing written, `e` still the
+ * caller's.
+ */
+static int replace_entry(memory_store *m, const char *key, csession__mem_entry *e,
+                         int64_t ttl_seconds, uint64_t expected)
+{
+    memcpy(e->key, key, CSESSION__SESSION_KEY_LEN);
+    e->hash = hash_key(m, key);
+    shard_op op;
+    csession__mem_entry *old = op_live(m, &op, op_begin(m, &op, e->hash, key));
+    int rc = CSESSION_ENOTFOUND;
+    if (old && expected != ANY_REVISION && old->revision != expected) {
+        rc = CSESSION_ECONFLICT;
+    } else if (old) {
+        e->deadline_ms = deadline_of(op.now, ttl_seconds);
+        e->revision = old->revision + 1;
+        /* The old state is wiped by op_end(), with the rest of the garbage. */
+        csession__mem_table_replace(&op.sh->table, old, e);
+        old->next = op.garbage;
+        op.garbage = old;
+        rc = 0;
+    }
+    op_end(&op);
+    return rc;
+}
+
 static int memory_update(csession_store *store, const char *key, size_t key_len,
                          const char *state, size_t state_len, int64_t ttl_seconds,
                          csession_buf *key_out)
@@ -333,29 +359,78 @@ static int memory_update(csession_store *store, const char *key, size_t key_len,
         return csession__oom();
     if (!csession__session_key_valid(key, key_len))
         return insert_new(m, e, ttl_seconds, key_out);
-
-    rc = csession__buf_set(key_out, key, CSESSION__SESSION_KEY_LEN);
-    if (rc) {
+    if ((rc = csession__buf_set(key_out, key, CSESSION__SESSION_KEY_LEN))) {
         csession__mem_entry_free(e);
         return rc;
     }
-    memcpy(e->key, key, CSESSION__SESSION_KEY_LEN);
-    e->hash = hash_key(m, key);
+    rc = replace_entry(m, key, e, ttl_seconds, ANY_REVISION);
+    if (rc != CSESSION_ENOTFOUND)
+        return rc;
+    /* The key vanished since it was loaded: as save, under a new key (a
+     * fresh entry starts at revision 1 again). */
+    e->revision = 1;
+    return insert_new(m, e, ttl_seconds, key_out);
+}
+
+static int memory_update_if(csession_store *store, const char *key, size_t key_len,
+                            uint64_t expected_revision, const char *state, size_t state_len,
+                            int64_t ttl_seconds)
+{
+    memory_store *m = (memory_store *)store;
+    csession_buf unused = CSESSION_BUF_INIT;
+    int rc = check_state(m, state, state_len, ttl_seconds, &unused);
+    if (rc)
+        return rc;
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
+    csession__mem_entry *e = csession__mem_entry_new(state, state_len);
+    if (!e)
+        return csession__oom();
+    rc = replace_entry(m, key, e, ttl_seconds, expected_revision);
+    if (rc)
+        csession__mem_entry_free(e);
+    return rc;
+}
+
+static int memory_load_rev(csession_store *store, const char *key, size_t key_len,
+                           int64_t touch_ttl_seconds, csession_buf *state, uint64_t *revision)
+{
+    memory_store *m = (memory_store *)store;
+    if (!state || !revision)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
     shard_op op;
-    csession__mem_entry *old = op_live(m, &op, op_begin(m, &op, e->hash, key));
-    e->deadline_ms = deadline_of(op.now, ttl_seconds);
-    if (old) {
-        /* The old state is wiped by op_end(), with the rest of the garbage. */
-        csession__mem_table_replace(&op.sh->table, old, e);
-        old->next = op.garbage;
-        op.garbage = old;
+    csession__mem_entry *e = op_live(m, &op, op_begin(m, &op, hash_key(m, key), key));
+    int rc = CSESSION_ENOTFOUND;
+    if (e) {
+        rc = csession__buf_set(state, e->state, e->state_len);
+        *revision = e->revision;
+        if (!rc && touch_ttl_seconds > 0)
+            csession__mem_table_set_deadline(&op.sh->table, e,
+                                             deadline_of(op.now, touch_ttl_seconds));
     }
     op_end(&op);
-    if (old)
-        return 0;
+    return rc;
+}
 
-    /* The key vanished since it was loaded: as save, under a new key. */
-    return insert_new(m, e, ttl_seconds, key_out);
+static int memory_remove_if(csession_store *store, const char *key, size_t key_len,
+                            uint64_t expected_revision)
+{
+    memory_store *m = (memory_store *)store;
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
+    shard_op op;
+    csession__mem_entry *e = op_live(m, &op, op_begin(m, &op, hash_key(m, key), key));
+    int rc = CSESSION_ENOTFOUND;
+    if (e && e->revision != expected_revision) {
+        rc = CSESSION_ECONFLICT;
+    } else if (e) {
+        drop(m, op.sh, e, &op.garbage);
+        rc = 0;
+    }
+    op_end(&op);
+    return rc;
 }
 
 static int memory_update_ttl(csession_store *store, const char *key, size_t key_len,
@@ -503,6 +578,10 @@ int csession_store_memory_new(csession_store **out, const csession_store_memory_
     m->base.remove = memory_remove;
     m->base.free = memory_free;
     m->base.payload = NULL;
+    m->base.flags = 0;
+    m->base.load_rev = memory_load_rev;
+    m->base.update_if = memory_update_if;
+    m->base.remove_if = memory_remove_if;
     *out = &m->base;
     return 0;
 }

@@ -17,6 +17,7 @@ typedef struct csession__mem_entry {
     struct csession__mem_entry *next; /* bucket chain, then a free list */
     uint64_t hash;                    /* SipHash of key */
     int64_t deadline_ms;              /* expired once the clock reaches it */
+    uint64_t revision;                /* 1 at save, +1 on every write */
     uint32_t heap_index;              /* position in the heap */
     uint32_t state_len;
     char key[CSESSION__SESSION_KEY_LEN];

@@ -16,13 +16,23 @@
 #ifndef CSESSION_SYS_STORE_H
 #define CSESSION_SYS_STORE_H
 
+#include <stdint.h>
+
 #include "csession/buf.h"
 #include "csession/common.h"
 
 CSESSION_BEGIN_DECLS
 
-/* The layout described here; set `version` to it. */
-#define CSESSION_STORE_VERSION 1
+/* The layout described here; set `version` to it (or to 1 for a store that
+ * fills only the version 1 members). */
+#define CSESSION_STORE_VERSION 2
+
+/* Capability flags of the `flags` member (version 2). */
+/* The key that save/update return is the state itself, sealed into the
+ * cookie (the cookie store): the library re-seals it when the TTL policy
+ * extends a session, instead of calling update_ttl, and never remembers
+ * the sealed value to send it again. */
+#define CSESSION_STORE_STATE_IN_COOKIE 0x1u
 
 /* Length of the keys made by csession_session_key_generate(). */
 #define CSESSION_SESSION_KEY_LEN 64
@@ -69,7 +79,20 @@ typedef struct csession_store csession_store;
  *
  * Versioning. New members are only ever appended, with a new version
  * number; the library refuses a store whose `version` it does not know, or
- * whose members below are NULL, with CSESSION_EINVAL when it is given one.
+ * whose required members are NULL, with CSESSION_EINVAL when it is given
+ * one. It reads no member beyond those of the store's own `version`: a
+ * version 1 store is a struct that ends after `payload`.
+ *
+ * Revisions (version 2). A store that fills `update_if` keeps, with each
+ * state, a revision: a counter that a save starts at 1 and every successful
+ * write advances by one (update_if writes expected + 1; the version 1
+ * `update` writes the stored revision + 1). States written before the store
+ * kept revisions (by earlier versions, or by actix-session) have revision 0.
+ * The library loads a state with its revision and writes it back only if
+ * the revision is still the one it loaded: that is how parallel requests on
+ * one session neither lose each other's updates nor bring back a session
+ * that a logout ended (docs/request-flow.md). A version 1 store, or one
+ * without `update_if`, is last-write-wins.
  */
 struct csession_store {
     /* CSESSION_STORE_VERSION. */
@@ -125,6 +148,53 @@ struct csession_store {
      * written in another language). The library never reads or writes it.
      */
     void *payload;
+
+    /* ---- version 2: every member below is optional (0 / NULL) ---------- */
+
+    /* CSESSION_STORE_* capability flags. */
+    unsigned int flags;
+
+    /*
+     * Reads the state under `key` into `state` and its revision into
+     * *revision (0 for a state stored without one). When `touch_ttl_seconds`
+     * is above 0, also resets the key's TTL to it in the same operation
+     * (one round trip for a read-only request under
+     * CSESSION_TTL_ON_EVERY_REQUEST); 0 leaves the TTL alone.
+     * Returns 0, or CSESSION_ENOTFOUND as load does.
+     * NULL: the library calls load, takes revision 0, and extends the TTL
+     * with update_ttl at commit.
+     */
+    int (*load_rev)(csession_store *store, const char *key, size_t key_len,
+                    int64_t touch_ttl_seconds, csession_buf *state, uint64_t *revision);
+
+    /*
+     * Conditional update: replaces the state under `key` with a copy of
+     * `state`, gives it revision `expected_revision` + 1 and resets its TTL
+     * to `ttl_seconds`, in one atomic step, but only if the stored revision
+     * is `expected_revision`. The key never changes.
+     * Returns 0 when written; CSESSION_ECONFLICT (no message needed) when
+     * the stored revision is another one, leaving it untouched;
+     * CSESSION_ENOTFOUND when the key no longer exists (deleted by a logout
+     * or a renewal, or expired): never recreate it. Any other outcome is a
+     * failure, as for the other members.
+     * NULL: the store is last-write-wins (the library calls update).
+     */
+    int (*update_if)(csession_store *store, const char *key, size_t key_len,
+                     uint64_t expected_revision, const char *state, size_t state_len,
+                     int64_t ttl_seconds);
+
+    /*
+     * Conditional delete: deletes `key` only if its stored revision is
+     * `expected_revision`, in one atomic step. Returns 0 when deleted,
+     * CSESSION_ECONFLICT when the revision is another one (nothing
+     * deleted), CSESSION_ENOTFOUND when the key does not exist.
+     * The library uses it to retire the old key of a renewal only once no
+     * other request has written to it meanwhile. NULL: the library calls
+     * remove (a change written by a parallel request just before a renewal
+     * may then be left behind under the old key).
+     */
+    int (*remove_if)(csession_store *store, const char *key, size_t key_len,
+                     uint64_t expected_revision);
 };
 
 /* CSESSION_STORE_VERSION, for bindings that cannot read macros. */

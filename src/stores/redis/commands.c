@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "digits.h"
 #include "error.h"
+#include "revision.h"
 
 /* Longest decimal int64 and its NUL. */
 #define TTL_TEXT 24
@@ -307,5 +309,88 @@ int csession__redis_get_expire(csession__redis_topology *t, const char *key, siz
     }
     csession__redis_reply_free(r[0]);
     csession__redis_reply_free(r[1]);
+    return rc;
+}
+
+/*
+ * The store's conditional writes, in one script so that the comparison of
+ * revisions and the write are one atomic step on the server, on one key
+ * (any Cluster node can run it). Arguments: KEYS[1] the key; ARGV[1] the
+ * mode (u: update if the revision is ARGV[2], a: update whatever the
+ * revision, d: delete if the revision is ARGV[2]); ARGV[3] the state after
+ * the envelope head, or the whole state when ARGV[5] is not 'e'; ARGV[4]
+ * the TTL. Answers 0 when the key does not exist, -1 when its revision is
+ * another one, else the new revision (1 for a delete). GETRANGE reads only
+ * the head of the value, whatever its size; revision.h has the layout.
+ */
+static const char WRITE_IF_SCRIPT[] =
+    "local h = redis.call('GETRANGE', KEYS[1], 0, 39)\n"
+    "if h == '' then return 0 end\n"
+    "local cur = string.match(h, '^{\"v\":1,\"rev\":(%d+),') or '0'\n"
+    "if ARGV[1] ~= 'a' and cur ~= ARGV[2] then return -1 end\n"
+    "if ARGV[1] == 'd' then redis.call('DEL', KEYS[1]) return 1 end\n"
+    "local rev = string.format('%d', tonumber(cur) + 1)\n"
+    "if ARGV[5] == 'e' then\n"
+    "  redis.call('SET', KEYS[1], '{\"v\":1,\"rev\":' .. rev .. ',' .. ARGV[3], 'EX', ARGV[4])\n"
+    "else\n"
+    "  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])\n"
+    "end\n"
+    "return tonumber(rev)\n";
+
+/* SHA-1 of WRITE_IF_SCRIPT, the name EVALSHA knows it by (test_store_redis
+ * checks it against SCRIPT LOAD). */
+static const char WRITE_IF_SHA[] = "cd1a16e054fc614ae3155e03059533a6fc9461fe";
+
+const char *csession__redis_write_if_script(void)
+{
+    return WRITE_IF_SCRIPT;
+}
+
+const char *csession__redis_write_if_sha(void)
+{
+    return WRITE_IF_SHA;
+}
+
+/* NOSCRIPT: the server has not seen the script yet (new, restarted, failed
+ * over, or SCRIPT FLUSH). */
+static int no_script(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+int csession__redis_write_if(csession__redis_topology *t, const char *key, size_t key_len,
+                             int mode, uint64_t expected, const char *state, size_t state_len,
+                             int64_t ttl_seconds, long long *result)
+{
+    static const char modes[] = {'u', 'a', 'd'};
+    char ttl[TTL_TEXT], rev[CSESSION__DECIMAL_MAX];
+    const char *rev_text = csession__decimal_u64(rev, expected);
+    int envelope = csession__redis_is_envelope(state, state_len);
+    const char *body = envelope ? state + CSESSION__REDIS_ENVELOPE_HEAD_LEN : state;
+    size_t body_len = envelope ? state_len - CSESSION__REDIS_ENVELOPE_HEAD_LEN : state_len;
+    const char *argv[] = {"EVALSHA", WRITE_IF_SHA, "1", key, &modes[mode], rev_text,
+                          body ? body : "", ttl, envelope ? "e" : "r"};
+    size_t lens[] = {7, sizeof WRITE_IF_SHA - 1, 1, key_len, 1,
+                     (size_t)(rev + sizeof rev - rev_text), body_len,
+                     ttl_text(ttl, ttl_seconds), 1};
+    const csession__redis_cmd cmd = {9, argv, lens};
+    redisReply *r;
+    int rc = exec(t, key, key_len, "Redis EVALSHA", &cmd, 1, 1, &r);
+    if (rc == 0 && no_script(r)) {
+        /* EVAL runs it and makes the server remember it for EVALSHA. */
+        csession__redis_reply_free(r);
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = WRITE_IF_SCRIPT;
+        lens[1] = sizeof WRITE_IF_SCRIPT - 1;
+        rc = exec(t, key, key_len, "Redis EVAL", &cmd, 1, 1, &r);
+    }
+    if (rc)
+        return rc;
+    if (r->type == REDIS_REPLY_INTEGER)
+        *result = r->integer;
+    else
+        rc = csession__redis_reply_error(r, "Redis conditional write");
+    csession__redis_reply_free(r);
     return rc;
 }

@@ -59,4 +59,27 @@ int csession__redis_getex(csession__redis_topology *t, const char *key, size_t k
 int csession__redis_get_expire(csession__redis_topology *t, const char *key, size_t key_len,
                                int64_t ttl_seconds, csession_buf *value);
 
+/* Modes of csession__redis_write_if(). */
+#define CSESSION__REDIS_WRITE_IF_REV 0   /* update when the revision is `expected` */
+#define CSESSION__REDIS_WRITE_ANY 1      /* update whatever the revision */
+#define CSESSION__REDIS_DELETE_IF_REV 2  /* delete when the revision is `expected` */
+
+/*
+ * The conditional write of the store's revisions (revision.h), one script
+ * run by EVALSHA (EVAL once when the server does not know it yet). `state`
+ * is the state as the library wrote it (unused for a delete). 0 with
+ * *result: 0 the key does not exist, -1 its revision is not `expected`,
+ * otherwise the new revision (1 for a delete); or a failure.
+ * Unlike the other commands, a retry after a dropped connection may find
+ * the first attempt's write done: it then answers -1 (a conflict with
+ * itself), which the request flow recognises by reading the state back.
+ */
+int csession__redis_write_if(csession__redis_topology *t, const char *key, size_t key_len,
+                             int mode, uint64_t expected, const char *state, size_t state_len,
+                             int64_t ttl_seconds, long long *result);
+
+/* The script and its SHA-1, for the tests. */
+const char *csession__redis_write_if_script(void);
+const char *csession__redis_write_if_sha(void);
+
 #endif

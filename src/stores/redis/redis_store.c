@@ -18,6 +18,7 @@
 #include "csession/errors.h"
 #include "csession/library.h"
 #include "error.h"
+#include "revision.h"
 #include "session_key.h"
 #include "topology.h"
 #include "url.h"
@@ -121,12 +122,18 @@ static int check_state(const redis_store *r, const char *state, size_t state_len
     return 0;
 }
 
-/* SET NX under fresh keys until one is new. The key goes to the caller
- * before it is stored, so that a stored session always has an owner. */
+/* SET NX under fresh keys until one is new, at revision 1. The key goes to
+ * the caller before it is stored, so that a stored session always has an
+ * owner. */
 static int save_new(redis_store *r, const char *state, size_t state_len, int64_t ttl_seconds,
                     csession_buf *key_out)
 {
-    int rc = 0;
+    csession_buf value = CSESSION_BUF_INIT;
+    int rc = csession__redis_rev_wrap(state, state_len, 1, &value);
+    if (rc)
+        return rc;
+    state = value.ptr;
+    state_len = value.size;
     char key[KEY_LEN];
     for (int attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
         r->keygen(key, r->keygen_ctx);
@@ -143,11 +150,13 @@ static int save_new(redis_store *r, const char *state, size_t state_len, int64_t
             break;
         if (stored) {
             sodium_memzero(key, sizeof key);
+            csession_buf_dispose(&value);
             return 0;
         }
         /* A live session has this key: never overwrite, draw again. */
     }
     sodium_memzero(key, sizeof key);
+    csession_buf_dispose(&value);
     csession__buf_clear(key_out);
     if (rc == 0)
         rc = csession__error(CSESSION_ESTORE,
@@ -156,22 +165,103 @@ static int save_new(redis_store *r, const char *state, size_t state_len, int64_t
     return rc;
 }
 
-static int redis_load(csession_store *store, const char *key, size_t key_len,
-                      csession_buf *state)
+/* GET, or GETEX EX when `touch_ttl_seconds` > 0 (GET + EXPIRE pipelined on
+ * servers before 6.2), of a valid session key; the revision taken out. */
+static int load_value(redis_store *r, const char *key, int64_t touch_ttl_seconds,
+                      csession_buf *state, uint64_t *revision)
 {
-    redis_store *r = (redis_store *)store;
-    if (!state)
-        return csession__error(CSESSION_EINVAL, "NULL argument");
-    /* A key this store cannot have made does not exist: no I/O at all. */
-    if (!csession__session_key_valid(key, key_len))
-        return CSESSION_ENOTFOUND;
     redis_key k;
     int rc = redis_key_make(r, key, &k);
     if (rc)
         return rc;
-    rc = csession__redis_get(r->topology, k.ptr, k.len, state);
+    if (touch_ttl_seconds <= 0) {
+        rc = csession__redis_get(r->topology, k.ptr, k.len, state);
+    } else {
+        int64_t ttl = capped(touch_ttl_seconds);
+        rc = CSESSION_EUNSUPPORTED;
+        if (!atomic_load_explicit(&r->getex_unsupported, memory_order_relaxed)) {
+            rc = csession__redis_getex(r->topology, k.ptr, k.len, ttl, state);
+            if (rc == CSESSION_EUNSUPPORTED)
+                atomic_store_explicit(&r->getex_unsupported, 1, memory_order_relaxed);
+        }
+        if (rc == CSESSION_EUNSUPPORTED)
+            rc = csession__redis_get_expire(r->topology, k.ptr, k.len, ttl, state);
+    }
+    redis_key_dispose(&k);
+    if (rc == 0)
+        csession__redis_rev_unwrap(state, revision);
+    else
+        csession__buf_clear(state);
+    return rc;
+}
+
+static int redis_load_rev(csession_store *store, const char *key, size_t key_len,
+                          int64_t touch_ttl_seconds, csession_buf *state, uint64_t *revision)
+{
+    redis_store *r = (redis_store *)store;
+    if (!state || !revision)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    *revision = 0;
+    /* A key this store cannot have made does not exist: no I/O at all. */
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
+    return load_value(r, key, touch_ttl_seconds, state, revision);
+}
+
+static int redis_load(csession_store *store, const char *key, size_t key_len,
+                      csession_buf *state)
+{
+    uint64_t revision;
+    return redis_load_rev(store, key, key_len, 0, state, &revision);
+}
+
+/* The conditional write script on a valid session key. */
+static int write_if(redis_store *r, const char *key, int mode, uint64_t expected,
+                    const char *state, size_t state_len, int64_t ttl_seconds, long long *result)
+{
+    redis_key k;
+    int rc = redis_key_make(r, key, &k);
+    if (rc)
+        return rc;
+    rc = csession__redis_write_if(r->topology, k.ptr, k.len, mode, expected, state, state_len,
+                                  capped(ttl_seconds), result);
     redis_key_dispose(&k);
     return rc;
+}
+
+/* The script's answer as a store code: 0, CSESSION_ENOTFOUND, CSESSION_ECONFLICT. */
+static int write_if_code(long long result)
+{
+    return result > 0 ? 0 : result == 0 ? CSESSION_ENOTFOUND : CSESSION_ECONFLICT;
+}
+
+static int redis_update_if(csession_store *store, const char *key, size_t key_len,
+                           uint64_t expected_revision, const char *state, size_t state_len,
+                           int64_t ttl_seconds)
+{
+    redis_store *r = (redis_store *)store;
+    csession_buf unused = CSESSION_BUF_INIT;
+    int rc = check_state(r, state, state_len, ttl_seconds, &unused);
+    if (rc)
+        return rc;
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
+    long long result = 0;
+    rc = write_if(r, key, CSESSION__REDIS_WRITE_IF_REV, expected_revision, state, state_len,
+                  ttl_seconds, &result);
+    return rc ? rc : write_if_code(result);
+}
+
+static int redis_remove_if(csession_store *store, const char *key, size_t key_len,
+                           uint64_t expected_revision)
+{
+    redis_store *r = (redis_store *)store;
+    if (!csession__session_key_valid(key, key_len))
+        return CSESSION_ENOTFOUND;
+    long long result = 0;
+    int rc = write_if(r, key, CSESSION__REDIS_DELETE_IF_REV, expected_revision, "", 0, 1,
+                      &result);
+    return rc ? rc : write_if_code(result);
 }
 
 static int redis_save(csession_store *store, const char *state, size_t state_len,
@@ -194,20 +284,13 @@ static int redis_update(csession_store *store, const char *key, size_t key_len,
         return save_new(r, state, state_len, ttl_seconds, key_out);
     if ((rc = csession__buf_set(key_out, key, KEY_LEN)))
         return rc;
-    redis_key k;
-    if ((rc = redis_key_make(r, key, &k))) {
-        csession__buf_clear(key_out);
-        return rc;
-    }
-    int stored = 0;
-    rc = csession__redis_set(r->topology, k.ptr, k.len, state, state_len, capped(ttl_seconds),
-                             CSESSION__REDIS_SET_XX, &stored);
-    redis_key_dispose(&k);
+    long long result = 0;
+    rc = write_if(r, key, CSESSION__REDIS_WRITE_ANY, 0, state, state_len, ttl_seconds, &result);
     if (rc) {
         csession__buf_clear(key_out);
         return rc;
     }
-    if (stored)
+    if (result > 0)
         return 0;
     /* The key expired or was deleted since it was loaded: as save, under a
      * new key (never recreate the old one, which its owner gave up). */
@@ -371,6 +454,10 @@ int csession_store_redis_new(csession_store **out, const char *url,
     r->base.remove = redis_remove;
     r->base.free = redis_free;
     r->base.payload = NULL;
+    r->base.flags = 0;
+    r->base.load_rev = redis_load_rev;
+    r->base.update_if = redis_update_if;
+    r->base.remove_if = redis_remove_if;
     *out = &r->base;
     return 0;
 }
@@ -390,25 +477,8 @@ int csession__store_redis_load_touch(csession_store *store, const char *key, siz
     csession__buf_clear(state);
     if (ttl_seconds < 1)
         return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
-    if (!csession__session_key_valid(key, key_len))
-        return CSESSION_ENOTFOUND;
-    redis_store *r = (redis_store *)store;
-    redis_key k;
-    int rc = redis_key_make(r, key, &k);
-    if (rc)
-        return rc;
-    rc = CSESSION_EUNSUPPORTED;
-    if (!atomic_load_explicit(&r->getex_unsupported, memory_order_relaxed)) {
-        rc = csession__redis_getex(r->topology, k.ptr, k.len, capped(ttl_seconds), state);
-        if (rc == CSESSION_EUNSUPPORTED)
-            atomic_store_explicit(&r->getex_unsupported, 1, memory_order_relaxed);
-    }
-    if (rc == CSESSION_EUNSUPPORTED)
-        rc = csession__redis_get_expire(r->topology, k.ptr, k.len, capped(ttl_seconds), state);
-    redis_key_dispose(&k);
-    if (rc)
-        csession__buf_clear(state);
-    return rc;
+    uint64_t revision;
+    return redis_load_rev(store, key, key_len, ttl_seconds, state, &revision);
 }
 
 int csession__store_redis_set_keygen(csession_store *store, csession__redis_keygen_fn keygen,

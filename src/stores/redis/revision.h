@@ -1,0 +1,49 @@
+/*
+ * Internal: where the Redis store keeps a state's revision, without I/O.
+ *
+ * A state the library wrote starts with the envelope head {"v":1, ; the
+ * store writes its revision right after it:
+ *
+ *     {"v":1,"rev":7,"state":{...}}
+ *
+ * so that the value stays the JSON envelope (which the state decoder reads,
+ * "rev" included) and the store's script reads the revision from the first
+ * bytes of the value without parsing it. A value without "rev" (written by
+ * an earlier version, or by actix-session) has revision 0. A state that
+ * does not start with the envelope head is stored as it is, always at
+ * revision 0: the library never writes one.
+ */
+#ifndef CSESSION_SRC_STORES_REDIS_REVISION_H
+#define CSESSION_SRC_STORES_REDIS_REVISION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csession/buf.h"
+
+/* {"v":1,  : what an envelope starts with, and its length. */
+#define CSESSION__REDIS_ENVELOPE_HEAD "{\"v\":1,"
+#define CSESSION__REDIS_ENVELOPE_HEAD_LEN 7
+
+/* Room for the head with a revision: {"v":1,"rev":<20 digits>, */
+#define CSESSION__REDIS_REV_HEAD_MAX 40
+
+/* 1 when `state` starts with the envelope head. */
+int csession__redis_is_envelope(const char *state, size_t len);
+
+/*
+ * Writes `state` as the store keeps it at `revision` into `out` (replacing
+ * its contents): the revision spliced after the envelope head, or `state`
+ * unchanged when it is not an envelope. 0 or CSESSION_ENOMEM.
+ */
+int csession__redis_rev_wrap(const char *state, size_t len, uint64_t revision,
+                             csession_buf *out);
+
+/*
+ * Takes the revision out of a stored value in place: `value` becomes the
+ * state as the library wrote it and *revision its revision (0 when the
+ * value has none). Cannot fail.
+ */
+void csession__redis_rev_unwrap(csession_buf *value, uint64_t *revision);
+
+#endif
