@@ -437,24 +437,19 @@ static int decode_for_merge(const csession_buf *state, cJSON **map)
 }
 
 /*
- * After a write of `key` met revision conflicts: reads the newest state
- * (into `latest`, revision *latest_rev) and re-applies the request's
- * changes on it, relative to `base`, into *merged. Returns 0,
- * CSESSION_ENOTFOUND (the key is gone), CSESSION_ECONFLICT, or a failure.
- * `mine`/`mine_rev` is what this commit tried to write: found stored
- * already (a retried write that had landed), it answers 1.
+ * After a write of `key` met a newer revision: reads the newest state (into
+ * `latest`, revision *latest_rev) and re-applies the request's changes on
+ * it, relative to `base`, into *merged. Returns 0, CSESSION_ENOTFOUND (the
+ * key is gone), CSESSION_ECONFLICT, or a failure.
  */
 static int merge_newest(csession_manager *mgr, const csession *s, const csession_buf *key,
-                        const csession_buf *base, const csession_buf *mine, uint64_t mine_rev,
-                        csession_buf *latest, uint64_t *latest_rev, cJSON **merged)
+                        const csession_buf *base, csession_buf *latest, uint64_t *latest_rev,
+                        cJSON **merged)
 {
     int touched;
     int rc = read_state(mgr, key, 0, latest, latest_rev, &touched);
     if (rc)
         return rc;
-    if (*latest_rev == mine_rev && latest->size == mine->size &&
-        memcmp(latest->ptr, mine->ptr, mine->size) == 0)
-        return 1;
     cJSON *b = NULL, *l = NULL;
     if ((rc = decode_for_merge(base, &b)) || (rc = decode_for_merge(latest, &l))) {
         csession__json_delete_wiped(b);
@@ -501,12 +496,7 @@ static int write_back(csession_manager *mgr, const csession *s, commit_result *r
         csession_buf *latest = &newest[attempt % 2];
         uint64_t latest_rev = 0;
         cJSON *merged = NULL;
-        rc = merge_newest(mgr, s, &s->key, base, &r->stored, rev + 1, latest, &latest_rev,
-                          &merged);
-        if (rc == 1) { /* our own write, retried after it had landed */
-            rc = 0;
-            break;
-        }
+        rc = merge_newest(mgr, s, &s->key, base, latest, &latest_rev, &merged);
         if (rc)
             break;
         csession__json_delete_wiped(r->merged);
@@ -562,9 +552,7 @@ static int renew(csession_manager *mgr, const csession *s, commit_result *r)
         csession_buf *latest = &newest[attempt % 2];
         uint64_t latest_rev = 0;
         cJSON *merged = NULL;
-        const csession_buf none = CSESSION_BUF_INIT;
-        rc = merge_newest(mgr, s, &s->key, base, &none, UINT64_MAX, latest, &latest_rev,
-                          &merged);
+        rc = merge_newest(mgr, s, &s->key, base, latest, &latest_rev, &merged);
         if (rc)
             break;
         csession__json_delete_wiped(r->merged);

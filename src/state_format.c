@@ -78,11 +78,12 @@ static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp)
     if (!cJSON_IsNumber(v) || v->valuedouble != CSESSION__STATE_VERSION)
         return csession__error(CSESSION_EFORMAT, "unknown state format version (supported: %d)",
                                CSESSION__STATE_VERSION);
-    /* "rev" is a store's revision (the Redis store keeps it there): the
-     * store reads it, the state does not depend on it. */
+    /* "rev" and "w" are a store's revision and write tag (the Redis store
+     * keeps them there): the store reads them, the state does not. */
     for (const cJSON *m = doc->child; m; m = m->next) {
         if (strcmp(m->string, "v") != 0 && strcmp(m->string, "state") != 0 &&
-            strcmp(m->string, "exp") != 0 && strcmp(m->string, "rev") != 0)
+            strcmp(m->string, "exp") != 0 && strcmp(m->string, "rev") != 0 &&
+            strcmp(m->string, "w") != 0)
             return csession__error(CSESSION_EFORMAT, "unknown member \"%.64s\" in state envelope",
                                    m->string);
     }

@@ -43,6 +43,24 @@ int client_request(csession_manager *mgr, test_client *c, const char *extra, tes
     return rc;
 }
 
+int client_load(csession_manager *mgr, const test_client *c, csession **s)
+{
+    return csession_manager_load(mgr, c->cookie, strlen(c->cookie), s);
+}
+
+int client_commit(csession_manager *mgr, test_client *c, csession *s)
+{
+    csession_buf set = CSESSION_BUF_INIT;
+    int rc = csession_manager_commit(mgr, s, &set);
+    if (!rc || rc == CSESSION_EGONE) {
+        c->got_set_cookie = 0;
+        if (set.size)
+            apply_set_cookie(c, set.ptr);
+    }
+    csession_buf_dispose(&set);
+    return rc;
+}
+
 const char *client_attr(const test_client *c, const char *attr, char *out, size_t out_size)
 {
     out[0] = '\0';

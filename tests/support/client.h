@@ -28,6 +28,15 @@ typedef void (*test_handler)(csession *s, void *ctx);
 int client_request(csession_manager *mgr, test_client *c, const char *extra, test_handler handler,
                    void *ctx);
 
+/*
+ * The two halves of client_request(), for interleaving requests: load the
+ * session from the client's cookie (a new session owned by the caller),
+ * and commit it, applying any Set-Cookie to the client (also the removal
+ * cookie that comes with CSESSION_EGONE). Both return the manager's code.
+ */
+int client_load(csession_manager *mgr, const test_client *c, csession **s);
+int client_commit(csession_manager *mgr, test_client *c, csession *s);
+
 /* The value of attribute `attr` ("Max-Age", "Path", ...) in the last
  * Set-Cookie, copied into `out`; "" when absent, "<flag>" for flags. */
 const char *client_attr(const test_client *c, const char *attr, char *out, size_t out_size);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "conformance_internal.h"
 #include "cookie/header.h"
 
 static const conformance_target *target;
@@ -31,10 +32,36 @@ static void fill_key(unsigned char key[CSESSION_KEY_BYTES], unsigned char seed)
         key[i] = (unsigned char)(seed + i * 3);
 }
 
+/* A manager on `st` (taken), configured as manager_with() does. */
+static csession_manager *manager_on(const settings *set, unsigned char key_seed,
+                                    csession_store *st);
+
 /* A manager on a fresh store of the target; `store` (optional) receives the
  * store, still usable for advance_time(). */
 static csession_manager *manager_with(const settings *set, unsigned char key_seed,
                                       csession_store **store)
+{
+    csession_store *st = NULL;
+    assert_int_equal(target->new_store(&st, target->ctx), 0);
+    if (store)
+        *store = st;
+    return manager_on(set, key_seed, st);
+}
+
+csession_store *conformance_new_store(void)
+{
+    csession_store *st = NULL;
+    assert_int_equal(target->new_store(&st, target->ctx), 0);
+    return st;
+}
+
+csession_manager *conformance_manager_on(csession_store *st, unsigned char key_seed)
+{
+    return manager_on(NULL, key_seed, st);
+}
+
+static csession_manager *manager_on(const settings *set, unsigned char key_seed,
+                                    csession_store *st)
 {
     csession_config *cfg = NULL;
     unsigned char key[CSESSION_KEY_BYTES];
@@ -50,13 +77,9 @@ static csession_manager *manager_with(const settings *set, unsigned char key_see
     else
         assert_int_equal(csession_config_set_browser_session(cfg, TTL), 0);
     assert_int_equal(csession_config_set_ttl_policy(cfg, set ? set->policy : 0), 0);
-    csession_store *st = NULL;
-    assert_int_equal(target->new_store(&st, target->ctx), 0);
     csession_manager *mgr = NULL;
     assert_int_equal(csession_manager_new(&mgr, cfg, st), 0);
     csession_config_free(cfg);
-    if (store)
-        *store = st;
     return mgr;
 }
 
@@ -396,5 +419,11 @@ int conformance_run(const conformance_target *t)
                  csession_cookie_security_name(modes[m]));
         failed += _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL, NULL);
     }
+    /* Parallel requests, once: the cookie format plays no part in them. */
+    security = CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305;
+    char name[96];
+    snprintf(name, sizeof name, "conformance %s parallel requests", t->name);
+    failed += _cmocka_run_group_tests(name, conformance_concurrency_tests,
+                                      conformance_concurrency_count, NULL, NULL);
     return failed;
 }

@@ -101,8 +101,9 @@ static void free_replies(redisReply **replies, size_t n)
  * Returns 0 with the replies (error replies included, except those the
  * topology acted on), or a failure with its message.
  */
-static int exec(csession__redis_topology *t, const char *key, size_t key_len, const char *what,
-                const csession__redis_cmd *cmds, size_t n, int write, redisReply **replies)
+static int exec_retried(csession__redis_topology *t, const char *key, size_t key_len,
+                        const char *what, const csession__redis_cmd *cmds, size_t n, int write,
+                        redisReply **replies, int *retried_out)
 {
     csession__redis_route route;
     int rc = t->route(t, key, key_len, &route);
@@ -144,6 +145,8 @@ static int exec(csession__redis_topology *t, const char *key, size_t key_len, co
         csession__redis_next next = t->failed(t, &route, event, bad);
         if (next == CSESSION__REDIS_RETRY && !retried) {
             retried = 1;
+            if (retried_out)
+                *retried_out = 1;
             fresh = 1;
         } else if (next == CSESSION__REDIS_REDIRECT && redirects < CSESSION__REDIS_MAX_REDIRECTS) {
             redirects++;
@@ -171,6 +174,12 @@ static int exec(csession__redis_topology *t, const char *key, size_t key_len, co
         if (next == CSESSION__REDIS_RETRY && (rc = t->route(t, key, key_len, &route)) != 0)
             return rc;
     }
+}
+
+static int exec(csession__redis_topology *t, const char *key, size_t key_len, const char *what,
+                const csession__redis_cmd *cmds, size_t n, int write, redisReply **replies)
+{
+    return exec_retried(t, key, key_len, what, cmds, n, write, replies, NULL);
 }
 
 static int exec1(csession__redis_topology *t, const char *what, int argc, const char **argv,
@@ -319,19 +328,27 @@ int csession__redis_get_expire(csession__redis_topology *t, const char *key, siz
  * mode (u: update if the revision is ARGV[2], a: update whatever the
  * revision, d: delete if the revision is ARGV[2]); ARGV[3] the state after
  * the envelope head, or the whole state when ARGV[5] is not 'e'; ARGV[4]
- * the TTL. Answers 0 when the key does not exist, -1 when its revision is
- * another one, else the new revision (1 for a delete). GETRANGE reads only
- * the head of the value, whatever its size; revision.h has the layout.
+ * the TTL; ARGV[6] the write's tag. Answers 0 when the key does not exist,
+ * -1 when its revision is another one, else the new revision (1 for a
+ * delete). GETRANGE reads only the head of the value, whatever its size;
+ * revision.h has the layout.
+ *
+ * The tag, unique to each write, is stored with it: a write retried after
+ * a dropped connection that finds its own tag knows the first attempt
+ * landed, where a revision alone could not tell it from another request's
+ * write of the same revision.
  */
 static const char WRITE_IF_SCRIPT[] =
-    "local h = redis.call('GETRANGE', KEYS[1], 0, 39)\n"
+    "local h = redis.call('GETRANGE', KEYS[1], 0, 79)\n"
     "if h == '' then return 0 end\n"
-    "local cur = string.match(h, '^{\"v\":1,\"rev\":(%d+),') or '0'\n"
+    "local cur, tag = string.match(h, '^{\"v\":1,\"rev\":(%d+),\"w\":\"(%w+)\",')\n"
+    "if not cur then cur = string.match(h, '^{\"v\":1,\"rev\":(%d+),') or '0' end\n"
+    "if ARGV[1] == 'u' and tag == ARGV[6] then return tonumber(cur) end\n"
     "if ARGV[1] ~= 'a' and cur ~= ARGV[2] then return -1 end\n"
     "if ARGV[1] == 'd' then redis.call('DEL', KEYS[1]) return 1 end\n"
     "local rev = string.format('%d', tonumber(cur) + 1)\n"
     "if ARGV[5] == 'e' then\n"
-    "  redis.call('SET', KEYS[1], '{\"v\":1,\"rev\":' .. rev .. ',' .. ARGV[3], 'EX', ARGV[4])\n"
+    "  redis.call('SET', KEYS[1], '{\"v\":1,\"rev\":' .. rev .. ',\"w\":\"' .. ARGV[6] .. '\",' .. ARGV[3], 'EX', ARGV[4])\n"
     "else\n"
     "  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])\n"
     "end\n"
@@ -339,7 +356,7 @@ static const char WRITE_IF_SCRIPT[] =
 
 /* SHA-1 of WRITE_IF_SCRIPT, the name EVALSHA knows it by (test_store_redis
  * checks it against SCRIPT LOAD). */
-static const char WRITE_IF_SHA[] = "cd1a16e054fc614ae3155e03059533a6fc9461fe";
+static const char WRITE_IF_SHA[] = "30ea14bab07272ef01622f48f1a501aa97e29b9e";
 
 const char *csession__redis_write_if_script(void)
 {
@@ -363,19 +380,21 @@ int csession__redis_write_if(csession__redis_topology *t, const char *key, size_
                              int64_t ttl_seconds, long long *result)
 {
     static const char modes[] = {'u', 'a', 'd'};
-    char ttl[TTL_TEXT], rev[CSESSION__DECIMAL_MAX];
+    char ttl[TTL_TEXT], rev[CSESSION__DECIMAL_MAX], tag[CSESSION__REDIS_TAG_LEN];
+    csession__redis_write_tag(tag);
     const char *rev_text = csession__decimal_u64(rev, expected);
     int envelope = csession__redis_is_envelope(state, state_len);
     const char *body = envelope ? state + CSESSION__REDIS_ENVELOPE_HEAD_LEN : state;
     size_t body_len = envelope ? state_len - CSESSION__REDIS_ENVELOPE_HEAD_LEN : state_len;
     const char *argv[] = {"EVALSHA", WRITE_IF_SHA, "1", key, &modes[mode], rev_text,
-                          body ? body : "", ttl, envelope ? "e" : "r"};
+                          body ? body : "", ttl, envelope ? "e" : "r", tag};
     size_t lens[] = {7, sizeof WRITE_IF_SHA - 1, 1, key_len, 1,
                      (size_t)(rev + sizeof rev - rev_text), body_len,
-                     ttl_text(ttl, ttl_seconds), 1};
-    const csession__redis_cmd cmd = {9, argv, lens};
+                     ttl_text(ttl, ttl_seconds), 1, sizeof tag};
+    const csession__redis_cmd cmd = {10, argv, lens};
     redisReply *r;
-    int rc = exec(t, key, key_len, "Redis EVALSHA", &cmd, 1, 1, &r);
+    int retried = 0;
+    int rc = exec_retried(t, key, key_len, "Redis EVALSHA", &cmd, 1, 1, &r, &retried);
     if (rc == 0 && no_script(r)) {
         /* EVAL runs it and makes the server remember it for EVALSHA. */
         csession__redis_reply_free(r);
@@ -383,7 +402,7 @@ int csession__redis_write_if(csession__redis_topology *t, const char *key, size_
         lens[0] = 4;
         argv[1] = WRITE_IF_SCRIPT;
         lens[1] = sizeof WRITE_IF_SCRIPT - 1;
-        rc = exec(t, key, key_len, "Redis EVAL", &cmd, 1, 1, &r);
+        rc = exec_retried(t, key, key_len, "Redis EVAL", &cmd, 1, 1, &r, &retried);
     }
     if (rc)
         return rc;
@@ -391,6 +410,10 @@ int csession__redis_write_if(csession__redis_topology *t, const char *key, size_
         *result = r->integer;
     else
         rc = csession__redis_reply_error(r, "Redis conditional write");
+    /* A delete leaves nothing to recognise it by: retried, "no such key"
+     * most likely means that the first attempt deleted it. */
+    if (rc == 0 && mode == CSESSION__REDIS_DELETE_IF_REV && retried && *result == 0)
+        *result = 1;
     csession__redis_reply_free(r);
     return rc;
 }

@@ -70,9 +70,10 @@ int csession__redis_get_expire(csession__redis_topology *t, const char *key, siz
  * is the state as the library wrote it (unused for a delete). 0 with
  * *result: 0 the key does not exist, -1 its revision is not `expected`,
  * otherwise the new revision (1 for a delete); or a failure.
- * Unlike the other commands, a retry after a dropped connection may find
- * the first attempt's write done: it then answers -1 (a conflict with
- * itself), which the request flow recognises by reading the state back.
+ * Unlike the other commands, a conditional write is not idempotent: a
+ * retry after a dropped connection may find the first attempt's write
+ * done. An update recognises that by the tag each write stores with it
+ * (revision.h); a retried delete that finds no key takes it as its own.
  */
 int csession__redis_write_if(csession__redis_topology *t, const char *key, size_t key_len,
                              int mode, uint64_t expected, const char *state, size_t state_len,

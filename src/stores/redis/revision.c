@@ -1,10 +1,35 @@
 /* The revision inside a stored Redis value: see revision.h. */
 #include "revision.h"
 
+#include <stdatomic.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "buf.h"
 #include "digits.h"
+
+static atomic_uint_fast64_t tag_counter;
+static atomic_int tag_seeded;
+
+void csession__redis_write_tag(char out[CSESSION__REDIS_TAG_LEN])
+{
+    /* Seeded once per process (a fork's child continues the parent's
+     * sequence, but from a point the parent has passed only if it writes
+     * as fast: the random start makes a meeting of two tags unlikely, and
+     * a meeting needs the same key and revision too). */
+    if (!atomic_load_explicit(&tag_seeded, memory_order_acquire)) {
+        uint64_t seed;
+        randombytes_buf(&seed, sizeof seed);
+        uint_fast64_t zero = 0;
+        atomic_compare_exchange_strong(&tag_counter, &zero, seed);
+        atomic_store_explicit(&tag_seeded, 1, memory_order_release);
+    }
+    uint64_t v = atomic_fetch_add_explicit(&tag_counter, 1, memory_order_relaxed);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = CSESSION__REDIS_TAG_LEN - 1; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
 
 static const char REV_HEAD[] = "{\"v\":1,\"rev\":";
 
@@ -52,9 +77,24 @@ void csession__redis_rev_unwrap(csession_buf *value, uint64_t *revision)
         rev = rev * 10 + (uint64_t)(value->ptr[i++] - '0');
     if (i == head || i >= value->size || value->ptr[i] != ',')
         return;
-    /* {"v":1,"rev":N,<tail>  ->  {"v":1,<tail> */
-    size_t tail = value->size - (i + 1);
-    memmove(value->ptr + CSESSION__REDIS_ENVELOPE_HEAD_LEN, value->ptr + i + 1, tail);
+    i++;
+    /* and the write's tag, when there is one: "w":"<hex>", */
+    static const char TAG_HEAD[] = "\"w\":\"";
+    size_t th = sizeof TAG_HEAD - 1;
+    if (value->size - i > th + CSESSION__REDIS_TAG_LEN + 2 &&
+        memcmp(value->ptr + i, TAG_HEAD, th) == 0) {
+        size_t j = i + th;
+        while (j < value->size && j - (i + th) <= CSESSION__REDIS_TAG_LEN &&
+               ((value->ptr[j] >= '0' && value->ptr[j] <= '9') ||
+                (value->ptr[j] >= 'a' && value->ptr[j] <= 'z') ||
+                (value->ptr[j] >= 'A' && value->ptr[j] <= 'Z')))
+            j++;
+        if (j + 1 < value->size && value->ptr[j] == '"' && value->ptr[j + 1] == ',')
+            i = j + 2;
+    }
+    /* {"v":1,"rev":N,["w":"T",]<tail>  ->  {"v":1,<tail> */
+    size_t tail = value->size - i;
+    memmove(value->ptr + CSESSION__REDIS_ENVELOPE_HEAD_LEN, value->ptr + i, tail);
     value->size = CSESSION__REDIS_ENVELOPE_HEAD_LEN + tail;
     value->ptr[value->size] = '\0';
     *revision = rev;
