@@ -211,6 +211,43 @@ static void report(const char *what, int rc)
             csession_last_error());
 }
 
+/* Runs of a route on one request before it answers 409: a commit that
+ * meets a parallel request's change of the same key (two clicks on
+ * /do_something) reloads the session and runs the route again. */
+#define ROUTE_RUNS 32
+
+/*
+ * Runs the route on the loaded session and commits, again after a reload
+ * as long as the commit reports a conflict (a parallel request changed
+ * the same keys), so that no change a client was told about is lost.
+ * Returns the commit's code.
+ */
+static int run_and_commit(const app *a, csession *s, route_fn fn, const char *arg, reply *r,
+                          csession_buf *set_cookie, int *status)
+{
+    for (int run = 1;; run++) {
+        int rc = fn(s, arg, r);
+        if (rc) {
+            report("handling the session", rc);
+            return rc;
+        }
+        *status = csession_status(s);
+        rc = csession_manager_commit(a->mgr, s, set_cookie);
+        if (rc != CSESSION_ECONFLICT || run == ROUTE_RUNS) {
+            if (rc && rc != CSESSION_EGONE)
+                report("saving the session", rc);
+            return rc;
+        }
+        /* the answer is built again from the newest state */
+        text_free(&r->body);
+        *r = (reply){ .status = 200, .content_type = JSON };
+        if ((rc = csession_manager_reload(a->mgr, s))) {
+            report("reloading the session", rc);
+            return rc;
+        }
+    }
+}
+
 static mhd_result serve(const app *a, struct MHD_Connection *conn, request *req,
                         const char *method, const char *url, route_fn fn, const char *arg)
 {
@@ -228,21 +265,26 @@ static mhd_result serve(const app *a, struct MHD_Connection *conn, request *req,
         req->session_log = "session=load-failed";
         return http_respond_text(conn, req, method, url, 500, "session store error\n");
     }
-    rc = fn(s, arg, &r);
-    if (!rc) {
-        int status = csession_status(s);
-        if ((rc = csession_manager_commit(a->mgr, s, &set_cookie)))
-            report("saving the session", rc);
-        else
-            req->session_log = session_log(status, set_cookie.size > 0);
-    } else {
-        report("handling the session", rc);
-    }
+    int status = CSESSION_STATUS_UNCHANGED;
+    rc = run_and_commit(a, s, fn, arg, &r, &set_cookie, &status);
     mhd_result ret;
-    if (rc) {
+    if (rc == CSESSION_EGONE) {
+        /* Another request logged this session out (or renewed it) while
+         * this one ran: nothing was stored; the client drops its cookie. */
+        req->session_log = "session=ended-elsewhere cookie=removed";
+        text_free(&r.body);
+        r = (reply){ .status = 401, .content_type = TEXT, .set_cookie = set_cookie.ptr };
+        text_append_str(&r.body, "the session was ended by another request\n");
+        ret = http_respond(conn, req, method, url, &r);
+    } else if (rc == CSESSION_ECONFLICT) {
+        req->session_log = "session=conflict";
+        ret = http_respond_text(conn, req, method, url, 409,
+                                "the session kept changing under this request: try again\n");
+    } else if (rc) {
         req->session_log = "session=save-failed";
         ret = http_respond_text(conn, req, method, url, 500, "session store error\n");
     } else {
+        req->session_log = session_log(status, set_cookie.size > 0);
         r.set_cookie = set_cookie.ptr;
         ret = http_respond(conn, req, method, url, &r);
     }
