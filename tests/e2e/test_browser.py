@@ -114,21 +114,17 @@ def new_profile():
     return path
 
 
-class Answer:
-    """What the page shows after a button: "METHOD PATH STATUS", the body,
-    and the page's view of document.cookie."""
+class Answer(demo.Response):
+    """What the page shows after a button: "METHOD PATH STATUS" and the body
+    (no headers: a page's script does not show them), and the page's view of
+    document.cookie."""
 
     def __init__(self, shown, jar):
-        self.line, _, self.body = shown.partition("\n")
+        self.line, _, body = shown.partition("\n")
         parts = self.line.split(" ")
-        self.status = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+        status = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+        super().__init__(status, [], body)
         self.jar = jar
-
-    def state(self):
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            raise Failure("the page shows no JSON: %r" % self.body)
 
     def __repr__(self):
         return "%s %r" % (self.line, self.body)
@@ -259,7 +255,7 @@ def server(*args):
 
 def expect(answer, status, user, counter, what):
     check(answer.status == status, "%s: the page shows %r" % (what, answer))
-    got = answer.state()
+    got = answer.json()
     check(got == {"user_id": user, "counter": counter},
           "%s: expected user %r counter %r, the page shows %r" % (what, user, counter, got))
 
