@@ -9,6 +9,9 @@
 # cluster of the Cluster tests.
 CSESSION_BUILD_PACKAGES="build-essential g++ cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libmicrohttpd-dev"
 CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3"
+# Optional: headless Chromium for the browser test (tests/e2e/test_browser.py),
+# which skips itself without them. CI installs them; scripts/test.sh does not.
+CSESSION_BROWSER_PACKAGES="chromium chromium-driver"
 
 ensure_packages() {
     missing=""

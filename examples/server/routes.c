@@ -189,6 +189,7 @@ static const struct route {
     { "/login", "POST", post_login, 1 },
     { "/logout", "POST", post_logout, 0 },
     { "/protected/count", "GET", get_protected_count, 0 },
+    { "/app", "GET", NULL, 0 }, /* no session: app_page_respond() */
 };
 
 /* What happened to the session, for the log line. */
@@ -310,6 +311,8 @@ mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *r
         r.body.len = strlen(r.body.ptr);
         return http_respond(conn, req, method, url, &r);
     }
+    if (!rt->fn)
+        return app_page_respond(conn, req, method, url);
     char user[USER_ID_MAX + 1];
     if (rt->reads_login) {
         const char *why = parse_login(req, user, sizeof user);

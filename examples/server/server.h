@@ -1,7 +1,7 @@
 /*
  * The demo web server: csession on libmicrohttpd. Declarations shared by
- * its three parts - options.c (flags), http.c (request plumbing, JSON and
- * the log line) and routes.c (what each URL does).
+ * its parts - options.c (flags), http.c (request plumbing, JSON and the log
+ * line), routes.c (what each URL does) and app_page.c (the browser page).
  */
 #ifndef SESSION_SERVER_H
 #define SESSION_SERVER_H
@@ -108,5 +108,12 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* Answers a request whose body has been read completely. */
 mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *req,
                            const char *method, const char *url);
+
+/* ---- app_page.c ----------------------------------------------------- */
+
+/* Answers GET or HEAD /app: the HTML page that calls the routes above from
+ * a browser. It touches no session and sends no Set-Cookie. */
+mhd_result app_page_respond(struct MHD_Connection *conn, request *req, const char *method,
+                            const char *url);
 
 #endif /* SESSION_SERVER_H */
