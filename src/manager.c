@@ -27,6 +27,7 @@
 #include "state_format.h"
 #include "flow/decide.h"
 #include "flow/merge.h"
+#include "manager_stats.h"
 #include "store.h"
 
 struct csession_manager {
@@ -41,6 +42,8 @@ struct csession_manager {
      * later one at the same address: a session remembers which manager's
      * key sealed its cookie (see remember_sealed). Never 0. */
     uint64_t id;
+    /* Counted only on the paths of parallel requests (csession__manager_stats). */
+    atomic_uint_fast64_t merges, conflicts, gone;
 };
 
 static atomic_uint_fast64_t last_manager_id;
@@ -121,6 +124,9 @@ int csession_manager_new(csession_manager **out, const csession_config *cfg,
     }
     const csession_config *c = mgr->cfg;
     mgr->id = atomic_fetch_add(&last_manager_id, 1) + 1;
+    atomic_init(&mgr->merges, 0);
+    atomic_init(&mgr->conflicts, 0);
+    atomic_init(&mgr->gone, 0);
     mgr->attrs.name = c->cookie_name;
     mgr->attrs.name_len = strlen(c->cookie_name);
     mgr->attrs.path = c->path;
@@ -146,6 +152,14 @@ int csession_manager_new(csession_manager **out, const csession_config *cfg,
     mgr->policy.touch_on_load = mgr->caps.load_rev;
     *out = mgr;
     return 0;
+}
+
+void csession__manager_get_stats(const csession_manager *mgr, csession__manager_stats *out)
+{
+    csession_manager *m = (csession_manager *)mgr; /* atomics are read, not changed */
+    out->merges = atomic_load_explicit(&m->merges, memory_order_relaxed);
+    out->conflicts = atomic_load_explicit(&m->conflicts, memory_order_relaxed);
+    out->gone = atomic_load_explicit(&m->gone, memory_order_relaxed);
 }
 
 void csession_manager_free(csession_manager *mgr)
@@ -503,6 +517,7 @@ static int write_back(csession_manager *mgr, const csession *s, commit_result *r
         r->merged = merged;
         rev = latest_rev;
         base = latest;
+        atomic_fetch_add_explicit(&mgr->merges, 1, memory_order_relaxed);
     }
     csession_buf_dispose(&newest[0]);
     csession_buf_dispose(&newest[1]);
@@ -570,6 +585,7 @@ static int renew(csession_manager *mgr, const csession *s, commit_result *r)
         new_rev++;
         rev = latest_rev;
         base = latest;
+        atomic_fetch_add_explicit(&mgr->merges, 1, memory_order_relaxed);
     }
     csession_buf_dispose(&newest[0]);
     csession_buf_dispose(&newest[1]);
@@ -654,9 +670,12 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
         rc = csession__buf_set(&r->key, s->key.ptr, s->key.size);
         break;
     }
+    if (rc == CSESSION_ECONFLICT)
+        atomic_fetch_add_explicit(&mgr->conflicts, 1, memory_order_relaxed);
     if (r->gone) {
         /* Another request ended this session (logout, renewal): nothing is
          * stored, and the client is told to drop its cookie. */
+        atomic_fetch_add_explicit(&mgr->gone, 1, memory_order_relaxed);
         r->action = CSESSION_TOKEN_CLEAR;
         return csession__error(CSESSION_EGONE,
                                "the session was ended by another request (logout or renewal); "
