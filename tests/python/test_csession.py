@@ -1,9 +1,9 @@
-"""Tests of the ctypes binding (examples/python/csession.py).
+"""Tests of the ctypes binding (the csession package in python/).
 
 Needs the built shared library: CSESSION_LIBRARY=/path/to/libcsession.so
 (ctest sets it). Standard library only:
 
-    CSESSION_LIBRARY=build/libcsession.so python3 -m unittest tests/python/test_csession.py
+    CSESSION_LIBRARY=build/libcsession.so python3 tests/python/test_csession.py
 """
 import os
 import sys
@@ -11,8 +11,9 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                "examples", "python"))
+                                "python"))
 import csession as cs  # noqa: E402
+from csession import _native  # noqa: E402
 
 KEY = bytes(range(64))
 
@@ -94,7 +95,7 @@ class LibraryTest(unittest.TestCase):
 
     def test_every_function_is_declared(self):
         lib = cs.load_library()
-        for name in cs._SIGNATURES:
+        for name in _native.SIGNATURES:
             self.assertIsNotNone(getattr(lib, name).argtypes, name)
 
     def test_error_classes(self):
