@@ -12,7 +12,8 @@ ctypes.util.find_library("csession").
         s["counter"] = s.get("counter", 0) + 1
         set_cookie = mgr.commit(s)                        # a Set-Cookie value, or None
 
-Stores: MemoryStore, CookieStore and PythonStore for your own.
+Stores: MemoryStore, CookieStore, RedisStore (redis://, unix://,
+redis+sentinel://, redis+cluster://) and PythonStore for your own.
 
 Every failure raises CsessionError (code and the library's message), through a
 subclass that is also the matching Python exception: NotFound is a KeyError,
@@ -27,24 +28,25 @@ with a key read from the environment, or keep keys out of Python entirely.
 """
 from ._native import library_path, load_library, version
 from .config import Config, SameSite, Security, TtlPolicy, security_supported
-from .errors import (EFORMAT, EINVAL, EINVALIDCOOKIE, ENOMEM, ENOTFOUND, EPURGED, ERANGE,
-                     ERROR, ESTORE, ETIMEOUT, ETOOBIG, ETYPE, EUNSUPPORTED, OK, CsessionError,
-                     FormatError, InvalidArgument, InvalidCookie, NotFound, OutOfMemory,
-                     OutOfRange, Purged, StoreError, StoreTimeout, TooBig, Unsupported,
-                     WrongType)
-from .keys import (KEY_BYTES, KEY_SECRET_MIN_BYTES, KEYRING_MAX_KEYS, derive_key, generate_key,
-                   key_from_text, key_to_text, new_session_key, session_key_valid)
+from .errors import (ECONFLICT, EFORMAT, EGONE, EINVAL, EINVALIDCOOKIE, ENOMEM, ENOTFOUND,
+                     EPURGED, ERANGE, ERROR, ESTORE, ETIMEOUT, ETOOBIG, ETYPE, EUNSUPPORTED, OK,
+                     Conflict, CsessionError, FormatError, Gone, InvalidArgument, InvalidCookie,
+                     NotFound, OutOfMemory, OutOfRange, Purged, StoreError, StoreTimeout, TooBig,
+                     Unsupported, WrongType)
+from .keys import (KEY_BYTES, KEY_SECRET_MIN_BYTES, KEYRING_MAX_KEYS, KEYRING_MLOCK,
+                   KEYRING_MLOCK_REQUIRED, KeyRing, derive_key, generate_key, key_from_text,
+                   key_to_text, new_session_key, session_key_valid)
 from .manager import Manager, TokenAction
 from .session import Session, Status, ValueType
-from .stores import CookieStore, MemoryStore, PythonStore, Store
+from .stores import CookieStore, MemoryStore, PythonStore, RedisStore, Store
 
 __all__ = [
     "load_library", "library_path", "version", "CsessionError", "InvalidArgument",
     "OutOfMemory", "NotFound", "WrongType", "OutOfRange", "TooBig", "FormatError", "Purged",
-    "StoreError", "StoreTimeout", "InvalidCookie", "Unsupported", "Status",
+    "StoreError", "StoreTimeout", "InvalidCookie", "Unsupported", "Conflict", "Gone", "Status",
     "ValueType", "SameSite", "Security", "TtlPolicy", "TokenAction", "Session", "Config",
-    "Manager", "Store", "MemoryStore", "CookieStore", "PythonStore",
+    "Manager", "Store", "MemoryStore", "CookieStore", "RedisStore", "PythonStore", "KeyRing",
     "generate_key", "derive_key", "key_from_text", "key_to_text", "security_supported",
     "new_session_key", "session_key_valid", "KEY_BYTES", "KEY_SECRET_MIN_BYTES",
-    "KEYRING_MAX_KEYS",
+    "KEYRING_MAX_KEYS", "KEYRING_MLOCK", "KEYRING_MLOCK_REQUIRED",
 ]

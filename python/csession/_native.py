@@ -24,6 +24,7 @@ class Buf(ctypes.Structure):
 # Option structs carry a version first; each mirrors the version named
 # here, and the library fills the fields of that version's defaults.
 MEMORY_OPTIONS_VERSION = 1
+REDIS_OPTIONS_VERSION = 1
 # The layout of struct csession_store that StoreStruct mirrors. It is what a
 # store written in Python declares, whatever version the library is at.
 STORE_VERSION = 1
@@ -33,6 +34,19 @@ class MemoryOptions(ctypes.Structure):
     """csession_store_memory_options, version 1."""
     _fields_ = [("version", c_uint), ("max_sessions", c_size_t),
                 ("max_state_bytes", c_size_t), ("shards", c_uint)]
+
+
+# csession_store_redis_key_mapper: the session key is bytes with a length.
+KEY_MAPPER_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_size_t, P(Buf), c_void_p)
+
+
+class RedisOptions(ctypes.Structure):
+    """csession_store_redis_options, version 1."""
+    _fields_ = [("version", c_uint), ("connect_timeout_ms", c_uint),
+                ("command_timeout_ms", c_uint), ("pool_size", c_uint),
+                ("pool_wait_timeout_ms", c_uint), ("max_state_bytes", c_size_t),
+                ("key_prefix", c_char_p), ("key_mapper", KEY_MAPPER_FN),
+                ("key_mapper_payload", c_void_p)]
 
 
 # Store callbacks (include/csession/sys/store.h). Keys and states are byte
@@ -109,6 +123,13 @@ SIGNATURES = {
     "csession_key_derive": (c_int, [c_void_p, c_size_t, c_char_p, c_size_t]),
     "csession_key_from_text": (c_int, [c_void_p, c_size_t, c_char_p, c_size_t]),
     "csession_key_to_text": (c_int, [_BUF, c_char_p, c_size_t]),
+    "csession_keyring_new": (c_int, [_PTR, c_uint]),
+    "csession_keyring_free": (None, [c_void_p]),
+    "csession_keyring_add": (c_int, [c_void_p, c_char_p, c_size_t]),
+    "csession_keyring_add_text": (c_int, [c_void_p, c_char_p, c_size_t]),
+    "csession_keyring_add_derived": (c_int, [c_void_p, c_char_p, c_size_t]),
+    "csession_keyring_count": (c_size_t, [c_void_p]),
+    "csession_keyring_locked": (c_int, [c_void_p]),
     # cookie_security.h
     "csession_cookie_security_check": (c_int, [c_int]),
     "csession_cookie_security_name": (c_char_p, [c_int]),
@@ -136,7 +157,7 @@ SIGNATURES = {
     "csession_manager_commit": (c_int, [c_void_p, c_void_p, _BUF]),
     "csession_manager_load_token": (c_int, [c_void_p, c_char_p, c_size_t, _PTR]),
     "csession_manager_commit_token": (c_int, [c_void_p, c_void_p, _BUF, P(c_int)]),
-    # sys/store.h, store_memory.h, store_cookie.h
+    # sys/store.h, store_memory.h, store_cookie.h, store_redis.h
     "csession_store_version": (c_uint, []),
     "csession_store_free": (None, [c_void_p]),
     "csession_set_error": (c_int, [c_int, c_char_p]),
@@ -146,6 +167,8 @@ SIGNATURES = {
     "csession_store_memory_options_init": (c_int, [P(MemoryOptions), c_uint]),
     "csession_store_memory_new": (c_int, [_PTR, P(MemoryOptions)]),
     "csession_store_cookie_new": (c_int, [_PTR]),
+    "csession_store_redis_options_init": (c_int, [P(RedisOptions), c_uint]),
+    "csession_store_redis_new": (c_int, [_PTR, c_char_p, P(RedisOptions)]),
 }
 
 _lib = None

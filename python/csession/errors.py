@@ -22,6 +22,8 @@ ESTORE = -10
 ETIMEOUT = -11
 EINVALIDCOOKIE = -12
 EUNSUPPORTED = -13
+ECONFLICT = -14
+EGONE = -15
 
 
 class CsessionError(Exception):
@@ -86,11 +88,21 @@ class Unsupported(CsessionError):
     pass
 
 
+class Conflict(CsessionError):
+    """A commit met another request's change of the same session keys:
+    load the session again and redo the request's changes."""
+
+
+class Gone(CsessionError):
+    """Another request ended the session (logout, renewal) while this one
+    had it loaded."""
+
+
 _BY_CODE = {
     EINVAL: InvalidArgument, ENOMEM: OutOfMemory, ENOTFOUND: NotFound, ETYPE: WrongType,
     ERANGE: OutOfRange, ETOOBIG: TooBig, EFORMAT: FormatError, EPURGED: Purged,
     ESTORE: StoreError, ETIMEOUT: StoreTimeout, EINVALIDCOOKIE: InvalidCookie,
-    EUNSUPPORTED: Unsupported,
+    EUNSUPPORTED: Unsupported, ECONFLICT: Conflict, EGONE: Gone,
 }
 
 

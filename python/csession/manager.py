@@ -62,7 +62,7 @@ class Manager(_native.Handle):
 
     def commit(self, session):
         """Writes the session back; returns the Set-Cookie value due, or None.
-        On failure (StoreError, StoreTimeout, TooBig, ...) the
+        On failure (StoreError, StoreTimeout, TooBig, Conflict, Gone, ...) the
         session is left as it was."""
         out = _native.Buf()
         rc = L().csession_manager_commit(self._p(), self._own(session), ctypes.byref(out))

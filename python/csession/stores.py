@@ -1,4 +1,4 @@
-"""Session stores: memory and cookie, and stores written in Python
+"""Session stores: memory, cookie and Redis, and stores written in Python
 (include/csession/store_*.h, include/csession/sys/store.h).
 
 A store is handed to a Manager, which then owns it: the Store object can no
@@ -9,7 +9,7 @@ import ctypes
 import threading
 
 from . import _native
-from ._native import L, bytes_at, check, fill_buf
+from ._native import L, bytes_at, check, cstring, fill_buf
 from .errors import ENOTFOUND, OK
 
 
@@ -50,6 +50,65 @@ class CookieStore(Store):
     def __init__(self):
         super().__init__()
         self._ptr = _native.new_handle("csession_store_cookie_new")
+
+
+class RedisStore(Store):
+    """Sessions in Redis (csession_store_redis_new), with actix-session's
+    keys, commands and stored bytes.
+
+    `url` is one of (docs/store-redis.md has every rule):
+        redis://[[user]:password@]host[:port][/db]
+        unix:///path/to/redis.sock[?db=N][&password=P][&user=U]
+        redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db][?query]
+        redis+cluster://[[user]:password@]host[:port][,host[:port]...][?query]
+    The options are the fields of csession_store_redis_options; 0 or None
+    takes the library's default (timeouts of 2000 ms, 16 connections, 1 MiB
+    states). `key_prefix` goes in front of every session key; `key_mapper`,
+    a callable from the session key (bytes) to the Redis key (bytes or str),
+    replaces it: it runs for every operation, on the request's thread,
+    concurrently, and must always map a key to the same Redis key. An
+    exception it raises fails the operation with StoreError (a CsessionError
+    keeps its code).
+
+    No connection is made here: a server that is down is reported by the
+    first request that needs it (StoreError, or StoreTimeout when it does
+    not answer). Every operation blocks the calling thread (not the
+    interpreter: ctypes releases the GIL) for up to the timeouts.
+    InvalidArgument for an invalid URL or option; the message never repeats
+    a password.
+    """
+
+    def __init__(self, url, *, connect_timeout_ms=0, command_timeout_ms=0, pool_size=0,
+                 pool_wait_timeout_ms=0, max_state_bytes=0, key_prefix=None, key_mapper=None):
+        super().__init__()
+        opts = _native.RedisOptions()
+        check(L().csession_store_redis_options_init(ctypes.byref(opts),
+                                                     _native.REDIS_OPTIONS_VERSION))
+        opts.connect_timeout_ms = connect_timeout_ms
+        opts.command_timeout_ms = command_timeout_ms
+        opts.pool_size = pool_size
+        opts.pool_wait_timeout_ms = pool_wait_timeout_ms
+        opts.max_state_bytes = max_state_bytes
+        if key_prefix is not None:
+            opts.key_prefix = cstring(key_prefix, "key prefix")  # copied by the library
+        keep = ()
+        if key_mapper is not None:
+            callback = _native.KEY_MAPPER_FN(_key_mapper(key_mapper))
+            opts.key_mapper = callback
+            keep = (callback,)
+        self._ptr = _native.new_handle("csession_store_redis_new", cstring(url, "URL"),
+                                       ctypes.byref(opts))
+        self._keep = keep
+
+
+def _key_mapper(fn):
+    """The C key mapper that calls `fn(session_key) -> redis_key`."""
+    def mapper(key, key_len, out, payload):
+        try:
+            return fill_buf(out, fn(bytes_at(key, key_len)))
+        except BaseException as e:  # never let an exception unwind into C
+            return _native.report(e)
+    return mapper
 
 
 # Stores written in Python: the C struct is filled with these module-level
