@@ -13,7 +13,8 @@ ctypes.util.find_library("csession").
         set_cookie = mgr.commit(s)                        # a Set-Cookie value, or None
 
 Stores: MemoryStore, CookieStore, RedisStore (redis://, unix://,
-redis+sentinel://, redis+cluster://) and PythonStore for your own.
+redis+sentinel://, redis+cluster://) and PythonStore for your own. Any WSGI
+application gets sessions through csession.wsgi.SessionMiddleware.
 
 Every failure raises CsessionError (code and the library's message), through a
 subclass that is also the matching Python exception: NotFound is a KeyError,

@@ -28,6 +28,7 @@ with mgr.load() as s:
     cookie = mgr.commit(s).split(";")[0]
 with mgr.load(cookie) as s:
     assert s["n"] == 1, s.to_dict()
+import csession.wsgi
 print(csession.__file__)
 print(csession.library_path())
 print(csession.load_library()._name)
