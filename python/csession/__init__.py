@@ -14,7 +14,9 @@ ctypes.util.find_library("csession").
 
 Stores: MemoryStore, CookieStore, RedisStore (redis://, unix://,
 redis+sentinel://, redis+cluster://) and PythonStore for your own. Any WSGI
-application gets sessions through csession.wsgi.SessionMiddleware.
+application gets sessions through csession.wsgi.SessionMiddleware, a Flask
+one through csession.flask.CsessionInterface (imported on its own, so that
+`import csession` needs no framework).
 
 Every failure raises CsessionError (code and the library's message), through a
 subclass that is also the matching Python exception: NotFound is a KeyError,

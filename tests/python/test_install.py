@@ -29,6 +29,12 @@ with mgr.load() as s:
 with mgr.load(cookie) as s:
     assert s["n"] == 1, s.to_dict()
 import csession.wsgi
+try:
+    import flask
+except ImportError:
+    pass
+else:
+    import csession.flask
 print(csession.__file__)
 print(csession.library_path())
 print(csession.load_library()._name)
