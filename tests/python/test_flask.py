@@ -156,6 +156,11 @@ class FlaskTest(unittest.TestCase):
         for junk in ("id=", "id=garbage", "id=%ZZ; x=1"):
             self.assertEqual(other.get("/", headers={"Cookie": junk}).json["user"], None)
 
+    def test_oversized_cookie_header(self):
+        r = self.app.test_client(use_cookies=False).get("/", headers={"Cookie": "id=" + "x" * 9000})
+        self.assertEqual(r.status_code, 500)
+        self.assertEqual(self.app.seen, [None])  # only the error page ran, without a session
+
     def test_unchanged_session_sends_no_cookie(self):
         c = self.client
         c.post("/count")
