@@ -52,4 +52,7 @@ __all__ = [
     "generate_key", "derive_key", "key_from_text", "key_to_text", "security_supported",
     "new_session_key", "session_key_valid", "KEY_BYTES", "KEY_SECRET_MIN_BYTES",
     "KEYRING_MAX_KEYS", "KEYRING_MLOCK", "KEYRING_MLOCK_REQUIRED",
+    # the codes of include/csession/errors.h
+    "OK", "ERROR", "ENOMEM", "EINVAL", "ENOTFOUND", "ETYPE", "ERANGE", "ETOOBIG", "EFORMAT",
+    "EPURGED", "ESTORE", "ETIMEOUT", "EINVALIDCOOKIE", "EUNSUPPORTED", "ECONFLICT", "EGONE",
 ]

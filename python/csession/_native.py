@@ -284,12 +284,32 @@ def bytes_at(ptr, n):
     return ctypes.string_at(ptr, n) if n else b""
 
 
+def check_or(rc, code):
+    """True for success, False for the expected outcome `code`; raises for
+    any other failure."""
+    if rc == code:
+        return False
+    check(rc)
+    return True
+
+
 def take_buf(buf):
     """The bytes of a filled csession_buf; the buf is disposed (wiped)."""
     try:
         return ctypes.string_at(buf.ptr, buf.size) if buf.ptr else b""
     finally:
         L().csession_buf_dispose(ctypes.byref(buf))
+
+
+def into_buf(call):
+    """The bytes a library function writes into a csession_buf: `call`
+    receives the buf's pointer and returns the function's code, which raises
+    when negative. The buf is disposed either way."""
+    out = Buf()
+    rc = call(ctypes.byref(out))
+    data = take_buf(out)
+    check(rc)
+    return data
 
 
 def fill_buf(buf, data):

@@ -27,11 +27,7 @@ class TtlPolicy(enum.IntEnum):
 
 def security_supported(mode):
     """True when this machine can use the cookie protection `mode` (a Security)."""
-    rc = L().csession_cookie_security_check(int(mode))
-    if rc == EUNSUPPORTED:
-        return False
-    check(rc)
-    return True
+    return _native.check_or(L().csession_cookie_security_check(int(mode)), EUNSUPPORTED)
 
 
 class Config(_native.Handle):

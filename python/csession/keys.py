@@ -53,12 +53,8 @@ def key_from_text(key_text):
 
 def key_to_text(key):
     """A master key as 128 lowercase hex digits."""
-    out = _native.Buf()
     k = bytes(key)
-    rc = L().csession_key_to_text(ctypes.byref(out), k, len(k))
-    data = _native.take_buf(out)
-    check(rc)
-    return data.decode()
+    return _native.into_buf(lambda out: L().csession_key_to_text(out, k, len(k))).decode()
 
 
 class KeyRing(_native.Handle):

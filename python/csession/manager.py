@@ -64,10 +64,8 @@ class Manager(_native.Handle):
         """Writes the session back; returns the Set-Cookie value due, or None.
         On failure (StoreError, StoreTimeout, TooBig, Conflict, Gone, ...) the
         session is left as it was."""
-        out = _native.Buf()
-        rc = L().csession_manager_commit(self._p(), self._own(session), ctypes.byref(out))
-        data = _native.take_buf(out)
-        check(rc)
+        p, s = self._p(), self._own(session)
+        data = _native.into_buf(lambda out: L().csession_manager_commit(p, s, out))
         return data.decode() if data else None
 
     def load_token(self, token=None, session_class=Session):
@@ -79,10 +77,8 @@ class Manager(_native.Handle):
 
     def commit_token(self, session):
         """Writes the session back; returns (TokenAction, token or None)."""
-        out, action = _native.Buf(), ctypes.c_int()
-        rc = L().csession_manager_commit_token(self._p(), self._own(session), ctypes.byref(out),
-                                               ctypes.byref(action))
-        data = _native.take_buf(out)
-        check(rc)
+        p, s, action = self._p(), self._own(session), ctypes.c_int()
+        data = _native.into_buf(
+            lambda out: L().csession_manager_commit_token(p, s, out, ctypes.byref(action)))
         act = TokenAction(action.value)
         return act, (data.decode() if act == TokenAction.SET else None)

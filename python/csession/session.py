@@ -61,11 +61,8 @@ class Session(_native.Handle, collections.abc.MutableMapping):
 
     def encode(self):
         """The stored form of the values, as str."""
-        out = _native.Buf()
-        rc = L().csession_encode(self._p(), ctypes.byref(out))
-        data = _native.take_buf(out)
-        check(rc)
-        return data.decode()
+        p = self._p()
+        return _native.into_buf(lambda out: L().csession_encode(p, out)).decode()
 
     @property
     def status(self):
@@ -123,19 +120,12 @@ class Session(_native.Handle, collections.abc.MutableMapping):
 
     def is_null(self, key):
         """True for JSON null, False for another type; NotFound when absent."""
-        rc = L().csession_get_null(self._p(), _key(key))
-        if rc == ETYPE:
-            return False
-        check(rc)
-        return True
+        return _native.check_or(L().csession_get_null(self._p(), _key(key)), ETYPE)
 
     def get_json(self, key):
         """The value as compact JSON text."""
-        out = _native.Buf()
-        rc = L().csession_get_json(self._p(), _key(key), ctypes.byref(out))
-        data = _native.take_buf(out)
-        check(rc)
-        return data.decode()
+        p, k = self._p(), _key(key)
+        return _native.into_buf(lambda out: L().csession_get_json(p, k, out)).decode()
 
     def __getitem__(self, key):
         t = self.type(key)
@@ -193,11 +183,7 @@ class Session(_native.Handle, collections.abc.MutableMapping):
 
     def remove(self, key):
         """Removes `key`; True when it was there. The status changes either way."""
-        rc = L().csession_remove(self._p(), _key(key))
-        if rc == ENOTFOUND:
-            return False
-        check(rc)
-        return True
+        return _native.check_or(L().csession_remove(self._p(), _key(key)), ENOTFOUND)
 
     def __delitem__(self, key):
         if not self.remove(key):

@@ -78,6 +78,26 @@ class DictStore(cs.PythonStore):
         self.released = True
 
 
+def run_threads(target, n):
+    """Runs target(i) for i in range(n) on n threads at once; returns when
+    all have ended."""
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def commit_fails(test, mgr, error_class):
+    """Commits a new session with a value in it, which must raise
+    `error_class`; returns the exception."""
+    with mgr.load() as s:
+        s["a"] = 1
+        with test.assertRaises(error_class) as ctx:
+            mgr.commit(s)
+    return ctx.exception
+
+
 def run(module_name):
     """unittest.main() for a test file, listing each test and why one is skipped."""
     unittest.main(module=module_name, verbosity=2)

@@ -6,10 +6,10 @@ Needs the built shared library: CSESSION_LIBRARY=/path/to/libcsession.so
     CSESSION_LIBRARY=build/libcsession.so python3 tests/python/test_csession.py
 """
 import os
-import threading
 import unittest
 
-from helpers import KEY, DictStore, attributes, cookie_pair, cs, flip, make_manager, run
+from helpers import (KEY, DictStore, attributes, cookie_pair, cs, flip, make_manager, run,
+                     run_threads)
 from csession import _native
 
 
@@ -568,11 +568,7 @@ class ManagerFlowTest(unittest.TestCase):
             except Exception as e:  # reported below
                 errors.append((n, e))
 
-        threads = [threading.Thread(target=visitor, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(visitor, 8)
         self.assertEqual(errors, [])
         mgr.close()
 

@@ -6,11 +6,10 @@ start (one server, a Unix socket, a Sentinel, a one-node Cluster).
 Exits with 77 (skipped) when redis-server is not installed.
 """
 import sys
-import threading
 import time
 import unittest
 
-from helpers import KEY, cookie_pair, cs, run
+from helpers import KEY, commit_fails, cookie_pair, cs, run, run_threads
 import redis_support
 from redis_support import RedisServer
 
@@ -95,11 +94,7 @@ class RedisStoreTest(unittest.TestCase):
             self.flow("unix://%s?db=2&password=p%%40ss%%20word" % r.socket, r, 2, PASSWORD)
             self.assertEqual(session_keys(r, 0, PASSWORD), [])
             mgr = manager("redis://:wrong-password@127.0.0.1:%d" % r.port)
-            with mgr.load() as s:
-                s["a"] = 1
-                with self.assertRaises(cs.StoreError) as ctx:
-                    mgr.commit(s)
-            self.assertNotIn("wrong-password", ctx.exception.message)
+            self.assertNotIn("wrong-password", commit_fails(self, mgr, cs.StoreError).message)
             mgr.close()
 
     def test_key_prefix(self):
@@ -122,22 +117,14 @@ class RedisStoreTest(unittest.TestCase):
             raise LookupError("no tenant for this key")
 
         mgr = manager(self.server.url, key_mapper=broken)
-        with mgr.load() as s:
-            s["a"] = 1
-            with self.assertRaises(cs.StoreError) as ctx:
-                mgr.commit(s)
-        self.assertIn("no tenant for this key", ctx.exception.message)
+        self.assertIn("no tenant for this key", commit_fails(self, mgr, cs.StoreError).message)
         mgr.close()
 
         def refusing(key):
             raise cs.TooBig(cs.ETOOBIG, "tenant over quota")
 
         mgr = manager(self.server.url, key_mapper=refusing)
-        with mgr.load() as s:
-            s["a"] = 1
-            with self.assertRaises(cs.TooBig) as ctx:
-                mgr.commit(s)
-        self.assertEqual(ctx.exception.message, "tenant over quota")
+        self.assertEqual(commit_fails(self, mgr, cs.TooBig).message, "tenant over quota")
         mgr.close()
         self.assertEqual(session_keys(self.server), [])
 
@@ -191,10 +178,7 @@ class RedisStoreTest(unittest.TestCase):
             with self.assertRaises(cs.StoreError) as ctx:
                 mgr.load(cookie)  # the state cannot be read
             self.assertNotIsInstance(ctx.exception, cs.StoreTimeout)
-            with mgr.load() as s:  # no cookie: nothing to read
-                s["a"] = 1
-                with self.assertRaises(cs.StoreError):
-                    mgr.commit(s)
+            commit_fails(self, mgr, cs.StoreError)  # no cookie: nothing to read
             mgr.close()
 
     def test_timeout_bounds_the_wait(self):
@@ -205,7 +189,7 @@ class RedisStoreTest(unittest.TestCase):
             try:
                 errors = []
 
-                def request():
+                def request(i):
                     try:
                         mgr.load(cookie).close()
                     except cs.StoreTimeout as e:
@@ -214,11 +198,7 @@ class RedisStoreTest(unittest.TestCase):
                 # Four requests wait on the stopped server at once: the calls
                 # release the interpreter, so the four waits overlap.
                 started = time.monotonic()
-                threads = [threading.Thread(target=request) for _ in range(4)]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
+                run_threads(request, 4)
                 elapsed = time.monotonic() - started
             finally:
                 r.resume()
@@ -244,11 +224,7 @@ class RedisStoreTest(unittest.TestCase):
             except Exception as e:  # reported below
                 errors.append((n, e))
 
-        threads = [threading.Thread(target=visitor, args=(n,)) for n in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(visitor, 6)
         self.assertEqual(errors, [])
         self.assertEqual(len(session_keys(self.server)), 6)
         mgr.close()

@@ -13,7 +13,8 @@ import wsgiref.simple_server
 import wsgiref.util
 import wsgiref.validate
 
-from helpers import KEY, DictStore, attributes, cookie_pair, cs, flip, make_manager, run
+from helpers import (KEY, DictStore, attributes, cookie_pair, cs, flip, make_manager, run,
+                     run_threads)
 import redis_support
 import csession.wsgi
 
@@ -295,10 +296,10 @@ class MiddlewareTest(unittest.TestCase):
         threading.Thread(target=server.serve_forever, daemon=True).start()
         errors = []
 
-        def visitor():
+        def visitor(i):
             try:
                 cookie = None
-                for i in range(10):
+                for n in range(1, 11):
                     conn = http.client.HTTPConnection("127.0.0.1", server.server_port)
                     conn.request("GET", "/count", headers={"Cookie": cookie} if cookie else {})
                     r = conn.getresponse()
@@ -306,16 +307,12 @@ class MiddlewareTest(unittest.TestCase):
                     sc = r.getheader("Set-Cookie")
                     cookie = cookie_pair(sc) if sc else cookie
                     conn.close()
-                    if body != "None %d" % (i + 1):
+                    if body != "None %d" % n:
                         errors.append(body)
             except Exception as e:  # reported below
                 errors.append(e)
 
-        threads = [threading.Thread(target=visitor) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(visitor, 4)
         server.shutdown()
         server.server_close()
         self.assertEqual(errors, [])
