@@ -30,7 +30,8 @@ Key bytes handed to Python cannot be wiped from memory: prefer add_key_text()
 with a key read from the environment, or keep keys out of Python entirely.
 """
 from ._native import library_path, load_library, version
-from .config import Config, SameSite, Security, TtlPolicy, security_supported
+from .config import (DEFAULT_TTL, MAX_TTL, Config, SameSite, Security, TtlPolicy,
+                     security_supported)
 from .errors import (ECONFLICT, EFORMAT, EGONE, EINVAL, EINVALIDCOOKIE, ENOMEM, ENOTFOUND,
                      EPURGED, ERANGE, ERROR, ESTORE, ETIMEOUT, ETOOBIG, ETYPE, EUNSUPPORTED, OK,
                      Conflict, CsessionError, FormatError, Gone, InvalidArgument, InvalidCookie,
@@ -51,7 +52,7 @@ __all__ = [
     "Manager", "Store", "MemoryStore", "CookieStore", "RedisStore", "PythonStore", "KeyRing",
     "generate_key", "derive_key", "key_from_text", "key_to_text", "security_supported",
     "new_session_key", "session_key_valid", "KEY_BYTES", "KEY_SECRET_MIN_BYTES",
-    "KEYRING_MAX_KEYS", "KEYRING_MLOCK", "KEYRING_MLOCK_REQUIRED",
+    "KEYRING_MAX_KEYS", "KEYRING_MLOCK", "KEYRING_MLOCK_REQUIRED", "DEFAULT_TTL", "MAX_TTL",
     # the codes of include/csession/errors.h
     "OK", "ERROR", "ENOMEM", "EINVAL", "ENOTFOUND", "ETYPE", "ERANGE", "ETOOBIG", "EFORMAT",
     "EPURGED", "ESTORE", "ETIMEOUT", "EINVALIDCOOKIE", "EUNSUPPORTED", "ECONFLICT", "EGONE",

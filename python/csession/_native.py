@@ -134,6 +134,8 @@ SIGNATURES = {
     "csession_cookie_security_check": (c_int, [c_int]),
     "csession_cookie_security_name": (c_char_p, [c_int]),
     # config.h
+    "csession_config_default_ttl": (c_int64, []),
+    "csession_config_max_ttl": (c_int64, []),
     "csession_config_new": (c_int, [_PTR]),
     "csession_config_free": (None, [c_void_p]),
     "csession_config_add_key": (c_int, [c_void_p, c_char_p, c_size_t]),
@@ -164,6 +166,7 @@ SIGNATURES = {
     "csession_session_key_length": (c_size_t, []),
     "csession_session_key_generate": (c_int, [c_void_p, c_size_t]),
     "csession_session_key_valid": (c_int, [c_char_p, c_size_t]),
+    "csession_store_memory_options_version": (c_uint, []),
     "csession_store_memory_options_init": (c_int, [P(MemoryOptions), c_uint]),
     "csession_store_memory_new": (c_int, [_PTR, P(MemoryOptions)]),
     "csession_store_cookie_new": (c_int, [_PTR]),

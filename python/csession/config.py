@@ -7,6 +7,11 @@ from ._native import L, check, cstring, text
 from .errors import EUNSUPPORTED
 
 
+# TTL of both lifecycles by default, and the longest accepted, in seconds.
+DEFAULT_TTL = 86400
+MAX_TTL = 34560000
+
+
 class SameSite(enum.IntEnum):
     OMIT = 0
     STRICT = 1

@@ -40,7 +40,8 @@ class MemoryStore(Store):
         opts = _native.MemoryOptions()
         check(L().csession_store_memory_options_init(ctypes.byref(opts),
                                                       _native.MEMORY_OPTIONS_VERSION))
-        opts.max_sessions, opts.max_state_bytes, opts.shards = max_sessions, max_state_bytes, shards
+        opts.max_sessions, opts.max_state_bytes = max_sessions, max_state_bytes
+        opts.shards = shards
         self._ptr = _native.new_handle("csession_store_memory_new", ctypes.byref(opts))
 
 

@@ -27,6 +27,18 @@ class LibraryTest(unittest.TestCase):
         for name in _native.SIGNATURES:
             self.assertIsNotNone(getattr(lib, name).argtypes, name)
 
+    def test_constants_match_the_library(self):
+        lib = _native.L()
+        self.assertEqual((cs.KEY_BYTES, cs.KEY_SECRET_MIN_BYTES, cs.KEYRING_MAX_KEYS),
+                         (lib.csession_key_bytes(), lib.csession_key_secret_min_bytes(),
+                          lib.csession_keyring_max_keys()))
+        self.assertEqual((cs.DEFAULT_TTL, cs.MAX_TTL),
+                         (lib.csession_config_default_ttl(), lib.csession_config_max_ttl()))
+        # the option layouts mirrored here are ones the library knows
+        self.assertGreaterEqual(lib.csession_store_memory_options_version(),
+                                _native.MEMORY_OPTIONS_VERSION)
+        self.assertGreaterEqual(lib.csession_store_version(), _native.STORE_VERSION)
+
     def test_error_classes(self):
         s = cs.Session()
         with self.assertRaises(KeyError) as ctx:
@@ -267,10 +279,6 @@ class KeysTest(unittest.TestCase):
             ring.add(KEY)  # best effort: added whether or not the lock held
             self.assertEqual(len(ring), 1)
             self.assertIsInstance(ring.locked, bool)
-        self.assertEqual((cs.KEY_BYTES, cs.KEY_SECRET_MIN_BYTES, cs.KEYRING_MAX_KEYS),
-                         (_native.L().csession_key_bytes(),
-                          _native.L().csession_key_secret_min_bytes(),
-                          _native.L().csession_keyring_max_keys()))
 
     def test_security_and_session_keys(self):
         self.assertTrue(cs.security_supported(cs.Security.PRIVATE_XCHACHA20POLY1305))

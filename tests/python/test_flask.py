@@ -157,7 +157,8 @@ class FlaskTest(unittest.TestCase):
             self.assertEqual(other.get("/", headers={"Cookie": junk}).json["user"], None)
 
     def test_oversized_cookie_header(self):
-        r = self.app.test_client(use_cookies=False).get("/", headers={"Cookie": "id=" + "x" * 9000})
+        client = self.app.test_client(use_cookies=False)
+        r = client.get("/", headers={"Cookie": "id=" + "x" * 9000})
         self.assertEqual(r.status_code, 500)
         self.assertEqual(self.app.seen, [None])  # only the error page ran, without a session
 
