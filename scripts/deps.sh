@@ -8,7 +8,7 @@
 # redis-tools (redis-cli, which redis-server pulls in anyway) makes the
 # cluster of the Cluster tests.
 CSESSION_BUILD_PACKAGES="build-essential g++ cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libmicrohttpd-dev"
-CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3"
+CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3 python3-flask"
 # Optional: headless Chromium for the browser test (tests/e2e/test_browser.py),
 # which skips itself without them. CI installs them; scripts/test.sh does not.
 CSESSION_BROWSER_PACKAGES="chromium chromium-driver"

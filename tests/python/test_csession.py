@@ -1,86 +1,16 @@
-"""Tests of the ctypes binding (examples/python/csession.py).
+"""Tests of the ctypes binding (the csession package in python/).
 
 Needs the built shared library: CSESSION_LIBRARY=/path/to/libcsession.so
 (ctest sets it). Standard library only:
 
-    CSESSION_LIBRARY=build/libcsession.so python3 -m unittest tests/python/test_csession.py
+    CSESSION_LIBRARY=build/libcsession.so python3 tests/python/test_csession.py
 """
 import os
-import sys
-import threading
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                "examples", "python"))
-import csession as cs  # noqa: E402
-
-KEY = bytes(range(64))
-
-
-def cookie_pair(set_cookie):
-    """The name=value part of a Set-Cookie value, as a browser sends it back."""
-    return set_cookie.split(";", 1)[0]
-
-
-def attributes(set_cookie):
-    return [a.strip() for a in set_cookie.split(";")[1:]]
-
-
-def flip(value, i):
-    return value[:i] + ("B" if value[i] == "A" else "A") + value[i + 1:]
-
-
-def make_manager(store="memory", **settings):
-    cfg = cs.Config().set_secure(False).add_key(KEY)
-    for name, value in settings.items():
-        getattr(cfg, "set_" + name)(value)
-    st = {"memory": cs.MemoryStore, "cookie": cs.CookieStore, "python": DictStore}[store]()
-    mgr = cs.Manager(cfg, st)
-    cfg.close()  # the manager keeps its own copy
-    return mgr
-
-
-class DictStore(cs.PythonStore):
-    """A store written in Python: a dict under a lock, no expiry."""
-
-    def __init__(self):
-        super().__init__()
-        self.data = {}
-        self.lock = threading.Lock()
-        self.calls = []
-        self.released = False
-
-    def load(self, key):
-        self.calls.append("load")
-        with self.lock:
-            return self.data.get(key)
-
-    def save(self, state, ttl):
-        self.calls.append("save")
-        assert ttl >= 1
-        key = cs.new_session_key()
-        with self.lock:
-            self.data[key] = state
-        return key
-
-    def update(self, key, state, ttl):
-        self.calls.append("update")
-        with self.lock:
-            if key not in self.data:
-                key = cs.new_session_key()
-            self.data[key] = state
-        return key
-
-    def update_ttl(self, key, ttl):
-        self.calls.append("update_ttl")
-
-    def remove(self, key):
-        self.calls.append("remove")
-        with self.lock:
-            self.data.pop(key, None)
-
-    def release(self):
-        self.released = True
+from helpers import (KEY, DictStore, attributes, cookie_pair, cs, flip, make_manager, run,
+                     run_threads)
+from csession import _native
 
 
 class LibraryTest(unittest.TestCase):
@@ -94,8 +24,20 @@ class LibraryTest(unittest.TestCase):
 
     def test_every_function_is_declared(self):
         lib = cs.load_library()
-        for name in cs._SIGNATURES:
+        for name in _native.SIGNATURES:
             self.assertIsNotNone(getattr(lib, name).argtypes, name)
+
+    def test_constants_match_the_library(self):
+        lib = _native.L()
+        self.assertEqual((cs.KEY_BYTES, cs.KEY_SECRET_MIN_BYTES, cs.KEYRING_MAX_KEYS),
+                         (lib.csession_key_bytes(), lib.csession_key_secret_min_bytes(),
+                          lib.csession_keyring_max_keys()))
+        self.assertEqual((cs.DEFAULT_TTL, cs.MAX_TTL),
+                         (lib.csession_config_default_ttl(), lib.csession_config_max_ttl()))
+        # the option layouts mirrored here are ones the library knows
+        self.assertGreaterEqual(lib.csession_store_memory_options_version(),
+                                _native.MEMORY_OPTIONS_VERSION)
+        self.assertGreaterEqual(lib.csession_store_version(), _native.STORE_VERSION)
 
     def test_error_classes(self):
         s = cs.Session()
@@ -131,6 +73,31 @@ class LibraryTest(unittest.TestCase):
             s.insert_json("deep", "[" * 40 + "]" * 40)
         self.assertEqual(s.to_dict(), {"name": "alice"})  # failures change nothing
         s.close()
+
+    def test_conflict_and_gone(self):
+        # The codes a store reports for a commit that met another request's
+        # change, or the end of the session, reach Python as their classes.
+        for code, cls, text in ((cs.ECONFLICT, cs.Conflict, "changed by another request"),
+                                (cs.EGONE, cs.Gone, "ended by another request")):
+            class Refusing(DictStore):
+                def update(self, key, state, ttl):
+                    raise cls(code, "refused by the store")
+
+            mgr = cs.Manager(cs.Config().add_key(KEY).set_secure(False), Refusing())
+            with mgr.load() as s:
+                s["a"] = 1
+                sc = mgr.commit(s)
+            with mgr.load(cookie_pair(sc)) as s:
+                s["a"] = 2
+                with self.assertRaises(cls) as ctx:
+                    mgr.commit(s)
+            e = ctx.exception
+            self.assertIsInstance(e, cs.CsessionError)
+            self.assertEqual(e.code, code)
+            self.assertEqual(e.message, "refused by the store")
+            self.assertIn(text, str(e))  # the library's own description of the code
+            mgr.close()
+        self.assertIs(cs.errors.error_class(-99), cs.CsessionError)  # a newer library's code
 
 
 class SessionTest(unittest.TestCase):
@@ -171,6 +138,21 @@ class SessionTest(unittest.TestCase):
             s.get_int("float")  # never converted
         with self.assertRaises(TypeError):
             s["obj"] = object()
+
+    def test_mapping_methods(self):
+        s = self.s
+        s.update({"a": 1, "b": [2]}, c="three")
+        self.assertEqual(s.setdefault("a", 9), 1)
+        self.assertEqual(s.setdefault("d", None), None)
+        self.assertEqual(s.pop("c"), "three")
+        self.assertEqual(s.pop("c", "gone"), "gone")
+        with self.assertRaises(KeyError):
+            s.pop("c")
+        self.assertEqual(list(s.values()), [1, [2], None])
+        self.assertEqual(s, {"a": 1, "b": [2], "d": None})
+        self.assertNotEqual(s, {"a": 1})
+        self.assertEqual(dict(s), s.to_dict())
+        self.assertEqual(s.status, cs.Status.CHANGED)
 
     def test_insert_json(self):
         self.s.insert_json("roles", ' ["reader", "editor"] ')
@@ -266,6 +248,37 @@ class KeysTest(unittest.TestCase):
                          "e56b3b166df671fe50c5aeac792d394a63fcdb06eb208b35d188a4d33c87a69a")
         with self.assertRaises(cs.InvalidArgument):
             cs.derive_key(b"short")
+
+    def test_key_ring(self):
+        with cs.KeyRing() as ring:
+            self.assertEqual(len(ring), 0)
+            self.assertIs(ring.add(KEY), ring)
+            ring.add_text(cs.key_to_text(bytes(64))).add_derived(b"\x07" * 32)
+            self.assertEqual(len(ring), 3)
+            self.assertFalse(ring.locked)  # made without a lock flag
+            with self.assertRaises(cs.InvalidArgument):
+                ring.add(KEY)  # already there
+            with self.assertRaises(cs.InvalidArgument):
+                ring.add(cs.derive_key(b"\x07" * 32))  # the key add_derived() added
+            with self.assertRaises(cs.InvalidArgument):
+                ring.add(b"short")
+            with self.assertRaises(cs.FormatError):
+                ring.add_text("not a key")
+            with self.assertRaises(cs.InvalidArgument):
+                ring.add_derived(b"short secret")
+            for i in range(cs.KEYRING_MAX_KEYS - 3):
+                ring.add(cs.generate_key())
+            with self.assertRaises(cs.TooBig):
+                ring.add(cs.generate_key())
+            self.assertEqual(len(ring), cs.KEYRING_MAX_KEYS)
+        with self.assertRaises(ValueError):
+            len(ring)  # closed
+        with self.assertRaises(cs.InvalidArgument):
+            cs.KeyRing(0x80)  # unknown flag
+        with cs.KeyRing(cs.KEYRING_MLOCK) as ring:
+            ring.add(KEY)  # best effort: added whether or not the lock held
+            self.assertEqual(len(ring), 1)
+            self.assertIsInstance(ring.locked, bool)
 
     def test_security_and_session_keys(self):
         self.assertTrue(cs.security_supported(cs.Security.PRIVATE_XCHACHA20POLY1305))
@@ -426,6 +439,21 @@ class ManagerFlowTest(unittest.TestCase):
         mgr.close()
         self.assertTrue(store.released)
 
+    def test_python_store_declares_its_layout(self):
+        # The struct mirrors version 1 of the vtable; it must say so even when
+        # the library knows later versions with more members.
+        lib = _native.L()
+        real = lib.csession_store_version
+        lib.csession_store_version = lambda: 2  # a later library
+        try:
+            store = DictStore()
+        finally:
+            lib.csession_store_version = real
+        self.assertEqual(store._struct.version, 1)
+        mgr = cs.Manager(cs.Config().add_key(KEY), store)  # a version-1 store is accepted
+        mgr.close()
+        self.assertTrue(store.released)
+
     def test_python_store_failures(self):
         class Broken(DictStore):
             def load(self, key):
@@ -549,14 +577,10 @@ class ManagerFlowTest(unittest.TestCase):
             except Exception as e:  # reported below
                 errors.append((n, e))
 
-        threads = [threading.Thread(target=visitor, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(visitor, 8)
         self.assertEqual(errors, [])
         mgr.close()
 
 
 if __name__ == "__main__":
-    unittest.main()
+    run("__main__")
