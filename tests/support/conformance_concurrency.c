@@ -96,6 +96,8 @@ static void test_disjoint_changes_both_kept(void **state)
     assert_int_equal(stored(mgr, &c, "a"), 2);
     assert_int_equal(stored(mgr, &c, "b"), 2);
     /* a removal merges like an insertion */
+    csession_free(s1);
+    csession_free(s2);
     assert_int_equal(client_load(mgr, &c1, &s1), 0);
     assert_int_equal(client_load(mgr, &c2, &s2), 0);
     assert_int_equal(csession_remove(s1, "a"), 0);
@@ -138,6 +140,7 @@ static void test_same_key_conflicts_and_retry_wins(void **state)
     assert_int_equal(client_commit(mgr, &c2, s2), 0);
     assert_int_equal(stored(mgr, &c, "a"), 3);
     /* a clear conflicts with any change made meanwhile */
+    csession_free(s1);
     assert_int_equal(client_load(mgr, &c1, &s1), 0);
     assert_int_equal(csession_manager_reload(mgr, s2), 0);
     put(s1, "b", 9);
@@ -294,6 +297,8 @@ static void test_update_during_renewal_is_carried_over(void **state)
     /* a renewal that changed the same key as the parallel write conflicts:
      * nothing renewed, the old session keeps the other write */
     test_client d, d1, d2;
+    csession_free(s1);
+    csession_free(s2);
     start(mgr, &d);
     d1 = d2 = d;
     assert_int_equal(client_load(mgr, &d1, &s1), 0);
@@ -342,6 +347,7 @@ static void test_renewal_whose_save_fails_keeps_old_session(void **state)
         expect_ended(mgr, &before);
     /* a renewal whose retirement of the old key fails leaves no new key
      * behind (where the store can say so) and reports the failure */
+    csession_free(s);
     assert_int_equal(client_load(mgr, &c, &s), 0);
     assert_int_equal(csession_renew(s), 0);
     f->fail_remove = 1;
