@@ -375,20 +375,9 @@ int csession_manager_reload(csession_manager *mgr, csession *s)
     csession_buf state = CSESSION_BUF_INIT;
     uint64_t revision = 0;
     int touched = 0;
-    int rc;
-    if (s->has_newest && s->key.size && !s->ended) {
-        /* the state the last commit's conflict was found in: no store call
-         * (if it is not the newest any more, the next commit says so) */
-        state = s->newest;
-        revision = s->newest_rev;
-        csession_buf_init(&s->newest);
-        s->has_newest = 0;
-        rc = 0;
-    } else {
-        rc = s->key.size == 0 || s->ended
+    int rc = s->key.size == 0 || s->ended
                  ? CSESSION_ENOTFOUND
                  : read_state(mgr, &s->key, 0, &state, &revision, &touched);
-    }
     cJSON *map = NULL;
     if (rc == 0 && (rc = decode_state(&state, &map)) == 0) {
         install_state(mgr, s, map, &state, revision);
@@ -422,11 +411,6 @@ typedef struct commit_result {
     csession_buf sealed; /* the key sealed anew for the client (SET) */
     const char *value;   /* what the client gets (SET): sealed, or the session's */
     size_t value_len;
-    /* The newest state a conflict was measured against, for a reload that
-     * then needs no store call: */
-    int has_newest;
-    csession_buf newest;
-    uint64_t newest_rev;
     /* What the store holds now, when the commit wrote it: */
     int wrote;
     cJSON *merged;       /* the map, when a merge made it (else the session's) */
@@ -436,37 +420,14 @@ typedef struct commit_result {
 
 #define COMMIT_RESULT_INIT                                                                   \
     { CSESSION_TOKEN_KEEP, 0, CSESSION_BUF_INIT, CSESSION_BUF_INIT, NULL, 0,                 \
-      0, CSESSION_BUF_INIT, 0, 0, NULL, CSESSION_BUF_INIT, 0 }
+      0, NULL, CSESSION_BUF_INIT, 0 }
 
 static void result_dispose(commit_result *r)
 {
-    csession_buf_dispose(&r->newest);
     csession_buf_dispose(&r->key);
     csession_buf_dispose(&r->sealed);
     csession_buf_dispose(&r->stored);
     csession__json_delete_wiped(r->merged);
-}
-
-/* Keeps the newest state (taken from `latest`) that a conflict was found in. */
-static void keep_newest(commit_result *r, csession_buf *latest, uint64_t revision)
-{
-    csession_buf_dispose(&r->newest);
-    r->newest = *latest;
-    csession_buf_init(latest);
-    r->newest_rev = revision;
-    r->has_newest = 1;
-}
-
-/* A conflict leaves the session as it was, except that it remembers the
- * newest state it met, so that csession_manager_reload() need not read it
- * again. */
-static void keep_for_reload(csession *s, commit_result *r)
-{
-    csession_buf_dispose(&s->newest);
-    s->has_newest = r->has_newest;
-    s->newest_rev = r->newest_rev;
-    s->newest = r->newest;
-    csession_buf_init(&r->newest);
 }
 
 static int encode(const cJSON *map, csession_buf *out)
@@ -550,8 +511,6 @@ static int write_back(csession_manager *mgr, const csession *s, commit_result *r
         uint64_t latest_rev = 0;
         cJSON *merged = NULL;
         rc = merge_newest(mgr, s, &s->key, base, latest, &latest_rev, &merged);
-        if (rc == CSESSION_ECONFLICT)
-            keep_newest(r, latest, latest_rev);
         if (rc)
             break;
         csession__json_delete_wiped(r->merged);
@@ -609,8 +568,6 @@ static int renew(csession_manager *mgr, const csession *s, commit_result *r)
         uint64_t latest_rev = 0;
         cJSON *merged = NULL;
         rc = merge_newest(mgr, s, &s->key, base, latest, &latest_rev, &merged);
-        if (rc == CSESSION_ECONFLICT)
-            keep_newest(r, latest, latest_rev);
         if (rc)
             break;
         csession__json_delete_wiped(r->merged);
@@ -785,8 +742,6 @@ static void apply_result(const csession_manager *mgr, csession *s, commit_result
         }
     }
     csession__session_forget_changes(s);
-    csession_buf_dispose(&s->newest);
-    s->has_newest = 0;
     s->reissue = 0;
 }
 
@@ -823,8 +778,6 @@ int csession_manager_commit(csession_manager *mgr, csession *s, csession_buf *se
         apply_result(mgr, s, &r);
     else
         csession__buf_clear(set_cookie);
-    if (rc == CSESSION_ECONFLICT)
-        keep_for_reload(s, &r);
     result_dispose(&r);
     return rc;
 }
@@ -847,8 +800,6 @@ int csession_manager_commit_token(csession_manager *mgr, csession *s, csession_b
         *action = r.action;
         apply_result(mgr, s, &r);
     }
-    if (rc == CSESSION_ECONFLICT)
-        keep_for_reload(s, &r);
     result_dispose(&r);
     return rc;
 }

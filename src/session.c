@@ -106,7 +106,6 @@ void csession_free(csession *s)
     csession_buf_dispose(&s->key);
     csession_buf_dispose(&s->base);
     csession_buf_dispose(&s->touched);
-    csession_buf_dispose(&s->newest);
     sodium_memzero(s, sizeof *s);
     csession__free(s);
 }

@@ -55,11 +55,6 @@ struct csession {
     /* Another request ended the session (csession_manager_reload() found
      * its key gone): a commit stores nothing and removes the cookie. */
     int ended;
-    /* The newest state (and revision) a commit's conflict was found in,
-     * for csession_manager_reload(). */
-    int has_newest;
-    csession_buf newest;
-    uint64_t newest_rev;
 };
 
 /* Wipes (values may be secrets) and frees a JSON tree; NULL is a no-op. */

@@ -360,50 +360,6 @@ static void test_renewal_whose_save_fails_keeps_old_session(void **state)
     csession_manager_free(mgr);
 }
 
-/* The commit that found the conflict read the newest state already: the
- * reload takes it from there, and a stale one is caught by the next commit. */
-static void test_reload_after_conflict_reads_nothing(void **state)
-{
-    (void)state;
-    faulty_store *f;
-    assert_int_equal(faulty_store_new(&f, conformance_new_store()), 0);
-    if (!f->base.update_if) {
-        csession_store_free(&f->base);
-        skip();
-    }
-    csession_manager *mgr = conformance_manager_on(&f->base, 49);
-    test_client c;
-    start(mgr, &c);
-    csession *s1, *s2, *s3;
-    assert_int_equal(client_load(mgr, &c, &s1), 0);
-    assert_int_equal(client_load(mgr, &c, &s2), 0);
-    assert_int_equal(client_load(mgr, &c, &s3), 0);
-    put(s1, "a", 2);
-    put(s2, "a", 3);
-    assert_int_equal(client_commit(mgr, &c, s1), 0);
-    assert_int_equal(client_commit(mgr, &c, s2), CSESSION_ECONFLICT);
-    int loads = f->loads;
-    assert_int_equal(csession_manager_reload(mgr, s2), 0);
-    assert_int_equal(f->loads, loads);
-    assert_int_equal(get(s2, "a"), 2);
-    /* meanwhile a third request wins again: the reloaded state is stale,
-     * and the next commit merges or conflicts as usual */
-    put(s3, "b", 7);
-    assert_int_equal(client_commit(mgr, &c, s3), 0); /* merged: one read */
-    put(s2, "a", get(s2, "a") + 1);
-    assert_int_equal(client_commit(mgr, &c, s2), 0); /* merged: one read */
-    assert_int_equal(f->loads, loads + 2);
-    /* a second reload reads the store */
-    assert_int_equal(csession_manager_reload(mgr, s2), 0);
-    assert_int_equal(f->loads, loads + 3);
-    assert_int_equal(stored(mgr, &c, "a"), 3);
-    assert_int_equal(stored(mgr, &c, "b"), 7);
-    csession_free(s1);
-    csession_free(s2);
-    csession_free(s3);
-    csession_manager_free(mgr);
-}
-
 static void test_without_revisions_last_write_wins(void **state)
 {
     (void)state;
@@ -440,7 +396,6 @@ const struct CMUnitTest conformance_concurrency_tests[] = {
     cmocka_unit_test(test_reload_of_an_ended_session),
     cmocka_unit_test(test_update_during_renewal_is_carried_over),
     cmocka_unit_test(test_renewal_whose_save_fails_keeps_old_session),
-    cmocka_unit_test(test_reload_after_conflict_reads_nothing),
     cmocka_unit_test(test_without_revisions_last_write_wins),
 };
 

@@ -14,7 +14,7 @@ typedef struct faulty_store {
     csession_store *inner;
     int fail_save;   /* save answers CSESSION_ESTORE while set */
     int fail_remove; /* remove and remove_if answer CSESSION_ESTORE while set */
-    int saves, removes, loads;
+    int saves, removes;
 } faulty_store;
 
 /* Wraps `inner` (taken: freed with the wrapper). The wrapper offers the
