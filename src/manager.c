@@ -543,7 +543,8 @@ static int renew(csession_manager *mgr, const csession *s, commit_result *r)
     csession_store *st = mgr->store;
     int rc = encode(s->map, &r->stored);
     if (!rc)
-        rc = csession__store_save(st, r->stored.ptr, r->stored.size, mgr->cfg->ttl, &r->key);
+        rc = csession__store_save_flags(st, &mgr->caps, r->stored.ptr, r->stored.size,
+                                        mgr->cfg->ttl, CSESSION_SAVE_RENEWED, &r->key);
     if (rc)
         return rc;
     uint64_t new_rev = 1; /* a save starts at 1 */
@@ -616,10 +617,12 @@ static int store_state(csession_manager *mgr, const csession *s, const csession_
     int rc = encode(s->map, &r->stored);
     if (rc)
         return rc;
+    /* a first session that renewed already (a login on the first visit) */
+    unsigned int flags = s->status == CSESSION_STATUS_RENEWED ? CSESSION_SAVE_RENEWED : 0;
     rc = old_key ? csession__store_update(mgr->store, old_key->ptr, old_key->size,
                                           r->stored.ptr, r->stored.size, mgr->cfg->ttl, &r->key)
-                 : csession__store_save(mgr->store, r->stored.ptr, r->stored.size,
-                                        mgr->cfg->ttl, &r->key);
+                 : csession__store_save_flags(mgr->store, &mgr->caps, r->stored.ptr,
+                                              r->stored.size, mgr->cfg->ttl, flags, &r->key);
     if (!rc) {
         r->wrote = 1;
         r->revision = 1; /* a new key; for a version 1 update, unused */

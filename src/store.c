@@ -102,14 +102,24 @@ static int returned_key(int rc, csession_buf *key_out, const char *op)
 int csession__store_save(csession_store *store, const char *state, size_t state_len,
                          int64_t ttl_seconds, csession_buf *key_out)
 {
+    static const csession__store_caps none = {0, 0, 0, 0, 0};
+    return csession__store_save_flags(store, &none, state, state_len, ttl_seconds, 0, key_out);
+}
+
+int csession__store_save_flags(csession_store *store, const csession__store_caps *caps,
+                               const char *state, size_t state_len, int64_t ttl_seconds,
+                               unsigned int save_flags, csession_buf *key_out)
+{
     if (!store || !key_out)
         return csession__error(CSESSION_EINVAL, "NULL argument");
     int rc = check_state(state, state_len, ttl_seconds);
     if (rc)
         return rc;
     csession__buf_clear(key_out);
-    rc = store->save(store, state, state_len, ttl_seconds, key_out);
-    return returned_key(rc, key_out, "save");
+    rc = caps->save_ex
+             ? store->save_ex(store, state, state_len, ttl_seconds, save_flags, key_out)
+             : store->save(store, state, state_len, ttl_seconds, key_out);
+    return returned_key(rc, key_out, caps->save_ex ? "save_ex" : "save");
 }
 
 int csession__store_update(csession_store *store, const char *key, size_t key_len,
@@ -167,13 +177,14 @@ int csession__store_remove(csession_store *store, const char *key, size_t key_le
 void csession__store_caps_of(const csession_store *store, csession__store_caps *caps)
 {
     caps->flags = 0;
-    caps->load_rev = caps->update_if = caps->remove_if = 0;
+    caps->load_rev = caps->update_if = caps->remove_if = caps->save_ex = 0;
     if (!store || store->version < 2)
         return; /* nothing past `payload` exists in a version 1 store */
     caps->flags = store->flags;
     caps->load_rev = store->load_rev != NULL;
     caps->update_if = store->update_if != NULL;
     caps->remove_if = store->update_if != NULL && store->remove_if != NULL;
+    caps->save_ex = store->save_ex != NULL;
 }
 
 int csession__store_load_rev(csession_store *store, const csession__store_caps *caps,

@@ -53,6 +53,7 @@ typedef struct csession__store_caps {
     int load_rev;         /* load_rev is there: revision and touch in one call */
     int update_if;        /* conditional update: revisions are kept */
     int remove_if;        /* conditional delete */
+    int save_ex;          /* save with CSESSION_SAVE_* flags */
 } csession__store_caps;
 
 void csession__store_caps_of(const csession_store *store, csession__store_caps *caps);
@@ -65,6 +66,12 @@ void csession__store_caps_of(const csession_store *store, csession__store_caps *
 int csession__store_load_rev(csession_store *store, const csession__store_caps *caps,
                              const char *key, size_t key_len, int64_t touch_ttl_seconds,
                              csession_buf *state, uint64_t *revision, int *touched);
+
+/* save_ex with `save_flags` when the store has it, else save: same rules
+ * as csession__store_save(). */
+int csession__store_save_flags(csession_store *store, const csession__store_caps *caps,
+                               const char *state, size_t state_len, int64_t ttl_seconds,
+                               unsigned int save_flags, csession_buf *key_out);
 
 /*
  * update_if and remove_if (the caller checked that the store has them):

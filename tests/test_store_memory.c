@@ -36,6 +36,7 @@ static csession_store *new_store(size_t max_sessions, size_t max_state, unsigned
 {
     csession_store_memory_options o = CSESSION_STORE_MEMORY_OPTIONS_INIT;
     o.max_sessions = max_sessions;
+    o.max_anonymous_sessions = max_sessions; /* no split: test_anonymous_budget has it */
     o.max_state_bytes = max_state;
     o.shards = shards;
     csession_store *s = NULL;
@@ -74,7 +75,7 @@ static void test_new_and_options(void **state)
                      0);
     assert_int_equal(o.version, CSESSION_STORE_MEMORY_OPTIONS_VERSION);
     assert_int_equal(o.max_sessions, 0);
-    assert_int_equal(csession_store_memory_options_init(&o, 2), CSESSION_EINVAL);
+    assert_int_equal(csession_store_memory_options_init(&o, 3), CSESSION_EINVAL);
     assert_int_equal(csession_store_memory_options_init(NULL, 1), CSESSION_EINVAL);
 
     struct {
@@ -83,7 +84,7 @@ static void test_new_and_options(void **state)
         unsigned int shards;
     } bad[] = {
         { 0, 0, 0, 0 },
-        { 2, 0, 0, 0 },
+        { 3, 0, 0, 0 },
         { 1, 0, 0, 3 },
         { 1, 0, 0, 2048 },
         { 1, 0, (size_t)CSESSION_STORE_MEMORY_LIMIT_MAX_STATE_BYTES + 1, 0 },
@@ -675,6 +676,7 @@ static void test_oom(void **state)
     csession_store_memory_options o = CSESSION_STORE_MEMORY_OPTIONS_INIT;
     o.shards = 1;
     o.max_sessions = 2;
+    o.max_anonymous_sessions = 2;
     assert_int_equal(csession_store_memory_new(&s, &o), 0);
     assert_int_equal(oom_operations(s), 0);
     assert_true(oom_run_each_failure(oom_operations, s) > 2);
@@ -835,6 +837,7 @@ static void test_threads_respect_limit(void **state)
     csession_store *s = NULL;
     csession_store_memory_options o = CSESSION_STORE_MEMORY_OPTIONS_INIT;
     o.max_sessions = 500;
+    o.max_anonymous_sessions = 500;
     assert_int_equal(csession_store_memory_new(&s, &o), 0);
     pthread_t t[THREADS];
     worker w[THREADS];

@@ -5,9 +5,11 @@
  */
 #include "server.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char JSON[] = "application/json";
 static const char TEXT[] = "text/plain; charset=utf-8";
@@ -214,8 +216,29 @@ static void report(const char *what, int rc)
 
 /* Runs of a route on one request before it answers 409: a commit that
  * meets a parallel request's change of the same key (two clicks on
- * /do_something) reloads the session and runs the route again. */
+ * /do_something) reloads the session and runs the route again. Between
+ * runs the request waits a random while that grows with each conflict, so
+ * that writers who keep meeting spread out (with 8 of them on one key and
+ * no wait, a request would still lose 32 times in a row once in a few
+ * hundred). */
 #define ROUTE_RUNS 32
+
+/* Up to 50 us times the run number, at most 2 ms (spread, not secret:
+ * rand_r on a per-thread seed). */
+static void back_off(int run)
+{
+    static _Thread_local unsigned int seed;
+    if (!seed) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        seed = (unsigned int)now.tv_nsec ^ (unsigned int)(uintptr_t)&now;
+    }
+    long cap_us = 50L * run;
+    if (cap_us > 2000)
+        cap_us = 2000;
+    struct timespec ts = {0, (rand_r(&seed) % (cap_us + 1)) * 1000L};
+    nanosleep(&ts, NULL);
+}
 
 /*
  * Runs the route on the loaded session and commits, again after a reload
@@ -242,6 +265,7 @@ static int run_and_commit(const app *a, csession *s, route_fn fn, const char *ar
         /* the answer is built again from the newest state */
         text_free(&r->body);
         *r = (reply){ .status = 200, .content_type = JSON };
+        back_off(run);
         if ((rc = csession_manager_reload(a->mgr, s))) {
             report("reloading the session", rc);
             return rc;

@@ -26,6 +26,14 @@
  * closest to expiry are the oldest, that is the real users'. Refusing keeps
  * signed-in users signed in and makes the overload visible as an error.
  *
+ * Floods. Sessions that never renewed (anonymous visitors: a session is
+ * saved as renewed when csession_renew() was called on it, as at a login)
+ * have a budget of their own, max_anonymous_sessions (default: half of
+ * max_sessions). Once it is full, new anonymous sessions are refused while
+ * the rest of the store stays free for logins: a flood of anonymous
+ * requests, which can fill only its own budget, can never make a login
+ * fail nor log out anybody. Renewed sessions may use the whole store.
+ *
  * Memory. Each session costs its state plus about 135 bytes of heap (the
  * key, bookkeeping, malloc's own overhead and the share of the hash and
  * heap arrays; 245 bytes in all for a 110-byte state, measured by
@@ -46,7 +54,8 @@
 
 CSESSION_BEGIN_DECLS
 
-#define CSESSION_STORE_MEMORY_OPTIONS_VERSION 1
+/* Version 2 added max_anonymous_sessions. */
+#define CSESSION_STORE_MEMORY_OPTIONS_VERSION 2
 
 /* Defaults, used for option fields left at 0. */
 #define CSESSION_STORE_MEMORY_DEFAULT_MAX_SESSIONS 100000
@@ -80,16 +89,22 @@ typedef struct csession_store_memory_options {
      * 1024 (default 32). More shards mean less lock contention between
      * threads; a few times the number of threads is plenty. */
     unsigned int shards;
+
+    /* ---- version 2 ---- */
+    /* Most sessions that never renewed held at once (default: half of
+     * max_sessions; at most max_sessions, which turns the split off). */
+    size_t max_anonymous_sessions;
 } csession_store_memory_options;
 
-#define CSESSION_STORE_MEMORY_OPTIONS_INIT { CSESSION_STORE_MEMORY_OPTIONS_VERSION, 0, 0, 0 }
+#define CSESSION_STORE_MEMORY_OPTIONS_INIT { CSESSION_STORE_MEMORY_OPTIONS_VERSION, 0, 0, 0, 0 }
 
 /* CSESSION_STORE_MEMORY_OPTIONS_VERSION, for bindings that cannot read macros. */
 CSESSION_EXTERN(unsigned int) csession_store_memory_options_version(void);
 
 /*
  * Sets `opts` to the defaults of the given `version` (pass
- * CSESSION_STORE_MEMORY_OPTIONS_VERSION).
+ * CSESSION_STORE_MEMORY_OPTIONS_VERSION; 1 writes only the fields of the
+ * version 1 struct).
  * Returns 0, or CSESSION_EINVAL for NULL or an unknown version.
  */
 CSESSION_EXTERN(int) csession_store_memory_options_init(csession_store_memory_options *opts,
@@ -98,6 +113,7 @@ CSESSION_EXTERN(int) csession_store_memory_options_init(csession_store_memory_op
 /*
  * Creates an empty memory store. `opts` may be NULL for the defaults; it is
  * only read during the call.
+ * Options of version 1 (without max_anonymous_sessions) are read as such.
  * Returns 0, CSESSION_EINVAL (unknown options version, a limit out of range,
  * a shard count that is not a power of two), CSESSION_ENOMEM, or
  * CSESSION_ERROR when libsodium cannot be initialised. On failure *out is

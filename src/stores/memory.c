@@ -14,6 +14,7 @@
 #include "csession/library.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -55,6 +56,7 @@ typedef struct memory_store {
     unsigned int shard_bits;
     size_t shard_count;
     size_t max_sessions;
+    size_t max_anonymous;
     size_t max_state_bytes;
     csession__clock_fn now_ms;
     void *now_ctx;
@@ -66,6 +68,7 @@ typedef struct memory_store {
      * which would otherwise bounce between cores on each write. */
     char pad_before[64];
     atomic_size_t live;
+    atomic_size_t anonymous; /* of them, sessions that never renewed */
     char pad_after[64];
 } memory_store;
 
@@ -113,6 +116,14 @@ static int expired(const csession__mem_entry *e, int64_t now_ms)
     return e->deadline_ms <= now_ms;
 }
 
+/* Gives back the place of a session that leaves the store. */
+static void release_slot(memory_store *m, int anonymous)
+{
+    atomic_fetch_sub(&m->live, 1);
+    if (anonymous)
+        atomic_fetch_sub(&m->anonymous, 1);
+}
+
 /* Takes `e` out of the shard onto the `garbage` list, to be freed unlocked. */
 static void drop(memory_store *m, shard *sh, csession__mem_entry *e,
                  csession__mem_entry **garbage)
@@ -120,7 +131,7 @@ static void drop(memory_store *m, shard *sh, csession__mem_entry *e,
     csession__mem_table_unlink(&sh->table, e);
     e->next = *garbage;
     *garbage = e;
-    atomic_fetch_sub(&m->live, 1);
+    release_slot(m, e->anonymous);
 }
 
 /* drop() for an entry found expired on lookup. */
@@ -148,7 +159,7 @@ static void reclaim(memory_store *m, shard *sh, int64_t now_ms, size_t budget,
         e->next = *garbage;
         *garbage = e;
         sh->reclaimed++;
-        atomic_fetch_sub(&m->live, 1);
+        release_slot(m, e->anonymous);
     }
 }
 
@@ -205,22 +216,41 @@ static void op_end(shard_op *op)
     csession__mem_entry_free_list(op->garbage);
 }
 
-/* Counts one more session against max_sessions, or refuses. The count is
- * taken before the entry is inserted, so that concurrent saves can never
- * exceed the limit together. */
-static int take_slot(memory_store *m)
+/* Counts one against `counter` if it stays below `limit`. */
+static int take_one(atomic_size_t *counter, size_t limit)
+{
+    size_t n = atomic_load(counter);
+    while (n < limit) {
+        if (atomic_compare_exchange_weak(counter, &n, n + 1))
+            return 1;
+    }
+    return 0;
+}
+
+/* Counts one more session against max_sessions (and an anonymous one
+ * against max_anonymous too), or refuses. The count is taken before the
+ * entry is inserted, so that concurrent saves can never exceed the limits
+ * together. */
+static int take_slot(memory_store *m, int anonymous)
 {
     for (int pass = 0; pass < 2; pass++) {
-        size_t n = atomic_load(&m->live);
-        while (n < m->max_sessions) {
-            if (atomic_compare_exchange_weak(&m->live, &n, n + 1))
+        if (!anonymous || take_one(&m->anonymous, m->max_anonymous)) {
+            if (take_one(&m->live, m->max_sessions))
                 return 0;
+            if (anonymous)
+                atomic_fetch_sub(&m->anonymous, 1);
         }
         /* Full: expired sessions still count until reclaimed; reclaim them
          * all before refusing. */
         if (pass == 0)
             reclaim_all(m);
     }
+    if (anonymous && m->max_anonymous < m->max_sessions &&
+        atomic_load(&m->anonymous) >= m->max_anonymous)
+        return csession__error(CSESSION_ESTORE,
+                               "memory store: the %zu sessions for visitors who have not "
+                               "logged in (renewed) are taken; the rest is kept for logins",
+                               m->max_anonymous);
     return csession__error(CSESSION_ESTORE,
                            "memory store is full (%zu sessions); sessions are not evicted",
                            m->max_sessions);
@@ -245,7 +275,7 @@ static int check_state(const memory_store *m, const char *state, size_t state_le
 static int insert_new(memory_store *m, csession__mem_entry *e, int64_t ttl_seconds,
                       csession_buf *key_out)
 {
-    int rc = take_slot(m);
+    int rc = take_slot(m, e->anonymous);
     if (rc) {
         csession__mem_entry_free(e);
         return rc;
@@ -281,7 +311,7 @@ static int insert_new(memory_store *m, csession__mem_entry *e, int64_t ttl_secon
         }
         /* A live session has this key: never overwrite, draw again. */
     }
-    atomic_fetch_sub(&m->live, 1);
+    release_slot(m, e->anonymous);
     csession__mem_entry_free(e);
     csession__buf_clear(key_out);
     if (rc == CSESSION_ESTORE)
@@ -300,8 +330,8 @@ static int memory_load(csession_store *store, const char *key, size_t key_len,
     return memory_load_rev(store, key, key_len, 0, state, &revision);
 }
 
-static int memory_save(csession_store *store, const char *state, size_t state_len,
-                       int64_t ttl_seconds, csession_buf *key_out)
+static int memory_save_ex(csession_store *store, const char *state, size_t state_len,
+                          int64_t ttl_seconds, unsigned int save_flags, csession_buf *key_out)
 {
     memory_store *m = (memory_store *)store;
     int rc = check_state(m, state, state_len, ttl_seconds, key_out);
@@ -310,7 +340,14 @@ static int memory_save(csession_store *store, const char *state, size_t state_le
     csession__mem_entry *e = csession__mem_entry_new(state, state_len);
     if (!e)
         return csession__oom();
+    e->anonymous = (save_flags & CSESSION_SAVE_RENEWED) == 0;
     return insert_new(m, e, ttl_seconds, key_out);
+}
+
+static int memory_save(csession_store *store, const char *state, size_t state_len,
+                       int64_t ttl_seconds, csession_buf *key_out)
+{
+    return memory_save_ex(store, state, state_len, ttl_seconds, 0, key_out);
 }
 
 /* Any revision: the version 1 update, last write wins. */
@@ -336,6 +373,7 @@ static int replace_entry(memory_store *m, const char *key, csession__mem_entry *
     } else if (old) {
         e->deadline_ms = deadline_of(op.now, ttl_seconds);
         e->revision = old->revision + 1;
+        e->anonymous = old->anonymous; /* its budget's place moves with it */
         /* The old state is wiped by op_end(), with the rest of the garbage. */
         csession__mem_table_replace(&op.sh->table, old, e);
         old->next = op.garbage;
@@ -487,45 +525,71 @@ unsigned int csession_store_memory_options_version(void)
     return CSESSION_STORE_MEMORY_OPTIONS_VERSION;
 }
 
+/* Bytes of the options struct of each version (version 1 ended at shards). */
+static size_t options_size(unsigned int version)
+{
+    switch (version) {
+    case 1: return offsetof(csession_store_memory_options, max_anonymous_sessions);
+    case 2: return sizeof(csession_store_memory_options);
+    default: return 0;
+    }
+}
+
 int csession_store_memory_options_init(csession_store_memory_options *opts,
                                        unsigned int version)
 {
     if (!opts)
         return csession__error(CSESSION_EINVAL, "NULL options");
-    if (version != CSESSION_STORE_MEMORY_OPTIONS_VERSION)
+    size_t size = options_size(version);
+    if (!size)
         return csession__error(CSESSION_EINVAL, "unknown memory store options version %u",
                                version);
-    memset(opts, 0, sizeof *opts);
+    memset(opts, 0, size);
     opts->version = version;
     return 0;
 }
 
-static int read_options(const csession_store_memory_options *opts, size_t *max_sessions,
-                        size_t *max_state_bytes, unsigned int *shard_bits)
+typedef struct memory_limits {
+    size_t max_sessions, max_anonymous, max_state_bytes;
+    unsigned int shard_bits;
+} memory_limits;
+
+static int read_options(const csession_store_memory_options *opts, memory_limits *l)
 {
+    /* Only the fields of the caller's version exist: read the version
+     * first, then copy that much over the defaults. */
     csession_store_memory_options o = CSESSION_STORE_MEMORY_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    if (o.version != CSESSION_STORE_MEMORY_OPTIONS_VERSION)
-        return csession__error(CSESSION_EINVAL, "unknown memory store options version %u",
-                               o.version);
-    *max_sessions = o.max_sessions ? o.max_sessions : CSESSION_STORE_MEMORY_DEFAULT_MAX_SESSIONS;
-    *max_state_bytes =
+    if (opts) {
+        size_t size = options_size(opts->version);
+        if (!size)
+            return csession__error(CSESSION_EINVAL, "unknown memory store options version %u",
+                                   opts->version);
+        memcpy(&o, opts, size);
+    }
+    l->max_sessions = o.max_sessions ? o.max_sessions : CSESSION_STORE_MEMORY_DEFAULT_MAX_SESSIONS;
+    l->max_state_bytes =
         o.max_state_bytes ? o.max_state_bytes : CSESSION_STORE_MEMORY_DEFAULT_MAX_STATE_BYTES;
     unsigned int shards = o.shards ? o.shards : CSESSION_STORE_MEMORY_DEFAULT_SHARDS;
-    if (*max_sessions > CSESSION_STORE_MEMORY_LIMIT_MAX_SESSIONS)
+    if (l->max_sessions > CSESSION_STORE_MEMORY_LIMIT_MAX_SESSIONS)
         return csession__error(CSESSION_EINVAL, "max_sessions above %u",
                                CSESSION_STORE_MEMORY_LIMIT_MAX_SESSIONS);
-    if (*max_state_bytes > CSESSION_STORE_MEMORY_LIMIT_MAX_STATE_BYTES)
+    /* at least one, so that a store of one session still takes visitors */
+    l->max_anonymous = o.max_anonymous_sessions ? o.max_anonymous_sessions
+                                                : (l->max_sessions + 1) / 2;
+    if (l->max_anonymous > l->max_sessions)
+        return csession__error(CSESSION_EINVAL,
+                               "max_anonymous_sessions (%zu) above max_sessions (%zu)",
+                               l->max_anonymous, l->max_sessions);
+    if (l->max_state_bytes > CSESSION_STORE_MEMORY_LIMIT_MAX_STATE_BYTES)
         return csession__error(CSESSION_EINVAL, "max_state_bytes above %u",
                                CSESSION_STORE_MEMORY_LIMIT_MAX_STATE_BYTES);
     if (shards > CSESSION_STORE_MEMORY_LIMIT_SHARDS || (shards & (shards - 1)) != 0)
         return csession__error(CSESSION_EINVAL,
                                "shards must be a power of two from 1 to %d, not %u",
                                CSESSION_STORE_MEMORY_LIMIT_SHARDS, shards);
-    *shard_bits = 0;
-    while ((1u << *shard_bits) < shards)
-        (*shard_bits)++;
+    l->shard_bits = 0;
+    while ((1u << l->shard_bits) < shards)
+        l->shard_bits++;
     return 0;
 }
 
@@ -534,9 +598,8 @@ int csession_store_memory_new(csession_store **out, const csession_store_memory_
     if (!out)
         return csession__error(CSESSION_EINVAL, "NULL argument");
     *out = NULL;
-    size_t max_sessions = 0, max_state_bytes = 0;
-    unsigned int shard_bits = 0;
-    int rc = read_options(opts, &max_sessions, &max_state_bytes, &shard_bits);
+    memory_limits lim = {0, 0, 0, 0};
+    int rc = read_options(opts, &lim);
     if (rc)
         return rc;
     rc = csession_init();
@@ -546,11 +609,13 @@ int csession_store_memory_new(csession_store **out, const csession_store_memory_
     memory_store *m = csession__calloc(1, sizeof *m);
     if (!m)
         return csession__oom();
-    m->shard_bits = shard_bits;
-    m->shard_count = (size_t)1 << shard_bits;
-    m->max_sessions = max_sessions;
-    m->max_state_bytes = max_state_bytes;
+    m->shard_bits = lim.shard_bits;
+    m->shard_count = (size_t)1 << lim.shard_bits;
+    m->max_sessions = lim.max_sessions;
+    m->max_anonymous = lim.max_anonymous;
+    m->max_state_bytes = lim.max_state_bytes;
     atomic_init(&m->live, 0);
+    atomic_init(&m->anonymous, 0);
     m->now_ms = monotonic_ms;
     m->keygen = csprng_keygen;
     /* A secret hash key per store: nobody outside can aim keys at one
@@ -582,6 +647,7 @@ int csession_store_memory_new(csession_store **out, const csession_store_memory_
     m->base.load_rev = memory_load_rev;
     m->base.update_if = memory_update_if;
     m->base.remove_if = memory_remove_if;
+    m->base.save_ex = memory_save_ex;
     *out = &m->base;
     return 0;
 }
@@ -622,6 +688,7 @@ int csession__store_memory_stats(csession_store *store, csession__memory_stats *
     memset(out, 0, sizeof *out);
     out->shards = m->shard_count;
     out->counted = atomic_load(&m->live);
+    out->anonymous = atomic_load(&m->anonymous);
     for (size_t i = 0; i < m->shard_count; i++) {
         shard *sh = &m->shards[i].s;
         pthread_mutex_lock(&sh->lock);

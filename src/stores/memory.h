@@ -23,6 +23,7 @@ typedef void (*csession__keygen_fn)(char out[CSESSION__SESSION_KEY_LEN], void *c
 typedef struct csession__memory_stats {
     size_t live;           /* sessions held, expired ones not yet reclaimed included */
     size_t counted;        /* sessions counted against max_sessions (= live when idle) */
+    size_t anonymous;      /* of them, sessions saved without a renewal */
     size_t reclaimed;      /* expired sessions freed so far */
     size_t reclaim_checks; /* heap tops examined to find expired sessions */
     size_t shards;

@@ -23,6 +23,7 @@ csession__mem_entry *csession__mem_entry_new(const char *state, size_t state_len
     e->hash = 0;
     e->deadline_ms = 0;
     e->revision = 1;
+    e->anonymous = 1;
     e->heap_index = 0;
     e->state_len = (uint32_t)state_len;
     if (state_len)

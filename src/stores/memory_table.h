@@ -20,6 +20,7 @@ typedef struct csession__mem_entry {
     uint64_t revision;                /* 1 at save, +1 on every write */
     uint32_t heap_index;              /* position in the heap */
     uint32_t state_len;
+    uint8_t anonymous;                /* saved without a renewal: counts in that budget */
     char key[CSESSION__SESSION_KEY_LEN];
     char state[];                     /* state_len bytes */
 } csession__mem_entry;

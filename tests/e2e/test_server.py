@@ -429,31 +429,41 @@ def settings():
 
 
 def store_failure():
-    """A store that refuses to save answers 500, and the server carries on."""
+    """A store that refuses to save answers 500, and the server carries on.
+    With --max-sessions 4, visitors who have not logged in may hold 2."""
     print("== store failure: a full memory store", flush=True)
-    srv = Server("--insecure", "--max-sessions", "2")
+    srv = Server("--insecure", "--max-sessions", "4")
     try:
-        jars = [os.path.join(WORK, "full%d.txt" % i) for i in range(3)]
+        jars = [os.path.join(WORK, "full%d.txt" % i) for i in range(5)]
         expect_state(curl(srv.base + "/do_something", jars[0], "POST"), None, 1, "visitor 1")
         expect_state(curl(srv.base + "/do_something", jars[1], "POST"), None, 1, "visitor 2")
         r = curl(srv.base + "/do_something", jars[2], "POST")
-        check(r.status == 500 and r.body == "session store error\n", "full store: %r" % r)
+        check(r.status == 500 and r.body == "session store error\n", "anonymous budget: %r" % r)
         check(r.set_cookies() == [], "500 with a cookie")
         expect_state(curl(srv.base + "/do_something", jars[0], "POST"), None, 2,
                      "a stored session still updates")
-        # A renewal stores the new key before it retires the old one, so
-        # that a failure leaves the old session intact: in a full store the
-        # login is refused, and the visitor keeps what he had.
+        # The rest of the store is kept for logins: visitors who log in,
+        # with a session (renewed) or on their first request, get in.
         r = curl(srv.base + "/login", jars[1], "POST", data='{"user_id": "bob"}')
-        check(r.status == 500 and r.set_cookies() == [], "login in a full store: %r" % r)
-        expect_state(curl(srv.base + "/do_something", jars[1], "POST"), None, 2,
-                     "the session of a refused login is intact")
-        check(curl(srv.base + "/logout", jars[0], "POST").status == 200, "logout")
+        expect_state(r, "bob", 1, "login while the anonymous budget is full")
+        r = curl(srv.base + "/login", jars[3], "POST", data='{"user_id": "carol"}')
+        expect_state(r, "carol", 0, "login on a first visit")
+        # bob's login gave back his anonymous place
         expect_state(curl(srv.base + "/do_something", jars[2], "POST"), None, 1,
-                     "a slot freed by logout")
+                     "a place freed by a login")
+        # now the whole store is full: a login is refused, the visitor keeps
+        # what he had (the new key is stored before the old one is retired)
+        r = curl(srv.base + "/login", jars[0], "POST", data='{"user_id": "dave"}')
+        check(r.status == 500 and r.set_cookies() == [], "login in a full store: %r" % r)
+        expect_state(curl(srv.base + "/do_something", jars[0], "POST"), None, 3,
+                     "the session of a refused login is intact")
+        check(curl(srv.base + "/logout", jars[3], "POST").status == 200, "logout")
+        r = curl(srv.base + "/login", jars[0], "POST", data='{"user_id": "dave"}')
+        expect_state(r, "dave", 3, "a place freed by logout")
     finally:
         err = srv.stop()
     check("memory store is full" in err, "the store's message is not logged:\n" + err)
+    check("have not logged in" in err, "the anonymous budget's message is not logged:\n" + err)
     check("POST /do_something 500 " in err and "session=save-failed" in err, "no 500 log line")
 
 

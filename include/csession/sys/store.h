@@ -34,6 +34,12 @@ CSESSION_BEGIN_DECLS
  * the sealed value to send it again. */
 #define CSESSION_STORE_STATE_IN_COOKIE 0x1u
 
+/* Flags of save_ex (version 2). */
+/* The state comes from a renewal (csession_renew(), typically a login): a
+ * store that limits sessions keeps room for these however many sessions
+ * that never renewed (anonymous visitors, a flood of them) it holds. */
+#define CSESSION_SAVE_RENEWED 0x1u
+
 /* Length of the keys made by csession_session_key_generate(). */
 #define CSESSION_SESSION_KEY_LEN 64
 
@@ -195,6 +201,13 @@ struct csession_store {
      */
     int (*remove_if)(csession_store *store, const char *key, size_t key_len,
                      uint64_t expected_revision);
+
+    /*
+     * save, with CSESSION_SAVE_* flags saying where the state comes from.
+     * Same contract and codes as save. NULL: the library calls save.
+     */
+    int (*save_ex)(csession_store *store, const char *state, size_t state_len,
+                   int64_t ttl_seconds, unsigned int save_flags, csession_buf *key_out);
 };
 
 /* CSESSION_STORE_VERSION, for bindings that cannot read macros. */
