@@ -365,11 +365,13 @@ static int check_timeout(unsigned int *value, unsigned int dflt, const char *nam
 static int read_options(const csession_store_redis_options *in,
                         csession_store_redis_options *o, size_t *prefix_len)
 {
-    csession_store_redis_options dflt = CSESSION_STORE_REDIS_OPTIONS_INIT;
-    *o = in ? *in : dflt;
-    if (o->version != CSESSION_STORE_REDIS_OPTIONS_VERSION)
+    /* Only the fields of the caller's version exist: read the version
+     * first, then copy that much (there is one version so far). */
+    const csession_store_redis_options dflt = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    if (in && in->version != CSESSION_STORE_REDIS_OPTIONS_VERSION)
         return csession__error(CSESSION_EINVAL, "unknown Redis store options version %u",
-                               o->version);
+                               in->version);
+    *o = in ? *in : dflt;
     int rc;
     if ((rc = check_timeout(&o->connect_timeout_ms,
                             CSESSION_STORE_REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
@@ -412,7 +414,7 @@ int csession_store_redis_new(csession_store **out, const char *url,
     if (!out)
         return csession__error(CSESSION_EINVAL, "NULL argument");
     *out = NULL;
-    csession_store_redis_options o;
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
     size_t prefix_len = 0;
     int rc = read_options(opts, &o, &prefix_len);
     if (rc)
