@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "cookie/seal.h"
 #include "csession.h"
 #include "fake_store.h"
 #include "oom.h"
@@ -249,6 +250,41 @@ static void test_undecodable_state_keeps_key(void **state)
     expect_counts(&f, 0, 0, 1, 0, 0); /* the bad state is replaced under its key */
     csession_buf_dispose(&set);
     csession_free(s);
+    done(&f);
+}
+
+/* A cookie that opens, but to an empty session key (only a holder of the
+ * cookie key can make one, or carry one over from another cookie sealed
+ * with that key): a fresh session, no store call, no error. */
+static void test_cookie_of_empty_key_gives_fresh_session(void **state)
+{
+    (void)state;
+    fixture f = make(config_with(key_a, NULL));
+    csession_keyring *ring = NULL;
+    assert_int_equal(csession_keyring_new(&ring, 0), 0);
+    assert_int_equal(csession_keyring_add(ring, key_a, sizeof key_a), 0);
+    csession_buf sealed = CSESSION_BUF_INIT;
+    assert_int_equal(csession__cookie_seal(&sealed, ring, CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305,
+                                           "id", 2, "", 0),
+                     0);
+    csession *s = NULL;
+    assert_int_equal(csession_manager_load_token(f.mgr, sealed.ptr, sealed.size, &s), 0);
+    assert_int_equal(csession_count(s), 0);
+    csession_free(s);
+    char header[512];
+    snprintf(header, sizeof header, "id=%s", sealed.ptr);
+    assert_int_equal(csession_manager_load(f.mgr, header, strlen(header), &s), 0);
+    assert_int_equal(csession_count(s), 0);
+    /* it behaves as a new session: a write saves under a new key */
+    assert_int_equal(csession_insert_int64(s, "n", 1), 0);
+    csession_buf set = CSESSION_BUF_INIT;
+    assert_int_equal(csession_manager_commit(f.mgr, s, &set), 0);
+    assert_true(set.size > 0);
+    expect_counts(&f, 0, 1, 0, 0, 0);
+    csession_buf_dispose(&set);
+    csession_free(s);
+    csession_buf_dispose(&sealed);
+    csession_keyring_free(ring);
     done(&f);
 }
 
@@ -751,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_unchanged_policies),
         cmocka_unit_test(test_state_not_found_forgets_key),
         cmocka_unit_test(test_undecodable_state_keeps_key),
+        cmocka_unit_test(test_cookie_of_empty_key_gives_fresh_session),
         cmocka_unit_test(test_store_failure_on_load_is_an_error),
         cmocka_unit_test(test_store_failure_on_commit_keeps_session),
         cmocka_unit_test(test_oversized_header_refused),
