@@ -157,7 +157,7 @@ static void test_server_paused(void **state)
     assert_int_equal(load(s, key, &b), CSESSION_ETIMEOUT);
     int64_t took = now_ms() - t0;
     assert_true(took >= 350 && took < 400 + MARGIN_MS);
-    assert_non_null(strstr(csession_last_error(), "Redis GET: Redis did not answer in time"));
+    assert_non_null(strstr(csession_last_error(), "Redis GETRANGE: Redis did not answer in time"));
     /* Not retried: a retry would have opened a connection (the kernel
      * accepts it for the paused server). Counted, not timed, as a slow
      * machine may take long to wake the thread after its timeout. */
@@ -576,38 +576,40 @@ static void test_ipv6(void **state)
     redis_server_stop(&srv);
 }
 
-/* ---- GETEX and the fallback for older servers ----------------------------- */
+/* ---- scripts the server forgot ---------------------------------------------- */
 
-static void test_getex_fallback(void **state)
+/* A server restarted, failed over or told SCRIPT FLUSH answers NOSCRIPT:
+ * the store sends the script itself once, and it is known again. */
+static void test_scripts_flushed(void **state)
 {
     (void)state;
-    /* A server without GETEX, as Redis before 6.2 */
-    static const char *const args[] = {"--rename-command", "GETEX", "", NULL};
     redis_server srv;
-    start(&srv, args);
+    start(&srv, NULL);
     csession_store *s = store_for(srv.url, 1000, 1000, 2, 1000);
     char key[65];
-    store_save_str(s, "old server", TTL, key);
+    store_save_str(s, "flushed", TTL, key);
     csession_buf b = CSESSION_BUF_INIT;
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(csession__store_redis_load_touch(s, key, 64, 9000 + i, &b), 0);
-        assert_string_equal(b.ptr, "old server");
-        redisReply *r = raw_cmd(&srv, "TTL %s", key);
-        assert_true(r->integer > 8990 + i && r->integer <= 9000 + i);
-        freeReplyObject(r);
-    }
-    assert_int_equal(store_redis_stats(s).getex_unsupported, 1);
-    /* GETEX was tried once; then GET + EXPIRE each time. */
-    assert_int_equal(redis_server_info_number(&srv, "commandstats", "cmdstat_get:calls="), 3);
-    assert_int_equal(redis_server_info_number(&srv, "commandstats", "cmdstat_expire:calls="), 3);
-    if (redis_server_major_version() >= 7) {
-        /* unknown commands are counted as errors since Redis 6.2 */
-        assert_int_equal(redis_server_info_number(&srv, "errorstats", "errorstat_ERR:count="), 1);
+    for (int round = 0; round < 2; round++) {
+        freeReplyObject(raw_cmd(&srv, "SCRIPT FLUSH"));
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(csession__store_redis_load_touch(s, key, 64, 9000 + i, &b), 0);
+            assert_string_equal(b.ptr, "flushed");
+            redisReply *r = raw_cmd(&srv, "TTL %s", key);
+            assert_true(r->integer > 8990 + i && r->integer <= 9000 + i);
+            freeReplyObject(r);
+        }
+        /* after each flush: EVALSHA (answered NOSCRIPT), EVAL once, then
+         * EVALSHA alone */
+        assert_int_equal(redis_server_info_number(&srv, "commandstats", "cmdstat_eval:calls="),
+                         round + 1);
+        assert_int_equal(redis_server_info_number(&srv, "commandstats",
+                                                  "cmdstat_evalsha:calls="),
+                         3 * (round + 1));
     }
     assert_int_equal(s->remove(s, key, 64), 0);
     assert_int_equal(csession__store_redis_load_touch(s, key, 64, 10, &b), CSESSION_ENOTFOUND);
     redisReply *r = raw_cmd(&srv, "EXISTS %s", key);
-    assert_int_equal(r->integer, 0); /* EXPIRE did not bring it back */
+    assert_int_equal(r->integer, 0); /* the touch did not bring it back */
     freeReplyObject(r);
     csession_buf_dispose(&b);
     csession_store_free(s);
@@ -670,11 +672,11 @@ static void test_unexpected_replies(void **state)
         const char *reply;
         const char *message;
     } cases[] = {
-        {":1\r\n", "Redis GET: unexpected reply of type 3"},
-        {"+OK\r\n", "Redis GET: unexpected reply of type 5"},
-        {"*1\r\n$1\r\na\r\n", "Redis GET: unexpected reply of type 2"},
-        {"-ERR something odd\r\n", "Redis GET: ERR something odd"},
-        {"?garbage\r\n", "Redis GET: Protocol error"},
+        {":1\r\n", "Redis GETRANGE: unexpected reply of type 3"},
+        {"+OK\r\n", "Redis GETRANGE: unexpected reply of type 5"},
+        {"*1\r\n$1\r\na\r\n", "Redis GETRANGE: unexpected reply of type 2"},
+        {"-ERR something odd\r\n", "Redis GETRANGE: ERR something odd"},
+        {"?garbage\r\n", "Redis GETRANGE: Protocol error"},
     };
     const char *key = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789AB";
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -867,7 +869,7 @@ int main(void)
         cmocka_unit_test(test_select_db),
         cmocka_unit_test(test_unix_socket),
         cmocka_unit_test(test_ipv6),
-        cmocka_unit_test(test_getex_fallback),
+        cmocka_unit_test(test_scripts_flushed),
         cmocka_unit_test(test_unexpected_replies),
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_no_sigpipe),

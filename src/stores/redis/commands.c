@@ -194,30 +194,6 @@ static size_t ttl_text(char out[TTL_TEXT], int64_t ttl_seconds)
     return (size_t)snprintf(out, TTL_TEXT, "%" PRId64, ttl_seconds);
 }
 
-/* A bulk string or nil reply into `value`. */
-static int take_value(const redisReply *r, const char *what, csession_buf *value)
-{
-    if (r->type == REDIS_REPLY_NIL)
-        return CSESSION_ENOTFOUND;
-    if (r->type != REDIS_REPLY_STRING)
-        return csession__redis_reply_error(r, what);
-    return csession__buf_set(value, r->str, (size_t)r->len);
-}
-
-int csession__redis_get(csession__redis_topology *t, const char *key, size_t key_len,
-                        csession_buf *value)
-{
-    const char *argv[] = {"GET", key};
-    const size_t lens[] = {3, key_len};
-    redisReply *r;
-    int rc = exec1(t, "Redis GET", 2, argv, lens, 0, &r);
-    if (rc)
-        return rc;
-    rc = take_value(r, "Redis GET", value);
-    csession__redis_reply_free(r);
-    return rc;
-}
-
 int csession__redis_set(csession__redis_topology *t, const char *key, size_t key_len,
                         const char *value, size_t value_len, int64_t ttl_seconds, int mode,
                         int *stored)
@@ -266,59 +242,6 @@ int csession__redis_del(csession__redis_topology *t, const char *key, size_t key
     redisReply *r;
     int rc = exec1(t, "Redis DEL", 2, argv, lens, 1, &r);
     return rc ? rc : expect_integer(r, "Redis DEL");
-}
-
-/* "ERR unknown command ..." in every Redis version so far, also for a
- * command disabled with rename-command. */
-static int unknown_command(const redisReply *r)
-{
-    static const char text[] = "ERR unknown command";
-    return r->type == REDIS_REPLY_ERROR && r->len >= sizeof text - 1 &&
-           memcmp(r->str, text, sizeof text - 1) == 0;
-}
-
-int csession__redis_getex(csession__redis_topology *t, const char *key, size_t key_len,
-                          int64_t ttl_seconds, csession_buf *value)
-{
-    char ttl[TTL_TEXT];
-    const char *argv[] = {"GETEX", key, "EX", ttl};
-    const size_t lens[] = {5, key_len, 2, ttl_text(ttl, ttl_seconds)};
-    redisReply *r;
-    int rc = exec1(t, "Redis GETEX", 4, argv, lens, 0, &r);
-    if (rc)
-        return rc;
-    if (unknown_command(r))
-        rc = csession__error(CSESSION_EUNSUPPORTED, "Redis GETEX: not known to this server");
-    else
-        rc = take_value(r, "Redis GETEX", value);
-    csession__redis_reply_free(r);
-    return rc;
-}
-
-int csession__redis_get_expire(csession__redis_topology *t, const char *key, size_t key_len,
-                               int64_t ttl_seconds, csession_buf *value)
-{
-    char ttl[TTL_TEXT];
-    const char *get_argv[] = {"GET", key};
-    const size_t get_lens[] = {3, key_len};
-    const char *exp_argv[] = {"EXPIRE", key, ttl};
-    const size_t exp_lens[] = {6, key_len, ttl_text(ttl, ttl_seconds)};
-    const csession__redis_cmd cmds[2] = {{2, get_argv, get_lens}, {3, exp_argv, exp_lens}};
-    redisReply *r[2];
-    int rc = exec(t, key, key_len, "Redis GET+EXPIRE", cmds, 2, 0, r);
-    if (rc)
-        return rc;
-    rc = take_value(r[0], "Redis GET", value);
-    if (rc == 0 || rc == CSESSION_ENOTFOUND) {
-        int e = r[1]->type == REDIS_REPLY_INTEGER
-                    ? 0
-                    : csession__redis_reply_error(r[1], "Redis EXPIRE");
-        if (e)
-            rc = e;
-    }
-    csession__redis_reply_free(r[0]);
-    csession__redis_reply_free(r[1]);
-    return rc;
 }
 
 /*
@@ -375,6 +298,100 @@ static int no_script(const redisReply *r)
     return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
+/*
+ * Runs a script by EVALSHA, and once more by EVAL (which makes the server
+ * remember it) when the server does not know it. argv[0] and argv[1] are
+ * set here; the rest is the caller's. *retried: whether a dropped
+ * connection made the store send it again.
+ */
+static int run_script(csession__redis_topology *t, const char *key, size_t key_len,
+                      const char *what, const char *script, size_t script_len, const char *sha,
+                      const char **argv, size_t *lens, int argc, int write, redisReply **r,
+                      int *retried)
+{
+    argv[0] = "EVALSHA";
+    lens[0] = 7;
+    argv[1] = sha;
+    lens[1] = 40;
+    const csession__redis_cmd cmd = {argc, argv, lens};
+    int rc = exec_retried(t, key, key_len, what, &cmd, 1, write, r, retried);
+    if (rc == 0 && no_script(*r)) {
+        csession__redis_reply_free(*r);
+        *r = NULL;
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = script;
+        lens[1] = script_len;
+        rc = exec_retried(t, key, key_len, what, &cmd, 1, write, r, retried);
+    }
+    return rc;
+}
+
+/*
+ * Reads a value and extends its TTL in one command. pcall: a key of another
+ * type answers WRONGTYPE as GETRANGE alone would, rather than a script
+ * error.
+ */
+static const char READ_TOUCH_SCRIPT[] =
+    "local v = redis.pcall('GETRANGE', KEYS[1], 0, ARGV[1])\n"
+    "if type(v) == 'string' and v ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[2]) end\n"
+    "return v\n";
+
+/* SHA-1 of READ_TOUCH_SCRIPT (checked against SCRIPT LOAD by the tests). */
+static const char READ_TOUCH_SHA[] = "a3f93480172ef946cd47d71676acabc23e07cf29";
+
+const char *csession__redis_read_touch_script(void)
+{
+    return READ_TOUCH_SCRIPT;
+}
+
+const char *csession__redis_read_touch_sha(void)
+{
+    return READ_TOUCH_SHA;
+}
+
+int csession__redis_read(csession__redis_topology *t, const char *key, size_t key_len,
+                         size_t max_bytes, int64_t touch_ttl_seconds, csession_buf *value,
+                         int *refused)
+{
+    char last[CSESSION__DECIMAL_MAX], ttl[TTL_TEXT];
+    const char *last_text = csession__decimal_u64(last, max_bytes);
+    size_t last_len = (size_t)(last + sizeof last - last_text);
+    redisReply *r = NULL;
+    int rc;
+    *refused = 0;
+    if (touch_ttl_seconds > 0) {
+        const char *argv[] = {NULL, NULL, "1", key, last_text, ttl};
+        size_t lens[] = {0, 0, 1, key_len, last_len, ttl_text(ttl, touch_ttl_seconds)};
+        int retried = 0;
+        rc = run_script(t, key, key_len, "Redis read and touch", READ_TOUCH_SCRIPT,
+                        sizeof READ_TOUCH_SCRIPT - 1, READ_TOUCH_SHA, argv, lens, 6, 0, &r,
+                        &retried);
+    } else {
+        const char *argv[] = {"GETRANGE", key, "0", last_text};
+        const size_t lens[] = {8, key_len, 1, last_len};
+        rc = exec1(t, "Redis GETRANGE", 4, argv, lens, 0, &r);
+    }
+    if (rc)
+        return rc;
+    if (csession__redis_error_is(r, "WRONGTYPE")) {
+        *refused = CSESSION__REDIS_READ_WRONG_TYPE;
+        rc = CSESSION_ENOTFOUND;
+    } else if ((r->type == REDIS_REPLY_STRING && r->len == 0) || r->type == REDIS_REPLY_NIL) {
+        rc = CSESSION_ENOTFOUND; /* no such key: nothing is ever stored empty */
+    } else if (r->type == REDIS_REPLY_STRING && (size_t)r->len > max_bytes) {
+        *refused = CSESSION__REDIS_READ_TOO_BIG;
+        rc = CSESSION_ENOTFOUND;
+    } else if (r->type == REDIS_REPLY_STRING) {
+        rc = csession__buf_set(value, r->str, (size_t)r->len);
+    } else {
+        rc = csession__redis_reply_error(r, touch_ttl_seconds > 0 ? "Redis read and touch"
+                                                                  : "Redis GETRANGE");
+    }
+    csession__redis_reply_free(r);
+    return rc;
+}
+
 int csession__redis_write_if(csession__redis_topology *t, const char *key, size_t key_len,
                              int mode, uint64_t expected, const char *state, size_t state_len,
                              int64_t ttl_seconds, long long *result)
@@ -386,24 +403,25 @@ int csession__redis_write_if(csession__redis_topology *t, const char *key, size_
     int envelope = csession__redis_is_envelope(state, state_len);
     const char *body = envelope ? state + CSESSION__REDIS_ENVELOPE_HEAD_LEN : state;
     size_t body_len = envelope ? state_len - CSESSION__REDIS_ENVELOPE_HEAD_LEN : state_len;
-    const char *argv[] = {"EVALSHA", WRITE_IF_SHA, "1", key, &modes[mode], rev_text,
+    csession_buf escaped = CSESSION_BUF_INIT;
+    if (!envelope && mode != CSESSION__REDIS_DELETE_IF_REV &&
+        csession__redis_needs_escape(state, state_len)) {
+        int rc = csession__redis_rev_wrap(state, state_len, 0, &escaped);
+        if (rc)
+            return rc;
+        body = escaped.ptr;
+        body_len = escaped.size;
+    }
+    const char *argv[] = {NULL, NULL, "1", key, &modes[mode], rev_text,
                           body ? body : "", ttl, envelope ? "e" : "r", tag};
-    size_t lens[] = {7, sizeof WRITE_IF_SHA - 1, 1, key_len, 1,
-                     (size_t)(rev + sizeof rev - rev_text), body_len,
+    size_t lens[] = {0, 0, 1, key_len, 1, (size_t)(rev + sizeof rev - rev_text), body_len,
                      ttl_text(ttl, ttl_seconds), 1, sizeof tag};
-    const csession__redis_cmd cmd = {10, argv, lens};
     redisReply *r;
     int retried = 0;
-    int rc = exec_retried(t, key, key_len, "Redis EVALSHA", &cmd, 1, 1, &r, &retried);
-    if (rc == 0 && no_script(r)) {
-        /* EVAL runs it and makes the server remember it for EVALSHA. */
-        csession__redis_reply_free(r);
-        argv[0] = "EVAL";
-        lens[0] = 4;
-        argv[1] = WRITE_IF_SCRIPT;
-        lens[1] = sizeof WRITE_IF_SCRIPT - 1;
-        rc = exec_retried(t, key, key_len, "Redis EVAL", &cmd, 1, 1, &r, &retried);
-    }
+    int rc = run_script(t, key, key_len, "Redis conditional write", WRITE_IF_SCRIPT,
+                        sizeof WRITE_IF_SCRIPT - 1, WRITE_IF_SHA, argv, lens, 10, 1, &r,
+                        &retried);
+    csession_buf_dispose(&escaped);
     if (rc)
         return rc;
     if (r->type == REDIS_REPLY_INTEGER)

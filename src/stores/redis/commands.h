@@ -8,8 +8,8 @@
  * acknowledged fails with CSESSION_ETIMEOUT (it may be lost on failover).
  *
  * Retrying is safe because every command sent is idempotent or as good as:
- * GET, GETEX EX, EXPIRE, DEL and SET XX with the same value give the same
- * result twice. SET NX of a freshly drawn key may have landed before the
+ * GET, GETRANGE, the read-and-touch script, EXPIRE, DEL and SET XX with the
+ * same value give the same result twice. SET NX of a freshly drawn key may have landed before the
  * connection dropped; the retry then answers "exists" and the caller draws
  * another key, leaving the first copy to expire by its TTL unreferenced.
  */
@@ -25,10 +25,6 @@
 /* SET modes. */
 #define CSESSION__REDIS_SET_NX 0 /* only when the key does not exist */
 #define CSESSION__REDIS_SET_XX 1 /* only when it does */
-
-/* GET key into `value`. 0, CSESSION_ENOTFOUND, or a failure. */
-int csession__redis_get(csession__redis_topology *t, const char *key, size_t key_len,
-                        csession_buf *value);
 
 /*
  * SET key value NX|XX EX ttl. 0 with *stored = 1 when it was set, 0 with
@@ -46,18 +42,26 @@ int csession__redis_expire(csession__redis_topology *t, const char *key, size_t 
 /* DEL key (also 0 when the key does not exist), or a failure. */
 int csession__redis_del(csession__redis_topology *t, const char *key, size_t key_len);
 
-/*
- * GETEX key EX ttl (Redis 6.2+): the value into `value` and the TTL reset in
- * one command. 0, CSESSION_ENOTFOUND, CSESSION_EUNSUPPORTED when the server
- * does not know the command, or a failure.
- */
-int csession__redis_getex(csession__redis_topology *t, const char *key, size_t key_len,
-                          int64_t ttl_seconds, csession_buf *value);
+/* Why csession__redis_read() refused a value. */
+#define CSESSION__REDIS_READ_TOO_BIG 1    /* longer than max_bytes */
+#define CSESSION__REDIS_READ_WRONG_TYPE 2 /* the key holds another type (a hash, a list...) */
 
-/* GET and EXPIRE pipelined (one round trip, two commands): GETEX for older
- * servers. Same results as csession__redis_get(). */
-int csession__redis_get_expire(csession__redis_topology *t, const char *key, size_t key_len,
-                               int64_t ttl_seconds, csession_buf *value);
+/*
+ * Reads at most max_bytes + 1 bytes of the value of `key` (GETRANGE), so
+ * that a value planted under a session key costs no more memory than a
+ * state may take; with `touch_ttl_seconds` > 0, also resets its TTL in the
+ * same command (a script: GETRANGE, then EXPIRE when the key exists).
+ * 0 with the value; CSESSION_ENOTFOUND for no key, and also, with
+ * *refused set to a CSESSION__REDIS_READ_* reason, for a value longer than
+ * max_bytes or a key of another type; or a failure.
+ */
+int csession__redis_read(csession__redis_topology *t, const char *key, size_t key_len,
+                         size_t max_bytes, int64_t touch_ttl_seconds, csession_buf *value,
+                         int *refused);
+
+/* The read-and-touch script and its SHA-1, for the tests. */
+const char *csession__redis_read_touch_script(void);
+const char *csession__redis_read_touch_sha(void);
 
 /* Modes of csession__redis_write_if(). */
 #define CSESSION__REDIS_WRITE_IF_REV 0   /* update when the revision is `expected` */

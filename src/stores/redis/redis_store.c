@@ -45,7 +45,7 @@ typedef struct redis_store {
     void *mapper_payload;
     csession__redis_keygen_fn keygen;
     void *keygen_ctx;
-    atomic_int getex_unsupported;
+    atomic_ulong refused_values; /* too big, or of another type */
 } redis_store;
 
 static void csprng_keygen(char out[KEY_LEN], void *ctx)
@@ -165,8 +165,17 @@ static int save_new(redis_store *r, const char *state, size_t state_len, int64_t
     return rc;
 }
 
-/* GET, or GETEX EX when `touch_ttl_seconds` > 0 (GET + EXPIRE pipelined on
- * servers before 6.2), of a valid session key; the revision taken out. */
+/* Room for what the store adds to a state in the value: the revision and
+ * the write's tag (revision.h). */
+#define STORED_HEAD_EXTRA 64
+
+/*
+ * Reads the value of a valid session key, its TTL reset in the same
+ * command when `touch_ttl_seconds` > 0, the revision taken out. A value
+ * longer than a state may be, or a key of another type, is not read into
+ * memory whole: it counts as not found, so that the request gets a fresh
+ * session and the next commit a new key.
+ */
 static int load_value(redis_store *r, const char *key, int64_t touch_ttl_seconds,
                       csession_buf *state, uint64_t *revision)
 {
@@ -174,23 +183,22 @@ static int load_value(redis_store *r, const char *key, int64_t touch_ttl_seconds
     int rc = redis_key_make(r, key, &k);
     if (rc)
         return rc;
-    if (touch_ttl_seconds <= 0) {
-        rc = csession__redis_get(r->topology, k.ptr, k.len, state);
-    } else {
-        int64_t ttl = capped(touch_ttl_seconds);
-        rc = CSESSION_EUNSUPPORTED;
-        if (!atomic_load_explicit(&r->getex_unsupported, memory_order_relaxed)) {
-            rc = csession__redis_getex(r->topology, k.ptr, k.len, ttl, state);
-            if (rc == CSESSION_EUNSUPPORTED)
-                atomic_store_explicit(&r->getex_unsupported, 1, memory_order_relaxed);
-        }
-        if (rc == CSESSION_EUNSUPPORTED)
-            rc = csession__redis_get_expire(r->topology, k.ptr, k.len, ttl, state);
-    }
+    int refused = 0;
+    size_t max = r->max_state_bytes + STORED_HEAD_EXTRA;
+    rc = csession__redis_read(r->topology, k.ptr, k.len, max,
+                              touch_ttl_seconds > 0 ? capped(touch_ttl_seconds) : 0, state,
+                              &refused);
     redis_key_dispose(&k);
-    if (rc == 0)
+    if (rc == 0) {
         csession__redis_rev_unwrap(state, revision);
-    else
+        if (state->size > r->max_state_bytes)
+            refused = CSESSION__REDIS_READ_TOO_BIG;
+    }
+    if (refused) {
+        atomic_fetch_add(&r->refused_values, 1);
+        rc = CSESSION_ENOTFOUND;
+    }
+    if (rc)
         csession__buf_clear(state);
     return rc;
 }
@@ -446,7 +454,7 @@ int csession_store_redis_new(csession_store **out, const char *url,
     r->mapper = o.key_mapper;
     r->mapper_payload = o.key_mapper_payload;
     r->keygen = csprng_keygen;
-    atomic_init(&r->getex_unsupported, 0);
+    atomic_init(&r->refused_values, 0);
 
     r->base.version = CSESSION_STORE_VERSION;
     r->base.load = redis_load;
@@ -502,7 +510,7 @@ int csession__store_redis_stats(csession_store *store, csession__redis_stats *ou
     memset(out, 0, sizeof *out);
     r->topology->stats(r->topology, out);
     out->not_replicated = atomic_load(&r->topology->not_replicated);
-    out->getex_unsupported = atomic_load(&r->getex_unsupported);
+    out->refused_values = atomic_load(&r->refused_values);
     return 0;
 }
 

@@ -45,7 +45,7 @@ typedef struct csession__redis_stats {
     unsigned long wait_timeouts; /* operations that found the pool busy too long */
     unsigned int open;           /* connections open now */
     unsigned int idle;           /* of which idle */
-    int getex_unsupported;       /* 1 once the server answered that GETEX is unknown */
+    unsigned long refused_values; /* stored values refused: too big, or of another type */
     unsigned long not_replicated; /* writes WAIT found short of wait_replicas */
     /* Sentinel */
     unsigned long discoveries;    /* masters looked up */

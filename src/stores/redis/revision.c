@@ -39,12 +39,21 @@ int csession__redis_is_envelope(const char *state, size_t len)
            memcmp(state, CSESSION__REDIS_ENVELOPE_HEAD, CSESSION__REDIS_ENVELOPE_HEAD_LEN) == 0;
 }
 
+int csession__redis_needs_escape(const char *state, size_t len)
+{
+    return len == 0 || state[0] == '\0';
+}
+
 int csession__redis_rev_wrap(const char *state, size_t len, uint64_t revision,
                              csession_buf *out)
 {
     csession__buf_clear(out);
-    if (!csession__redis_is_envelope(state, len))
-        return csession__buf_set(out, state, len);
+    if (!csession__redis_is_envelope(state, len)) {
+        int rc = csession__redis_needs_escape(state, len) ? csession__buf_set(out, "", 1) : 0;
+        if (!rc && len)
+            rc = csession__buf_append(out, state, len);
+        return rc;
+    }
     char digits[CSESSION__DECIMAL_MAX];
     const char *d = csession__decimal_u64(digits, revision);
     size_t dn = (size_t)(digits + sizeof digits - d);
@@ -66,6 +75,12 @@ int csession__redis_rev_wrap(const char *state, size_t len, uint64_t revision,
 void csession__redis_rev_unwrap(csession_buf *value, uint64_t *revision)
 {
     *revision = 0;
+    if (value->size > 0 && value->ptr[0] == '\0') {
+        memmove(value->ptr, value->ptr + 1, value->size - 1);
+        value->size--;
+        value->ptr[value->size] = '\0';
+        return;
+    }
     size_t head = sizeof REV_HEAD - 1;
     if (value->size <= head || memcmp(value->ptr, REV_HEAD, head) != 0)
         return;

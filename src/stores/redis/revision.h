@@ -41,10 +41,14 @@ void csession__redis_write_tag(char out[CSESSION__REDIS_TAG_LEN]);
 /* 1 when `state` starts with the envelope head. */
 int csession__redis_is_envelope(const char *state, size_t len);
 
+/* 1 when a state that is not an envelope goes behind a NUL byte. */
+int csession__redis_needs_escape(const char *state, size_t len);
+
 /*
  * Writes `state` as the store keeps it at `revision` into `out` (replacing
  * its contents): the revision spliced after the envelope head, or `state`
- * unchanged when it is not an envelope. 0 or CSESSION_ENOMEM.
+ * unchanged (or behind a NUL byte) when it is not an envelope.
+ * 0 or CSESSION_ENOMEM.
  */
 int csession__redis_rev_wrap(const char *state, size_t len, uint64_t revision,
                              csession_buf *out);
@@ -52,7 +56,7 @@ int csession__redis_rev_wrap(const char *state, size_t len, uint64_t revision,
 /*
  * Takes the revision out of a stored value in place: `value` becomes the
  * state as the library wrote it and *revision its revision (0 when the
- * value has none). Cannot fail.
+ * value has none); a NUL byte in front is taken away. Cannot fail.
  */
 void csession__redis_rev_unwrap(csession_buf *value, uint64_t *revision);
 
