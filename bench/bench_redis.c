@@ -10,7 +10,8 @@
  *     the part of a request that is not Redis.
  *  2. A read-only request with the ON_EVERY_REQUEST TTL policy through the
  *     manager, with the Redis commands it sends per request (read from INFO
- *     commandstats); and the store's one-round-trip load_touch (GETEX) alone,
+ *     commandstats); and the store's one-round-trip load_touch (a script: GETRANGE
+ *     up to the state limit, then EXPIRE) alone,
  *     against raw GETEX.
  *  3. 8 threads through one store (pool of 8): load + update per iteration,
  *     in operations per second, against `redis-benchmark -c 8 -n N -t get,set
