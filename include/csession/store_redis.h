@@ -2,16 +2,22 @@
  * store_redis.h: the Redis session store (through hiredis).
  *
  * Sessions live in a Redis server, shared by every process that uses it,
- * and expire there by Redis' own TTL. The commands, keys and stored bytes
- * are actix-session's RedisSessionStore's, so a Rust service and a C service
- * can serve the same sessions:
+ * and expire there by Redis' own TTL. Keys are actix-session's
+ * RedisSessionStore's, and states it wrote load here:
  *
- *   load        GET key
+ *   load        GETRANGE key 0 <limit>     (a longer value, or a key of
+ *                                           another type, is no session)
+ *   load+touch  a script: GETRANGE, then EXPIRE key ttl
  *   save        SET key state NX EX ttl    (a new key is drawn on collision)
- *   update      SET key state XX EX ttl    (saves under a new key when the
- *                                           old one is gone)
+ *   update_if   a script: the stored revision compared, then SET ... EX ttl
+ *   remove_if   a script: the stored revision compared, then DEL key
+ *   update      the script, whatever the revision (saves under a new key
+ *               when the old one is gone)
  *   update_ttl  EXPIRE key ttl
  *   remove      DEL key
+ *
+ * The revision and the write's tag are kept in the value's JSON head:
+ * {"v":1,"rev":7,"w":"...","state":{...}} (docs/store-redis.md).
  *
  * The Redis key of a session is its 64-character session key as it is (as
  * actix-session's default), or with `key_prefix` in front, or whatever a
