@@ -1,7 +1,8 @@
 /* The Redis store on a Redis Cluster of three masters of its own: routing
  * by hash slot, ASK and MOVED while a slot migrates by hand, a redirection
- * loop, a node that goes away, the store conformance suite, and a
- * resharding by redis-cli while threads read and write sessions. */
+ * loop, a node that goes away, prefork workers, the store conformance
+ * suite, and a resharding by redis-cli while threads read and write
+ * sessions. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -18,6 +19,7 @@
 #include "conformance.h"
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "prefork.h"
 #include "redis_topology.h"
 #include "stores/redis/cluster_slots.h"
 #include "stores/redis/redis_store.h"
@@ -27,17 +29,22 @@
 
 static redis_cluster cluster;
 
-static csession_store *store_with(const char *prefix)
+static csession_store *store_with_pool(const char *prefix, unsigned int pool_size)
 {
     csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
     o.key_prefix = prefix;
     o.connect_timeout_ms = 1000;
     o.command_timeout_ms = 2000;
-    o.pool_size = 8;
+    o.pool_size = pool_size;
     csession_store *s = NULL;
     if (csession_store_redis_new(&s, cluster.url, &o) != 0)
         fail_msg("csession_store_redis_new(%s): %s", cluster.url, csession_last_error());
     return s;
+}
+
+static csession_store *store_with(const char *prefix)
+{
+    return store_with_pool(prefix, 8);
 }
 
 static redisReply *on_node(int i, const char *fmt, ...)
@@ -242,6 +249,31 @@ static void test_node_down(void **state)
     csession_buf_dispose(&b);
     csession_store_free(up);
     csession_store_free(down);
+}
+
+/* ---- fork() ------------------------------------------------------------------ */
+
+/* Workers forked when the parent holds a connection to every node: four
+ * workers on three nodes, so that two at least have their sessions on the
+ * same node (prefork.h). */
+static void prefork_with_pool(unsigned int pool_size)
+{
+    csession_store *s = store_with_pool(NULL, pool_size);
+    csession_manager *mgr = prefork_manager(s);
+    prefork_run(mgr, s, 4, 2000, CLUSTER_NODES);
+    csession_manager_free(mgr);
+}
+
+static void test_prefork_pool_1(void **state)
+{
+    (void)state;
+    prefork_with_pool(1);
+}
+
+static void test_prefork_pool_8(void **state)
+{
+    (void)state;
+    prefork_with_pool(8);
 }
 
 /* ---- the conformance suite ------------------------------------------------------- */
@@ -473,6 +505,8 @@ int main(void)
         cmocka_unit_test(test_ask_then_moved),
         cmocka_unit_test(test_redirect_loop),
         cmocka_unit_test(test_node_down),
+        cmocka_unit_test(test_prefork_pool_1),
+        cmocka_unit_test(test_prefork_pool_8),
     };
     int failed = cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
     conformance_target target = {"redis cluster", conformance_store, advance_time, NULL, 1};

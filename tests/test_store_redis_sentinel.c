@@ -1,7 +1,8 @@
 /* The Redis store through Redis Sentinel, on a group of its own (a master,
  * a replica and three sentinels, all password-protected): finding the
- * master, the ways finding it fails, a SENTINEL FAILOVER while threads
- * commit sessions through a manager, and a master killed outright. */
+ * master, the ways finding it fails, prefork workers, a SENTINEL FAILOVER
+ * while threads commit sessions through a manager, and a master killed
+ * outright. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "prefork.h"
 #include "redis_topology.h"
 #include "stores/redis/redis_store.h"
 #include "store_calls.h"
@@ -29,7 +31,8 @@
 static sentinel_group group;
 
 /* redis+sentinel://:data-pw@<sentinels>/sessions?sentinel_password=...&<extra> */
-static csession_store *store_for(const char *hosts, const char *extra)
+static csession_store *store_with_pool(const char *hosts, const char *extra,
+                                       unsigned int pool_size)
 {
     char url[600];
     snprintf(url, sizeof url, "redis+sentinel://:" PASSWORD "@%s/" NAME
@@ -38,12 +41,17 @@ static csession_store *store_for(const char *hosts, const char *extra)
     csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
     o.connect_timeout_ms = 500;
     o.command_timeout_ms = 1000;
-    o.pool_size = 8;
+    o.pool_size = pool_size;
     o.pool_wait_timeout_ms = 2000;
     csession_store *s = NULL;
     if (csession_store_redis_new(&s, url, &o) != 0)
         fail_msg("csession_store_redis_new: %s", csession_last_error());
     return s;
+}
+
+static csession_store *store_for(const char *hosts, const char *extra)
+{
+    return store_with_pool(hosts, extra, 8);
 }
 
 /* GET on the data node at `port` directly: the value, or "" when absent. */
@@ -439,6 +447,32 @@ static void test_failover_under_load(void **state)
         free(w[i].sessions);
 }
 
+/* ---- fork() ------------------------------------------------------------------ */
+
+/* Workers forked after the master was found: each talks to it on
+ * connections of its own (prefork.h). */
+static void prefork_with_pool(unsigned int pool_size)
+{
+    assert_true(sentinel_group_wait_settled(&group, 20000) > 0);
+    csession_store *s = store_with_pool(group.hosts, NULL, pool_size);
+    csession_manager *mgr = prefork_manager(s);
+    prefork_run(mgr, s, 4, 2000, 1);
+    assert_int_equal(store_redis_stats(s).discoveries, 1);
+    csession_manager_free(mgr);
+}
+
+static void test_prefork_pool_1(void **state)
+{
+    (void)state;
+    prefork_with_pool(1);
+}
+
+static void test_prefork_pool_8(void **state)
+{
+    (void)state;
+    prefork_with_pool(8);
+}
+
 /* ---- a master that dies -------------------------------------------------------- */
 
 static void test_master_killed(void **state)
@@ -507,6 +541,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_master_found),
         cmocka_unit_test(test_lookup_failures),
+        cmocka_unit_test(test_prefork_pool_1),
+        cmocka_unit_test(test_prefork_pool_8),
         cmocka_unit_test(test_failover_under_load),
         cmocka_unit_test(test_master_killed),
     };

@@ -45,6 +45,7 @@ typedef struct csession__redis_stats {
     unsigned long wait_timeouts; /* operations that found the pool busy too long */
     unsigned int open;           /* connections open now */
     unsigned int idle;           /* of which idle */
+    unsigned long inherited;     /* connections inherited across fork() and closed unused */
     int getex_unsupported;       /* 1 once the server answered that GETEX is unknown */
     unsigned long not_replicated; /* writes WAIT found short of wait_replicas */
     /* Sentinel */
