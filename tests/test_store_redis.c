@@ -771,7 +771,7 @@ static void prefork_with_pool(unsigned int pool_size)
     o.pool_size = pool_size;
     csession_store *s = new_store_with(&o);
     csession_manager *mgr = prefork_manager(s);
-    prefork_run(mgr, s, 4, 2000, 1);
+    prefork_run(mgr, s, 4, 2000, 1, NULL);
     csession_manager_free(mgr);
 }
 

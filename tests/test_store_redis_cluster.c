@@ -19,6 +19,7 @@
 #include "conformance.h"
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "log_capture.h"
 #include "prefork.h"
 #include "redis_topology.h"
 #include "stores/redis/cluster_slots.h"
@@ -86,6 +87,8 @@ static void test_routing(void **state)
     (void)state;
     char prefix[64];
     snprintf(prefix, sizeof prefix, "route:%ld:", (long)getpid());
+    static log_capture logged;
+    log_capture_start(&logged);
     csession_store *s = store_with(prefix);
     int per_node[CLUSTER_NODES] = {0};
     for (int i = 0; i < 300; i++) {
@@ -115,6 +118,15 @@ static void test_routing(void **state)
     assert_int_equal(st.moved, 0);
     assert_int_equal(st.ask, 0);
     assert_true(st.opened >= 3 && st.opened <= 3 * 8);
+    /* The one map load was logged, from a seed of the URL. */
+    log_capture_stop(&logged);
+    if (log_capture_find(&logged, CSESSION_LOG_INFO,
+                         "Redis Cluster: slot map loaded from 127.0.0.1:") != 1 ||
+        log_capture_find(&logged, CSESSION_LOG_INFO, ": 3 nodes known (0 MOVED and 0 ASK") != 1 ||
+        logged.count != 1) {
+        log_capture_print(&logged);
+        fail_msg("expected one message about the slot map");
+    }
     csession_store_free(s);
 }
 
@@ -260,7 +272,7 @@ static void prefork_with_pool(unsigned int pool_size)
 {
     csession_store *s = store_with_pool(NULL, pool_size);
     csession_manager *mgr = prefork_manager(s);
-    prefork_run(mgr, s, 4, 2000, CLUSTER_NODES);
+    prefork_run(mgr, s, 4, 2000, CLUSTER_NODES, NULL);
     csession_manager_free(mgr);
 }
 

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "log_capture.h"
 #include "redis_topology.h"
 #include "store_calls.h"
 
@@ -29,6 +30,8 @@ typedef struct child_report {
     long long final;          /* the counter read back at the end (-1: none) */
     unsigned long inherited;  /* connections inherited and closed unused */
     unsigned long opened;     /* connections the store opened (the parent's included) */
+    int fork_logged;          /* log messages that the fork was seen */
+    int secret_logged;        /* log messages with the secret in them */
     long long elapsed_ms;
     char first_error[240];
 } child_report;
@@ -72,8 +75,10 @@ static void note_error(child_report *r, const char *what)
 
 /* The child's work; never returns. */
 static void child_main(csession_manager *mgr, csession_store *store, int cycles,
-                       unsigned long inherited, int out)
+                       unsigned long inherited, const char *secret, int out)
 {
+    static log_capture logged;
+    log_capture_start(&logged);
     child_report r;
     memset(&r, 0, sizeof r);
     r.final = -1;
@@ -106,13 +111,21 @@ static void child_main(csession_manager *mgr, csession_store *store, int cycles,
         r.opened = st.opened;
     }
     /* Every connection of the parent was closed, none used. */
-    int ok = r.errors == 0 && r.foreign == 0 && r.final == cycles && r.inherited == inherited;
+    log_capture_stop(&logged);
+    r.fork_logged = log_capture_find(&logged, CSESSION_LOG_INFO, " was forked; it closed the ");
+    r.secret_logged = secret ? log_capture_find(&logged, 0, secret) : 0;
+    if (r.secret_logged)
+        log_capture_print(&logged);
+    /* Every connection of the parent was closed, none used; a message said
+     * so for each pool that had one (one connection each here). */
+    int ok = r.errors == 0 && r.foreign == 0 && r.final == cycles && r.inherited == inherited &&
+             r.fork_logged == (int)inherited && r.secret_logged == 0;
     ssize_t w = write(out, &r, sizeof r);
     _exit(ok && w == (ssize_t)sizeof r ? 0 : 1);
 }
 
 void prefork_run(csession_manager *mgr, csession_store *store, int children, int cycles,
-                 unsigned int connections)
+                 unsigned int connections, const char *secret)
 {
     assert_true(children > 0 && children <= MAX_CHILDREN);
     /* 1. A request here: a session saved, a connection left in the pool. */
@@ -150,7 +163,7 @@ void prefork_run(csession_manager *mgr, csession_store *store, int children, int
             close(fds[0]);
             for (int j = 0; j < i; j++)
                 close(pipes[j]);
-            child_main(mgr, store, cycles, before.open, fds[1]);
+            child_main(mgr, store, cycles, before.open, secret, fds[1]);
         }
         close(fds[1]);
         pipes[i] = fds[0];
@@ -177,11 +190,11 @@ void prefork_run(csession_manager *mgr, csession_store *store, int children, int
         const child_report *r = &reports[i];
         printf("  child %d: %s %d, %d requests in %lld ms, %d errors, %d counters not its "
                "own, highest %lld, read back %lld; connections inherited and closed %lu, "
-               "opened %lu%s%s\n",
+               "opened %lu; fork logged %d times, secret %d times%s%s\n",
                i, WIFEXITED(status[i]) ? "exit" : "signal",
                WIFEXITED(status[i]) ? WEXITSTATUS(status[i]) : WTERMSIG(status[i]),
                r->requests, r->elapsed_ms, r->errors, r->foreign, r->highest, r->final,
-               r->inherited, r->opened, r->errors ? "; first error: " : "", r->first_error);
+               r->inherited, r->opened, r->fork_logged, r->secret_logged, r->errors ? "; first error: " : "", r->first_error);
     }
     printf("  %d children x %d requests: %lld ms\n", children, cycles, elapsed);
     if (failed)

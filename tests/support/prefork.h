@@ -21,7 +21,8 @@ csession_manager *prefork_manager(csession_store *store);
  *     load its own session, check its counter is the number of its
  *     earlier commits, increment it and commit; then one request that reads
  *     it back, which must find exactly `cycles`; it must have closed, unused,
- *     every connection the parent had;
+ *     every connection the parent had, logged that once per pool, and
+ *     never logged `secret` (NULL: no such check);
  *  3. waits for every child (its exit status and its figures, sent back
  *     through a pipe);
  *  4. one more request here, on the session of step 1, which must succeed
@@ -31,6 +32,6 @@ csession_manager *prefork_manager(csession_store *store);
  * saw an error or a state not its own, or the parent cannot go on.
  */
 void prefork_run(csession_manager *mgr, csession_store *store, int children, int cycles,
-                 unsigned int connections);
+                 unsigned int connections, const char *secret);
 
 #endif
