@@ -145,8 +145,8 @@ static void live_fn(int level, const char *message, void *payload)
     atomic_fetch_sub(&p->in_call, 1);
 }
 
-#define LOGGERS 4
-#define SWITCHES 2000
+#define LOGGERS 2
+#define SWITCHES 1000
 
 static atomic_int stop_logging;
 static atomic_long logged;
@@ -171,7 +171,7 @@ static void test_replace_while_logging(void **state)
     pthread_t t[LOGGERS];
     for (int i = 0; i < LOGGERS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, logger, NULL), 0);
-    long delivered = 0;
+    long delivered = 0, reached = 0;
     for (int i = 0; i < SWITCHES; i++) {
         live_payload *p = &payloads[i];
         /* Every fourth switch turns logging off in between. */
@@ -195,8 +195,9 @@ static void test_replace_while_logging(void **state)
     for (int i = 0; i < SWITCHES; i++) {
         assert_int_equal(atomic_load(&payloads[i].late), 0);
         delivered += atomic_load(&payloads[i].calls);
+        reached += atomic_load(&payloads[i].calls) > 0;
     }
-    assert_true(delivered >= SWITCHES / 4 * 3);
+    assert_int_equal(reached, SWITCHES / 4 * 3);
     assert_true(atomic_load(&logged) >= delivered);
 }
 
