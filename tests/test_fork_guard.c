@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fork_guard.h"
+#include "latch.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
@@ -134,25 +135,16 @@ static int child_main(void)
     return atomic_load(&shared.resets) == 1 ? 0 : 7;
 }
 
-typedef struct holder {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int holding, release;
-} holder;
-
-static holder h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+static latch holding = LATCH_INIT;
+static latch release = LATCH_INIT;
 
 /* Holds the object's lock until released. */
 static void *hold(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&shared.lock);
-    pthread_mutex_lock(&h.lock);
-    h.holding = 1;
-    pthread_cond_broadcast(&h.cond);
-    while (!h.release)
-        pthread_cond_wait(&h.cond, &h.lock);
-    pthread_mutex_unlock(&h.lock);
+    latch_open(&holding);
+    latch_wait(&release);
     pthread_mutex_unlock(&shared.lock);
     return NULL;
 }
@@ -169,10 +161,7 @@ static void test_child_resets_once(void **state)
     object_init(&shared);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, hold, NULL), 0);
-    pthread_mutex_lock(&h.lock);
-    while (!h.holding)
-        pthread_cond_wait(&h.cond, &h.lock);
-    pthread_mutex_unlock(&h.lock);
+    latch_wait(&holding);
 
     fflush(NULL);
     pid_t pid = fork();
@@ -181,10 +170,7 @@ static void test_child_resets_once(void **state)
         _exit(child_main());
     int code = exit_code(pid);
 
-    pthread_mutex_lock(&h.lock);
-    h.release = 1;
-    pthread_cond_broadcast(&h.cond);
-    pthread_mutex_unlock(&h.lock);
+    latch_open(&release);
     pthread_join(t, NULL);
     assert_int_equal(code, 0);
     /* The parent's object is as it was. */

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "csession.h"
+#include "latch.h"
 #include "log.h"
 
 /* What a handler saw. */
@@ -203,14 +204,8 @@ static void test_replace_while_logging(void **state)
 
 /* ---- a call under way holds up the setter ------------------------------------- */
 
-typedef struct blocking {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int entered;
-    int release;
-} blocking;
-
-static blocking held = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+static latch entered = LATCH_INIT; /* the handler is running */
+static latch release = LATCH_INIT; /* it may return */
 
 /* Stays in the call until released. */
 static void blocking_fn(int level, const char *message, void *payload)
@@ -218,12 +213,8 @@ static void blocking_fn(int level, const char *message, void *payload)
     (void)level;
     (void)message;
     (void)payload;
-    pthread_mutex_lock(&held.lock);
-    held.entered = 1;
-    pthread_cond_broadcast(&held.cond);
-    while (!held.release)
-        pthread_cond_wait(&held.cond, &held.lock);
-    pthread_mutex_unlock(&held.lock);
+    latch_open(&entered);
+    latch_wait(&release);
 }
 
 static void *log_once(void *arg)
@@ -231,22 +222,6 @@ static void *log_once(void *arg)
     (void)arg;
     csession__log(CSESSION_LOG_INFO, "held");
     return NULL;
-}
-
-static void wait_entered(void)
-{
-    pthread_mutex_lock(&held.lock);
-    while (!held.entered)
-        pthread_cond_wait(&held.cond, &held.lock);
-    pthread_mutex_unlock(&held.lock);
-}
-
-static void release_held(void)
-{
-    pthread_mutex_lock(&held.lock);
-    held.release = 1;
-    pthread_cond_broadcast(&held.cond);
-    pthread_mutex_unlock(&held.lock);
 }
 
 static int set_done[2]; /* a pipe: one byte once the setter returned */
@@ -263,11 +238,12 @@ static void *set_null(void *arg)
 static void test_setter_waits_for_calls(void **state)
 {
     (void)state;
-    held.entered = held.release = 0;
+    latch_close(&entered);
+    latch_close(&release);
     csession_set_log_handler(blocking_fn, NULL);
     pthread_t in_handler, setter;
     assert_int_equal(pthread_create(&in_handler, NULL, log_once, NULL), 0);
-    wait_entered();
+    latch_wait(&entered);
     assert_int_equal(pipe(set_done), 0);
     assert_int_equal(pthread_create(&setter, NULL, set_null, NULL), 0);
     /* The setter must not come back while the old handler runs. Proving
@@ -276,7 +252,7 @@ static void test_setter_waits_for_calls(void **state)
     struct pollfd pfd = {set_done[0], POLLIN, 0};
     assert_int_equal(poll(&pfd, 1, 200), 0);
     assert_false(csession__log_on()); /* already off for new messages */
-    release_held();
+    latch_open(&release);
     pfd.revents = 0;
     assert_int_equal(poll(&pfd, 1, -1), 1);
     pthread_join(setter, NULL);
@@ -290,11 +266,12 @@ static void test_setter_waits_for_calls(void **state)
 static void test_fork_with_call_under_way(void **state)
 {
     (void)state;
-    held.entered = held.release = 0;
+    latch_close(&entered);
+    latch_close(&release);
     csession_set_log_handler(blocking_fn, NULL);
     pthread_t in_handler;
     assert_int_equal(pthread_create(&in_handler, NULL, log_once, NULL), 0);
-    wait_entered();
+    latch_wait(&entered);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -311,7 +288,7 @@ static void test_fork_with_call_under_way(void **state)
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    release_held();
+    latch_open(&release);
     pthread_join(in_handler, NULL);
     csession_set_log_handler(NULL, NULL);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

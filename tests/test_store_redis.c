@@ -23,6 +23,7 @@
 
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "latch.h"
 #include "prefork.h"
 #include "redis_server.h"
 #include "stores/redis/pool.h"
@@ -775,16 +776,9 @@ static void prefork_with_pool(unsigned int pool_size)
     csession_manager_free(mgr);
 }
 
-static void test_prefork_pool_1(void **state)
+static void test_prefork(void **state)
 {
-    (void)state;
-    prefork_with_pool(1);
-}
-
-static void test_prefork_pool_8(void **state)
-{
-    (void)state;
-    prefork_with_pool(8);
+    prefork_with_pool(*(unsigned int *)*state);
 }
 
 /* PING on `c`: 1 when it answered PONG. */
@@ -806,9 +800,7 @@ static int ping(csession__redis_conn *c)
 typedef struct holder {
     csession__redis_pool *pool;
     csession__redis_conn *conn;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int holding, release;
+    latch holding, release;
 } holder;
 
 static void *hold_pool(void *arg)
@@ -818,12 +810,8 @@ static void *hold_pool(void *arg)
     if (csession__redis_pool_acquire(h->pool, 0, &h->conn, &failure) != 0)
         h->conn = NULL;
     pthread_mutex_lock(&h->pool->lock);
-    pthread_mutex_lock(&h->lock);
-    h->holding = 1;
-    pthread_cond_broadcast(&h->cond);
-    while (!h->release)
-        pthread_cond_wait(&h->cond, &h->lock);
-    pthread_mutex_unlock(&h->lock);
+    latch_open(&h->holding);
+    latch_wait(&h->release);
     pthread_mutex_unlock(&h->pool->lock);
     return NULL;
 }
@@ -849,13 +837,10 @@ static void test_fork_while_pool_busy(void **state)
     csession__redis_pool pool;
     assert_int_equal(csession__redis_pool_init(&pool, &target, 1, 2000), 0);
 
-    holder h = {&pool, NULL, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    holder h = {&pool, NULL, LATCH_INIT, LATCH_INIT};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, hold_pool, &h), 0);
-    pthread_mutex_lock(&h.lock);
-    while (!h.holding)
-        pthread_cond_wait(&h.cond, &h.lock);
-    pthread_mutex_unlock(&h.lock);
+    latch_wait(&h.holding);
     assert_non_null(h.conn);
 
     fflush(NULL);
@@ -886,10 +871,7 @@ static void test_fork_while_pool_busy(void **state)
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    pthread_mutex_lock(&h.lock);
-    h.release = 1;
-    pthread_cond_broadcast(&h.cond);
-    pthread_mutex_unlock(&h.lock);
+    latch_open(&h.release);
     pthread_join(t, NULL);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("child: %s %d", WIFSIGNALED(status) ? "killed by signal" : "exit status",
@@ -930,8 +912,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_touch, own_server_setup, own_server_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_request_one_round_trip, own_server_setup, own_server_teardown),
         cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_prefork_pool_1),
-        cmocka_unit_test(test_prefork_pool_8),
+        PREFORK_TESTS(test_prefork),
         cmocka_unit_test(test_fork_while_pool_busy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

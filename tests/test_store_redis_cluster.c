@@ -276,16 +276,9 @@ static void prefork_with_pool(unsigned int pool_size)
     csession_manager_free(mgr);
 }
 
-static void test_prefork_pool_1(void **state)
+static void test_prefork(void **state)
 {
-    (void)state;
-    prefork_with_pool(1);
-}
-
-static void test_prefork_pool_8(void **state)
-{
-    (void)state;
-    prefork_with_pool(8);
+    prefork_with_pool(*(unsigned int *)*state);
 }
 
 /* ---- the conformance suite ------------------------------------------------------- */
@@ -517,8 +510,7 @@ int main(void)
         cmocka_unit_test(test_ask_then_moved),
         cmocka_unit_test(test_redirect_loop),
         cmocka_unit_test(test_node_down),
-        cmocka_unit_test(test_prefork_pool_1),
-        cmocka_unit_test(test_prefork_pool_8),
+        PREFORK_TESTS(test_prefork),
     };
     int failed = cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
     conformance_target target = {"redis cluster", conformance_store, advance_time, NULL, 1};

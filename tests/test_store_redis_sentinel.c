@@ -486,16 +486,9 @@ static void prefork_with_pool(unsigned int pool_size)
     csession_manager_free(mgr);
 }
 
-static void test_prefork_pool_1(void **state)
+static void test_prefork(void **state)
 {
-    (void)state;
-    prefork_with_pool(1);
-}
-
-static void test_prefork_pool_8(void **state)
-{
-    (void)state;
-    prefork_with_pool(8);
+    prefork_with_pool(*(unsigned int *)*state);
 }
 
 /* ---- a master that dies -------------------------------------------------------- */
@@ -566,8 +559,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_master_found),
         cmocka_unit_test(test_lookup_failures),
-        cmocka_unit_test(test_prefork_pool_1),
-        cmocka_unit_test(test_prefork_pool_8),
+        PREFORK_TESTS(test_prefork),
         cmocka_unit_test(test_failover_under_load),
         cmocka_unit_test(test_master_killed),
     };

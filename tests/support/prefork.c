@@ -21,6 +21,8 @@
 
 #define MAX_CHILDREN 16
 
+unsigned int prefork_pool_1 = 1, prefork_pool_8 = 8;
+
 /* What a child sends back. */
 typedef struct child_report {
     int requests;             /* requests made */

@@ -34,4 +34,11 @@ csession_manager *prefork_manager(csession_store *store);
 void prefork_run(csession_manager *mgr, csession_store *store, int children, int cycles,
                  unsigned int connections, const char *secret);
 
+/* A file's prefork test, twice: with pools of 1 and of 8 connections (the
+ * size is the test's state), for its list of cmocka tests. */
+extern unsigned int prefork_pool_1, prefork_pool_8;
+#define PREFORK_TESTS(fn)                                                 \
+    {"test_prefork_pool_1", (fn), NULL, NULL, &prefork_pool_1},           \
+    {"test_prefork_pool_8", (fn), NULL, NULL, &prefork_pool_8}
+
 #endif
