@@ -166,6 +166,13 @@ int csession__redis_slot_map_init(csession__redis_slot_map *m,
     return pthread_mutex_init(&m->lock, NULL) == 0 ? 0 : csession__oom();
 }
 
+void csession__redis_slot_map_after_fork(csession__redis_slot_map *m)
+{
+    /* Cannot fail for a default mutex. A node that a thread of the parent
+     * was adding at the time is not counted yet: the child never sees it. */
+    (void)pthread_mutex_init(&m->lock, NULL);
+}
+
 void csession__redis_slot_map_dispose(csession__redis_slot_map *m)
 {
     unsigned int n = atomic_load(&m->n_nodes);

@@ -85,6 +85,11 @@ int csession__redis_slot_map_init(csession__redis_slot_map *m,
                                   const csession__redis_target *node_target,
                                   unsigned int pool_size, unsigned int pool_wait_timeout_ms);
 
+/* In a process forked while another thread may have held the map's lock:
+ * makes the lock again. The nodes and slots are kept (data, not
+ * connections: each node's pool looks after its own, pool.h). */
+void csession__redis_slot_map_after_fork(csession__redis_slot_map *m);
+
 /* Frees every node and its pool; no connection may be in use. */
 void csession__redis_slot_map_dispose(csession__redis_slot_map *m);
 
