@@ -267,10 +267,10 @@ static struct MHD_Daemon *start_daemon(const server_options *o, app *a)
     unsigned limit = conn_limit(o, nofile, select_only);
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, http_on_request, a,
+        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, /* first: it applies to what follows */
         MHD_OPTION_SOCK_ADDR, addr->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)o->threads,
         MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, (void *)a,
-        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
         /* Slow clients: each address gets a few connections, all of them
          * together no more than the descriptors allow, and an idle one
          * is closed soon. Connections over a limit are closed at once. */
