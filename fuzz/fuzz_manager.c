@@ -116,15 +116,19 @@ typedef struct slot {
     csession_buf seed[SEEDS]; /* the seeds' cookie values (in a memory store: its sessions) */
 } slot;
 
+#define XCHACHA CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305
+#define AES CSESSION_COOKIE_PRIVATE_AES256GCM
+
+/* The rest of each slot starts all zero: no manager, empty buffers. */
 static slot slots[SLOTS] = {
-    { CSESSION_COOKIE_SIGNED, 0, 0, NULL, { CSESSION_BUF_INIT, CSESSION_BUF_INIT } },
-    { CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 0, 0, NULL, { CSESSION_BUF_INIT, CSESSION_BUF_INIT } },
-    { CSESSION_COOKIE_PRIVATE_AES256GCM, 0, 0, NULL, { CSESSION_BUF_INIT, CSESSION_BUF_INIT } },
-    { CSESSION_COOKIE_SIGNED, 1, 0, NULL, { CSESSION_BUF_INIT, CSESSION_BUF_INIT } },
-    { CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 1, 0, NULL, { CSESSION_BUF_INIT, CSESSION_BUF_INIT } },
-    { CSESSION_COOKIE_PRIVATE_AES256GCM, 1, 0, NULL, { CSESSION_BUF_INIT, CSESSION_BUF_INIT } },
-    { CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 0, 1, NULL, { CSESSION_BUF_INIT, CSESSION_BUF_INIT } },
-    { CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305, 1, 1, NULL, { CSESSION_BUF_INIT, CSESSION_BUF_INIT } },
+    { .security = CSESSION_COOKIE_SIGNED },
+    { .security = XCHACHA },
+    { .security = AES },
+    { .security = CSESSION_COOKIE_SIGNED, .cookie_store = 1 },
+    { .security = XCHACHA, .cookie_store = 1 },
+    { .security = AES, .cookie_store = 1 },
+    { .security = XCHACHA, .every_request = 1 },
+    { .security = XCHACHA, .cookie_store = 1, .every_request = 1 },
 };
 
 /* The managers' rings (current key first), and the old key alone. */
@@ -171,7 +175,8 @@ static const char *const names[] = { "counter", "user", "a", "b", "\xcf\x80", "k
 static const char *const strings[] = { "", "alice", "a\"b\\c", "line\nbreak\t",
                                        "\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8d\xaa",
                                        "</script>", "%3B;=," };
-static const char *const jsons[] = { "[]", "{}", "[1,2,{\"x\":null}]", "{\"a\":{\"b\":[true,false]}}",
+static const char *const jsons[] = { "[]", "{}", "[1,2,{\"x\":null}]",
+                                     "{\"a\":{\"b\":[true,false]}}",
                                      "\"\\u00e9\\ud83c\\udf6a\"", "-0", "1e300", "123456789012" };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -143,8 +143,9 @@ typedef struct csession__cookie_attrs {
  * Max-Age or Expires, SameSite=None or Partitioned without Secure (browsers
  * reject both), a name starting with "__Secure-" without Secure or with
  * "__Host-" without Secure, Path=/ and no Domain (RFC 6265bis prefixes,
- * matched in any case), an unknown same_site; CSESSION_ETOOBIG when the encoded value
- * exceeds CSESSION__COOKIE_VALUE_MAX or the name/Path/Domain exceed theirs;
+ * matched in any case), an unknown same_site; CSESSION_ETOOBIG when the
+ * encoded value exceeds CSESSION__COOKIE_VALUE_MAX or the name/Path/Domain
+ * exceed theirs;
  * CSESSION_ENOMEM. On failure `out` is empty. Makes one allocation at most.
  */
 int csession__cookie_format(csession_buf *out, const csession__cookie_attrs *attrs,
