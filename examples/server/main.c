@@ -138,7 +138,7 @@ done:
 }
 
 /* Lines of libmicrohttpd's messages written per second, at most. */
-#define MHD_LOG_PER_SECOND 20
+#define LIBRARY_LOG_LINES_PER_SECOND 20
 
 /*
  * libmicrohttpd's messages, rate-limited: it writes a line for every
@@ -172,7 +172,7 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
         log_second = now.tv_sec;
         log_lines = 0;
     }
-    if (log_lines == MHD_LOG_PER_SECOND) {
+    if (log_lines == LIBRARY_LOG_LINES_PER_SECOND) {
         log_dropped++;
     } else {
         log_lines++;
