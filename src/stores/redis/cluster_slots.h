@@ -42,7 +42,7 @@ typedef struct csession__redis_redirect {
 } csession__redis_redirect;
 
 /* 0 with `out` filled (pointing into `r`), or -1 when `r` is not a well-formed
- * MOVED or ASK reply. */
+ * MOVED or ASK reply (a host with a NUL, space or control byte included). */
 int csession__redis_redirect_parse(const redisReply *r, csession__redis_redirect *out);
 
 /* A range of slots served by one master, as CLUSTER SLOTS gives it. */
@@ -56,7 +56,8 @@ typedef struct csession__redis_slot_range {
 /*
  * Parses a CLUSTER SLOTS reply into `out` (r->elements entries at most),
  * masters only. 0 with *n set, or -1 when the reply is malformed (a slot
- * out of range, a port that is not one, ...). Pointers stay in `r`.
+ * out of range, a port that is not one, a host with a NUL, space or control
+ * byte, ...). Pointers stay in `r`.
  */
 int csession__redis_slots_parse(const redisReply *r, csession__redis_slot_range *out, size_t *n);
 
