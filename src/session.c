@@ -300,6 +300,8 @@ static int check_mutable(const csession *s)
 
 int csession__session_touched(const csession *s, const char *key)
 {
+    if (s->touched.size == 0)
+        return 0; /* and touched.ptr may be NULL: no arithmetic on it */
     size_t n = strlen(key);
     const char *p = s->touched.ptr, *end = p + s->touched.size;
     while (p < end) {

@@ -55,7 +55,9 @@ int csession__flow_merge(const csession *s, const cJSON *base, const cJSON *late
         *merged = cJSON_Duplicate(s->map, 1);
         return *merged ? 0 : csession__oom();
     }
-    const char *p = s->touched.ptr, *end = p + s->touched.size;
+    /* touched.ptr is NULL while nothing was recorded: no arithmetic on it */
+    const char *p = s->touched.size ? s->touched.ptr : "";
+    const char *end = p + s->touched.size;
     for (const char *k = p; k < end; k += strlen(k) + 1) {
         if (!same_value(base, latest, k))
             return CSESSION_ECONFLICT;
