@@ -46,7 +46,7 @@ done
 # shellcheck source=scripts/deps.sh
 . "$repo/scripts/deps.sh"
 
-cache=${CSESSION_FRESH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/csession-fresh}
+cache=${CSESSION_FRESH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/csession-fresh}
 base="$cache/bookworm-minbase.tar.gz"
 mkdir -p "$cache/apt-archives/partial"
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/csession-fresh.XXXXXX")
@@ -371,4 +371,8 @@ for phase in $phases; do
     "phase_$phase"
     stop_root_processes
     unmount_all
+    # A root takes a few GB once built: the next phase does not need it.
+    if [ "$keep" -eq 0 ] && [ -z "$(work_mounts)" ]; then
+        rm -rf --one-file-system "${work:?}/$phase"
+    fi
 done
