@@ -9,13 +9,16 @@
 #          lines (packages, build, install, a program linked through
 #          pkg-config, shared and static, run without LD_LIBRARY_PATH),
 #          then ./scripts/test.sh and ./scripts/demo.sh, in the other order
+#   docs   (only when asked for: it takes a quarter of an hour) as that
+#          user, ./scripts/test.sh, then every ```sh block of README.md's
+#          Performance section and of docs/*.md, each as written
 #
 # Each phase gets a root of its own, so each starts from nothing. Prints how
 # long each step took. Needs root (chroot, mount); installs debootstrap when
 # it is missing. Mounts are undone on exit, also after a failure or Ctrl-C.
 #
-# usage: scripts/fresh-machine.sh [--phase root|user] [--keep]
-#   --phase P   run only that phase
+# usage: scripts/fresh-machine.sh [--phase root|user|docs] [--keep]
+#   --phase P   run only that phase (default: root, then user)
 #   --keep      leave the roots (unmounted) and logs in the work directory
 #
 # The minimal root is made once and kept as a tarball in
@@ -33,7 +36,7 @@ keep=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --phase)
-            case "${2:-}" in root | user) phases=$2 ;; *) echo "--phase root|user" >&2; exit 2 ;; esac
+            case "${2:-}" in root | user | docs) phases=$2 ;; *) echo "--phase root|user|docs" >&2; exit 2 ;; esac
             shift ;;
         --keep) keep=1 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -230,14 +233,31 @@ step() {
     note "[$phase] $label: $((SECONDS - t)) s"
 }
 
-# readme_block HEADING N: the Nth ```sh block of README.md's section HEADING.
-readme_block() {
-    awk -v h="$1" -v n="$2" '
+# doc_block FILE HEADING N: the Nth ```sh block of FILE's section HEADING
+# (up to the next heading), or of the whole file when HEADING is "".
+doc_block() {
+    awk -v h="$2" -v n="$3" '
+        BEGIN { inside = (h == "") }
         /^```/ { if (fence) { fence = 0; if (want) exit; next }
                  fence = 1; if (inside && $0 ~ /^```sh[ \t]*$/ && ++count == n) want = 1; next }
         fence { if (want) print; next }
-        /^#+ / { t = $0; sub(/^#+ /, "", t); if (inside) exit; if (t == h) inside = 1 }
-    ' "$repo/README.md"
+        /^#+ / && h != "" { t = $0; sub(/^#+ /, "", t); if (inside) exit; if (t == h) inside = 1 }
+    ' "$repo/$1"
+}
+readme_block() { doc_block README.md "$1" "$2"; }
+
+# run_blocks PHASE ROOT WHO FILE HEADING: runs each ```sh block of the
+# section (or file) as written, with `set -ex`, as a step of its own.
+run_blocks() {
+    local phase=$1 r=$2 who=$3 file=$4 heading=$5 n=1 block
+    while block=$(doc_block "$file" "$heading" "$n") && [ -n "$block" ]; do
+        # shellcheck disable=SC2016 # the quotes are text; $heading expands
+        step "$phase" "$file${heading:+ '$heading'}, block $n" "$r" "$who" "set -ex
+$block"
+        n=$((n + 1))
+    done
+    # shellcheck disable=SC2016
+    [ "$n" -gt 1 ] || { note "[$phase] $file${heading:+ '$heading'} has no sh block"; return 1; }
 }
 
 # A free TCP port on 127.0.0.1 (nothing accepts a connection on it).
@@ -346,24 +366,37 @@ phase_root() {
     grep -E '^[0-9]+% tests passed' "$step_log" >&2 || true
 }
 
-phase_user() {
-    local r port n=1 block
-    r=$(new_root user)
-    step user "sudo and a user '$user' with passwordless sudo" "$r" root \
+# add_user PHASE ROOT: sudo, and the user with passwordless sudo owning /src.
+add_user() {
+    step "$1" "sudo and a user '$user' with passwordless sudo" "$2" root \
         "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null &&
          useradd -m -s /bin/bash $user && echo '$user ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/$user &&
          chmod 440 /etc/sudoers.d/$user && chown -R $user: /src"
-    while block=$(readme_block "Building against it" "$n") && [ -n "$block" ]; do
-        step user "README 'Building against it', block $n" "$r" "$user" "set -ex
-$block"
-        n=$((n + 1))
-    done
-    [ "$n" -gt 1 ] || { note "[user] README has no 'Building against it' block"; return 1; }
+}
+
+phase_user() {
+    local r port
+    r=$(new_root user)
+    add_user user "$r"
+    run_blocks user "$r" "$user" README.md "Building against it"
     step user "${setup[1]}" "$r" "$user" "${setup[1]}"
     grep -E '^[0-9]+% tests passed' "$step_log" >&2 || true
     port=$(free_port)
     demo_start user "$r" "$user" "${setup[0]}" "$port"
     demo_stop
+}
+
+phase_docs() {
+    local r f
+    r=$(new_root docs)
+    add_user docs "$r"
+    step docs "${setup[1]}" "$r" "$user" "${setup[1]}"
+    run_blocks docs "$r" "$user" README.md "Performance"
+    for f in "$repo"/docs/*.md; do
+        f=docs/${f##*/}
+        grep -q '^```sh' "$repo/$f" || continue
+        run_blocks docs "$r" "$user" "$f" ""
+    done
 }
 
 make_base
