@@ -247,15 +247,21 @@ doc_block() {
 readme_block() { doc_block README.md "$1" "$2"; }
 
 # run_blocks PHASE ROOT WHO FILE HEADING: runs each ```sh block of the
-# section (or file) as written, with `set -ex`, as a step of its own.
+# section (or file) as written, with `set -ex`, as a step of its own; stops
+# at the first that fails, unless keep_going is 1 (then fails at the end).
+keep_going=0
 run_blocks() {
-    local phase=$1 r=$2 who=$3 file=$4 heading=$5 n=1 block
+    local phase=$1 r=$2 who=$3 file=$4 heading=$5 n=1 block failed=0
     while block=$(doc_block "$file" "$heading" "$n") && [ -n "$block" ]; do
         # shellcheck disable=SC2016 # the quotes are text; $heading expands
-        step "$phase" "$file${heading:+ '$heading'}, block $n" "$r" "$who" "set -ex
-$block"
+        if ! step "$phase" "$file${heading:+ '$heading'}, block $n" "$r" "$who" "set -ex
+$block"; then
+            failed=1
+            [ "$keep_going" -eq 1 ] || return 1
+        fi
         n=$((n + 1))
     done
+    [ "$failed" -eq 0 ] || return 1
     # shellcheck disable=SC2016
     [ "$n" -gt 1 ] || { note "[$phase] $file${heading:+ '$heading'} has no sh block"; return 1; }
 }
@@ -393,16 +399,20 @@ phase_user() {
 }
 
 phase_docs() {
-    local r f
+    local r f failed=0
     r=$(new_root docs)
     add_user docs "$r"
     step docs "${setup[1]}" "$r" "$user" "${setup[1]}"
-    run_blocks docs "$r" "$user" README.md "Performance"
+    # Every block is tried, so that one failure does not hide the others.
+    keep_going=1
+    run_blocks docs "$r" "$user" README.md "Performance" || failed=1
     for f in "$repo"/docs/*.md; do
         f=docs/${f##*/}
         grep -q '^```sh' "$repo/$f" || continue
-        run_blocks docs "$r" "$user" "$f" ""
+        run_blocks docs "$r" "$user" "$f" "" || failed=1
     done
+    keep_going=0
+    [ "$failed" -eq 0 ]
 }
 
 make_base
