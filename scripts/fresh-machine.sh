@@ -10,8 +10,9 @@
 #          pkg-config, shared and static, run without LD_LIBRARY_PATH),
 #          then ./scripts/test.sh and ./scripts/demo.sh, in the other order
 #   docs   (only when asked for: it takes a quarter of an hour) as that
-#          user, ./scripts/test.sh, then every ```sh block of README.md's
-#          Performance section and of docs/*.md, each as written
+#          user, ./scripts/test.sh, README's install lines, then every ```sh
+#          block of README.md's Performance section and of docs/*.md, each
+#          as written
 #
 # Each phase gets a root of its own, so each starts from nothing. Prints how
 # long each step took. Needs root (chroot, mount); installs debootstrap when
@@ -405,6 +406,8 @@ phase_docs() {
     step docs "${setup[1]}" "$r" "$user" "${setup[1]}"
     # Every block is tried, so that one failure does not hide the others.
     keep_going=1
+    # docs/ assume README's install too (docs/other-languages.md).
+    run_blocks docs "$r" "$user" README.md "Building against it" || failed=1
     run_blocks docs "$r" "$user" README.md "Performance" || failed=1
     for f in "$repo"/docs/*.md; do
         f=docs/${f##*/}
