@@ -53,10 +53,12 @@ done
     -Wl,-rpath,"$libdir"
 "$work/pc_shared"
 needs_shared "$work/pc_shared" || fail "pc_shared does not use libcsession.so"
-# Static: -Bstatic makes -lcsession take libcsession.a, --static adds what it needs.
+# Static, as README says: -Bstatic makes -lcsession take libcsession.a,
+# --static adds what it needs, --as-needed drops the libcsession.so that the
+# second -lcsession would add.
 # shellcheck disable=SC2046,SC2086
 "$cc" $extra -o "$work/pc_static" "$src/main.c" $(pkg-config --cflags csession) \
-    -Wl,-Bstatic -lcsession -Wl,-Bdynamic $(pkg-config --libs --static csession)
+    -Wl,--as-needed,-Bstatic -lcsession -Wl,-Bdynamic $(pkg-config --libs --static csession)
 "$work/pc_static"
 ! needs_shared "$work/pc_static" || fail "pc_static needs libcsession.so"
 echo "consumer: ok"
