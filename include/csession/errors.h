@@ -1,5 +1,16 @@
 /*
  * errors.h: error codes and the per-thread last-error message.
+ *
+ * The last error (csession_last_error(), csession_last_error_code()) is
+ * kept per OS thread, in thread-local storage: it describes the most recent
+ * failing csession call made on the calling OS thread, and any later
+ * csession call on that thread may replace it. Read it on the same thread,
+ * right after the call that failed. Runtimes that move their own tasks
+ * between OS threads need care: a Go goroutine may run on another thread
+ * after any cgo call, so read the message inside the same cgo call (a small
+ * C wrapper that makes the call and copies csession_last_error()), or hold
+ * the thread with runtime.LockOSThread() around both calls. The same holds
+ * for coroutines or green threads that can resume elsewhere.
  */
 #ifndef CSESSION_ERRORS_H
 #define CSESSION_ERRORS_H
@@ -33,25 +44,26 @@ typedef enum csession_error_code {
 
 /*
  * Returns a static, human-readable description of `code` (never NULL; an
- * unknown code gives "unknown error"). Thread-safe.
+ * unknown code gives "unknown error"). Thread-safe; does not block.
  */
 CSESSION_EXTERN(const char *) csession_strerror(int code);
 
 /*
- * Returns the message of the most recent failure on the calling thread, or
- * "no error" if none happened yet. Never NULL. The pointer is borrowed: it is
- * valid until the next csession call on the same thread. Thread-safe (each
- * thread has its own message).
+ * Returns the message of the most recent failure on the calling OS thread,
+ * or "no error" if none happened yet. Never NULL. The pointer is borrowed:
+ * it is valid until the next csession call on the same thread. Thread-safe
+ * (each OS thread has its own message; see the top of this file for
+ * runtimes that move tasks between threads). Does not block.
  */
 CSESSION_EXTERN(const char *) csession_last_error(void);
 
 /*
- * Returns the code of the most recent failure on the calling thread, or
- * CSESSION_OK if none happened yet. Thread-safe.
+ * Returns the code of the most recent failure on the calling OS thread, or
+ * CSESSION_OK if none happened yet. Thread-safe; does not block.
  */
 CSESSION_EXTERN(int) csession_last_error_code(void);
 
-/* Resets the calling thread's last error to CSESSION_OK / "no error". */
+/* Resets the calling OS thread's last error to CSESSION_OK / "no error". */
 CSESSION_EXTERN(void) csession_clear_error(void);
 
 CSESSION_END_DECLS

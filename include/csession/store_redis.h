@@ -48,6 +48,30 @@
  * application; the failures it can see are still CSESSION_ESTORE and
  * CSESSION_ETIMEOUT.
  *
+ * Blocking. Every operation runs on the calling thread and blocks it until
+ * the server answers or a timeout passes; this version has no non-blocking
+ * interface. With W = pool_wait_timeout_ms, C = connect_timeout_ms and
+ * T = command_timeout_ms (2000 ms each by default), one operation waits at
+ * most W for a free connection, 2C for a new one (the connect, then the
+ * AUTH/SELECT reply), T for the reply, and the connection and reply part
+ * once more when a broken connection is retried: W + 2 x (2C + T), 14 s
+ * with the defaults. An update whose key has expired saves anew in the same
+ * operation (one more reply, T). With Sentinel, finding the master adds up
+ * to n x (2C + T) + 2C for n sentinels; with Cluster each redirect (at most
+ * 5) costs one more command. Through a manager, csession_manager_load()
+ * makes one operation on this store and csession_manager_commit() at most
+ * two (a renewal deletes the old key, then saves). A server that is down
+ * fails at once (connection refused); one that stalls holds the calling
+ * thread for those times. So do not call them on an event loop's thread,
+ * where a Redis stall would freeze every connection the loop serves: run
+ * them on worker threads (a thread pool, libuv's uv_queue_work()), or lower
+ * the timeouts. docs/store-redis.md has the details.
+ *
+ * fork(). The store's connections must not be shared by two processes. In
+ * this version, do not use a store (or a manager that owns one) across
+ * fork(): create it after forking, in the process that uses it (for a
+ * pre-forking server, in each worker's start-up, not in the parent).
+ *
  * Thread safety: every operation may run concurrently on the same store.
  * fork(): a store made before fork() may be used in the parent and in every
  * child. A connection belongs to the process that opened it: a child's first
@@ -191,7 +215,7 @@ CSESSION_EXTERN(int) csession_store_redis_options_init(csession_store_redis_opti
  * fails with CSESSION_ETIMEOUT (it may be lost if the master fails).
  *
  * TLS ("rediss://") is not supported. No connection is made here (see the
- * file comment). `opts` may be NULL for the defaults; it is only read
+ * file comment), so this call does not block. `opts` may be NULL for the defaults; it is only read
  * during the call, except key_mapper_payload. In cluster mode pool_size
  * is per node.
  *
