@@ -29,29 +29,73 @@ size_t csession_max_state_bytes(void)
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
-size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX], int64_t exp)
+void csession__state_meta_init(csession__state_meta *meta)
 {
-    static const char head_plain[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",\"state\":";
-    static const char head_exp[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",\"exp\":";
-    if (exp == CSESSION__NO_EXP) {
-        memcpy(out, head_plain, sizeof head_plain - 1);
-        return sizeof head_plain - 1;
-    }
-    char digits[CSESSION__DECIMAL_MAX];
-    const char *d = csession__decimal_i64(digits, exp);
-    size_t dn = (size_t)(digits + sizeof digits - d);
-    size_t n = sizeof head_exp - 1;
-    memcpy(out, head_exp, n);
-    memcpy(out + n, d, dn);
-    memcpy(out + n + dn, ",\"state\":", 9);
-    return n + dn + 9;
+    meta->id[0] = '\0';
+    meta->created = meta->seen = meta->keyed = CSESSION__NO_TIME;
+    meta->life = CSESSION__LIFE_DEFAULT;
+    meta->to_len = 0;
+    meta->to[0] = '\0';
+    meta->until = CSESSION__NO_TIME;
 }
 
-int csession__state_encode(const cJSON *map, int64_t exp, csession_buf *out)
+/* Appends text to the head being written at out[*n]. */
+static void put(char *out, size_t *n, const char *text, size_t len)
+{
+    memcpy(out + *n, text, len);
+    *n += len;
+}
+
+/* Appends "name":<v>, (the name written with its quotes and colon). */
+static void put_int(char *out, size_t *n, const char *name, int64_t v)
+{
+    char digits[CSESSION__DECIMAL_MAX];
+    const char *d = csession__decimal_i64(digits, v);
+    put(out, n, name, strlen(name));
+    put(out, n, d, (size_t)(digits + sizeof digits - d));
+    put(out, n, ",", 1);
+}
+
+size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX],
+                            const csession__state_meta *meta, int64_t exp)
+{
+    static const char head[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",";
+    size_t n = 0;
+    put(out, &n, head, sizeof head - 1);
+    if (exp != CSESSION__NO_EXP)
+        put_int(out, &n, "\"exp\":", exp);
+    if (meta) {
+        /* The id is base64url and a key [A-Za-z0-9]: neither needs escaping. */
+        if (meta->id[0]) {
+            put(out, &n, "\"id\":\"", 6);
+            put(out, &n, meta->id, strlen(meta->id));
+            put(out, &n, "\",", 2);
+        }
+        if (meta->created != CSESSION__NO_TIME)
+            put_int(out, &n, "\"c\":", meta->created);
+        if (meta->seen != CSESSION__NO_TIME)
+            put_int(out, &n, "\"t\":", meta->seen);
+        if (meta->keyed != CSESSION__NO_TIME)
+            put_int(out, &n, "\"k\":", meta->keyed);
+        if (meta->life != CSESSION__LIFE_DEFAULT)
+            put_int(out, &n, "\"p\":", meta->life);
+        if (meta->to_len) {
+            put(out, &n, "\"to\":\"", 6);
+            put(out, &n, meta->to, meta->to_len);
+            put(out, &n, "\",", 2);
+            put_int(out, &n, "\"until\":", meta->until);
+        }
+    }
+    put(out, &n, "\"state\":", 8);
+    return n;
+}
+
+int csession__state_encode(const cJSON *map, const csession__state_meta *meta, int64_t exp,
+                           csession_buf *out)
 {
     char head[CSESSION__STATE_HEAD_MAX];
     csession__buf_clear(out);
-    size_t n = csession__state_head(head, exp);
+    size_t n = csession__state_head(head, meta, exp);
     int rc = csession__buf_append(out, head, n);
     if (!rc)
         rc = csession__json_print_append(map, out);
@@ -71,9 +115,57 @@ static int is_envelope(const cJSON *doc)
            cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "state"));
 }
 
-/* Takes the state out of a versioned envelope; `doc` keeps the rest. */
-static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp)
+/* An integer member of the envelope: 0 and *out, 1 when absent, or an error. */
+static int int_member(const cJSON *doc, const char *name, int64_t *out)
 {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, name);
+    if (!e)
+        return 1;
+    if (!cJSON_IsNumber(e) || !csession__json_is_safe_integer(e->valuedouble))
+        return csession__error(CSESSION_EFORMAT, "state \"%s\" is not an integer", name);
+    *out = (int64_t)e->valuedouble;
+    return 0;
+}
+
+/* A string member of at most `max` bytes into out[max + 1]: its length,
+ * 0 when absent, or an error. */
+static int string_member(const cJSON *doc, const char *name, char *out, size_t max, size_t *len)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, name);
+    *len = 0;
+    if (!e)
+        return 0;
+    size_t n = cJSON_IsString(e) ? strlen(e->valuestring) : 0;
+    if (n == 0 || n > max)
+        return csession__error(CSESSION_EFORMAT, "state \"%s\" is not a string of 1 to %zu bytes",
+                               name, max);
+    memcpy(out, e->valuestring, n + 1);
+    *len = n;
+    return 0;
+}
+
+static int read_meta(const cJSON *doc, csession__state_meta *meta)
+{
+    size_t n;
+    int rc;
+    if ((rc = string_member(doc, "id", meta->id, CSESSION__PUBLIC_ID_LEN, &n)) ||
+        (rc = string_member(doc, "to", meta->to, CSESSION__RETIRED_KEY_MAX, &meta->to_len)))
+        return rc;
+    const char *names[] = {"c", "t", "k", "p", "until"};
+    int64_t *fields[] = {&meta->created, &meta->seen, &meta->keyed, &meta->life, &meta->until};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if ((rc = int_member(doc, names[i], fields[i])) < 0)
+            return rc;
+    if (meta->life < CSESSION__LIFE_DEFAULT)
+        return csession__error(CSESSION_EFORMAT, "state \"p\" is negative");
+    return 0;
+}
+
+/* Takes the state out of a versioned envelope; `doc` keeps the rest. */
+static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp, csession__state_meta *meta)
+{
+    static const char *const known[] = {"v", "state", "exp", "rev", "w", "id",
+                                        "c", "t",     "k",   "p",   "to", "until"};
     cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "v");
     if (!cJSON_IsNumber(v) || v->valuedouble != CSESSION__STATE_VERSION)
         return csession__error(CSESSION_EFORMAT, "unknown state format version (supported: %d)",
@@ -81,19 +173,21 @@ static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp)
     /* "rev" and "w" are a store's revision and write tag (the Redis store
      * keeps them there): the store reads them, the state does not. */
     for (const cJSON *m = doc->child; m; m = m->next) {
-        if (strcmp(m->string, "v") != 0 && strcmp(m->string, "state") != 0 &&
-            strcmp(m->string, "exp") != 0 && strcmp(m->string, "rev") != 0 &&
-            strcmp(m->string, "w") != 0)
+        size_t i = 0;
+        while (i < sizeof known / sizeof known[0] && strcmp(m->string, known[i]) != 0)
+            i++;
+        if (i == sizeof known / sizeof known[0])
             return csession__error(CSESSION_EFORMAT, "unknown member \"%.64s\" in state envelope",
                                    m->string);
     }
-    cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "exp");
-    if (e) {
-        if (!cJSON_IsNumber(e) || !csession__json_is_safe_integer(e->valuedouble))
-            return csession__error(CSESSION_EFORMAT, "state \"exp\" is not an integer");
-        if (exp)
-            *exp = (int64_t)e->valuedouble;
-    }
+    int64_t e = CSESSION__NO_EXP;
+    int rc = int_member(doc, "exp", &e);
+    if (rc < 0)
+        return rc;
+    if (exp)
+        *exp = e;
+    if (meta && (rc = read_meta(doc, meta)))
+        return rc;
     *map = cJSON_DetachItemFromObjectCaseSensitive(doc, "state");
     return 0;
 }
@@ -200,7 +294,15 @@ static int normalise_members(cJSON *map)
 
 int csession__state_decode(const char *data, size_t len, cJSON **map, int64_t *exp)
 {
+    return csession__state_decode_meta(data, len, map, exp, NULL);
+}
+
+int csession__state_decode_meta(const char *data, size_t len, cJSON **map, int64_t *exp,
+                                csession__state_meta *meta)
+{
     *map = NULL;
+    if (meta)
+        csession__state_meta_init(meta);
     if (exp)
         *exp = CSESSION__NO_EXP;
     if (!data)
@@ -218,7 +320,7 @@ int csession__state_decode(const char *data, size_t len, cJSON **map, int64_t *e
     }
     cJSON *result = NULL;
     if (is_envelope(doc)) {
-        rc = unwrap_envelope(doc, &result, exp);
+        rc = unwrap_envelope(doc, &result, exp, meta);
         cJSON_Delete(doc);
     } else {
         result = doc;
@@ -239,7 +341,7 @@ int csession_encode(const csession *s, csession_buf *out)
 {
     if (!s || !out)
         return csession__error(CSESSION_EINVAL, "NULL session or buffer");
-    return csession__state_encode(s->map, CSESSION__NO_EXP, out);
+    return csession__state_encode(s->map, NULL, CSESSION__NO_EXP, out);
 }
 
 int csession_decode(csession **out, const char *data, size_t len)
