@@ -115,80 +115,91 @@ static int is_envelope(const cJSON *doc)
            cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "state"));
 }
 
-/* An integer member of the envelope: 0 and *out, 1 when absent, or an error. */
-static int int_member(const cJSON *doc, const char *name, int64_t *out)
+/* An integer member of the envelope into *out, or an error. */
+static int int_member(const cJSON *e, int64_t *out)
 {
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, name);
-    if (!e)
-        return 1;
     if (!cJSON_IsNumber(e) || !csession__json_is_safe_integer(e->valuedouble))
-        return csession__error(CSESSION_EFORMAT, "state \"%s\" is not an integer", name);
+        return csession__error(CSESSION_EFORMAT, "state \"%s\" is not an integer", e->string);
     *out = (int64_t)e->valuedouble;
     return 0;
 }
 
-/* A string member of at most `max` bytes into out[max + 1]: its length,
- * 0 when absent, or an error. */
-static int string_member(const cJSON *doc, const char *name, char *out, size_t max, size_t *len)
+/* A string member of 1 to `max` bytes into out[max + 1] and *len, or an error. */
+static int string_member(const cJSON *e, char *out, size_t max, size_t *len)
 {
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, name);
-    *len = 0;
-    if (!e)
-        return 0;
     size_t n = cJSON_IsString(e) ? strlen(e->valuestring) : 0;
     if (n == 0 || n > max)
         return csession__error(CSESSION_EFORMAT, "state \"%s\" is not a string of 1 to %zu bytes",
-                               name, max);
+                               e->string, max);
     memcpy(out, e->valuestring, n + 1);
     *len = n;
     return 0;
 }
 
-static int read_meta(const cJSON *doc, csession__state_meta *meta)
+/* Where a member of the envelope goes: one pass over the members, which
+ * every load of a session makes. */
+typedef struct envelope {
+    const cJSON *v, *state;
+    int64_t exp;
+    csession__state_meta meta;
+} envelope;
+
+static int read_member(const cJSON *m, envelope *env)
 {
-    size_t n;
-    int rc;
-    if ((rc = string_member(doc, "id", meta->id, CSESSION__PUBLIC_ID_LEN, &n)) ||
-        (rc = string_member(doc, "to", meta->to, CSESSION__RETIRED_KEY_MAX, &meta->to_len)))
-        return rc;
-    const char *names[] = {"c", "t", "k", "p", "until"};
-    int64_t *fields[] = {&meta->created, &meta->seen, &meta->keyed, &meta->life, &meta->until};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if ((rc = int_member(doc, names[i], fields[i])) < 0)
+    const char *n = m->string;
+    size_t len;
+    /* "rev" and "w" are a store's revision and write tag (the Redis store
+     * keeps them there): the store reads them, the state does not. */
+    switch (n[0]) {
+    case 'v': if (!n[1]) { env->v = m; return 0; } break;
+    case 's': if (!strcmp(n, "state")) { env->state = m; return 0; } break;
+    case 'e': if (!strcmp(n, "exp")) return int_member(m, &env->exp); break;
+    case 'r': if (!strcmp(n, "rev")) return 0; break;
+    case 'w': if (!n[1]) return 0; break;
+    case 'i':
+        if (n[1] == 'd' && !n[2])
+            return string_member(m, env->meta.id, CSESSION__PUBLIC_ID_LEN, &len);
+        break;
+    case 'c': if (!n[1]) return int_member(m, &env->meta.created); break;
+    case 't':
+        if (!n[1])
+            return int_member(m, &env->meta.seen);
+        if (n[1] == 'o' && !n[2])
+            return string_member(m, env->meta.to, CSESSION__RETIRED_KEY_MAX, &env->meta.to_len);
+        break;
+    case 'k': if (!n[1]) return int_member(m, &env->meta.keyed); break;
+    case 'p':
+        if (!n[1]) {
+            int rc = int_member(m, &env->meta.life);
+            if (!rc && env->meta.life < CSESSION__LIFE_DEFAULT)
+                rc = csession__error(CSESSION_EFORMAT, "state \"p\" is negative");
             return rc;
-    if (meta->life < CSESSION__LIFE_DEFAULT)
-        return csession__error(CSESSION_EFORMAT, "state \"p\" is negative");
-    return 0;
+        }
+        break;
+    case 'u': if (!strcmp(n, "until")) return int_member(m, &env->meta.until); break;
+    default: break;
+    }
+    return csession__error(CSESSION_EFORMAT, "unknown member \"%.64s\" in state envelope", n);
 }
 
 /* Takes the state out of a versioned envelope; `doc` keeps the rest. */
 static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp, csession__state_meta *meta)
 {
-    static const char *const known[] = {"v", "state", "exp", "rev", "w", "id",
-                                        "c", "t",     "k",   "p",   "to", "until"};
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "v");
-    if (!cJSON_IsNumber(v) || v->valuedouble != CSESSION__STATE_VERSION)
+    envelope env = {NULL, NULL, CSESSION__NO_EXP, {{0}, 0, 0, 0, 0, 0, {0}, 0}};
+    csession__state_meta_init(&env.meta);
+    for (const cJSON *m = doc->child; m; m = m->next) {
+        int rc = read_member(m, &env);
+        if (rc)
+            return rc;
+    }
+    if (!cJSON_IsNumber(env.v) || env.v->valuedouble != CSESSION__STATE_VERSION)
         return csession__error(CSESSION_EFORMAT, "unknown state format version (supported: %d)",
                                CSESSION__STATE_VERSION);
-    /* "rev" and "w" are a store's revision and write tag (the Redis store
-     * keeps them there): the store reads them, the state does not. */
-    for (const cJSON *m = doc->child; m; m = m->next) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(m->string, known[i]) != 0)
-            i++;
-        if (i == sizeof known / sizeof known[0])
-            return csession__error(CSESSION_EFORMAT, "unknown member \"%.64s\" in state envelope",
-                                   m->string);
-    }
-    int64_t e = CSESSION__NO_EXP;
-    int rc = int_member(doc, "exp", &e);
-    if (rc < 0)
-        return rc;
     if (exp)
-        *exp = e;
-    if (meta && (rc = read_meta(doc, meta)))
-        return rc;
-    *map = cJSON_DetachItemFromObjectCaseSensitive(doc, "state");
+        *exp = env.exp;
+    if (meta)
+        *meta = env.meta;
+    *map = cJSON_DetachItemViaPointer(doc, (cJSON *)env.state);
     return 0;
 }
 
