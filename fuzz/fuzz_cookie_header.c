@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "buf.h"
@@ -247,6 +248,11 @@ static void check_format(const uint8_t *data, size_t size)
         CHECK(count_char(out.ptr, out.size, ';') == attrs);
         CHECK(a.same_site != CSESSION__SAME_SITE_NONE || a.secure);
         CHECK(!a.partitioned || a.secure);
+        /* RFC 6265bis name prefixes, in any case: what browsers would drop. */
+        if (a.name_len >= 9 && strncasecmp(a.name, "__Secure-", 9) == 0)
+            CHECK(a.secure);
+        if (a.name_len >= 7 && strncasecmp(a.name, "__Host-", 7) == 0)
+            CHECK(a.secure && a.path && a.path_len == 1 && !a.domain);
 
         /* What a browser sends back is the name=value part: it must decode
          * to the value, under the name. */

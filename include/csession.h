@@ -10,6 +10,7 @@
 #include "csession/errors.h"
 #include "csession/buf.h"
 #include "csession/library.h"
+#include "csession/log.h"
 #include "csession/session.h"
 #include "csession/state.h"
 #include "csession/keys.h"

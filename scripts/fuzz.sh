@@ -13,11 +13,12 @@
 # build-fuzz/artifacts/<name>/ and makes the script fail.
 #
 # Environment: CC (default clang-14), FUZZ_JOBS (build parallelism),
-# FUZZ_FLAGS (extra libFuzzer flags, e.g. "-max_len=20000").
+# FUZZ_FLAGS (extra libFuzzer flags, e.g. "-max_len=20000"), FUZZ_BUILD (the
+# build directory instead of build-fuzz/).
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-build="$root/build-fuzz"
+build="${FUZZ_BUILD:-$root/build-fuzz}"
 seconds=30
 case "${1:-}" in
     ''|*[!0-9]*) ;;

@@ -3,8 +3,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-#define MESSAGE_MAX 512
+#define MESSAGE_MAX CSESSION__ERROR_MESSAGE_MAX
 
 /* Thread-local so that concurrent requests never see each other's errors;
  * a fixed buffer so that reporting an out-of-memory error cannot fail. */
@@ -63,4 +64,16 @@ void csession_clear_error(void)
 {
     last_code = CSESSION_OK;
     last_message[0] = '\0';
+}
+
+void csession__error_save(csession__error_saved *out)
+{
+    out->code = last_code;
+    memcpy(out->message, last_message, sizeof out->message);
+}
+
+void csession__error_restore(const csession__error_saved *saved)
+{
+    last_code = saved->code;
+    memcpy(last_message, saved->message, sizeof last_message);
 }

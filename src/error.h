@@ -17,6 +17,17 @@
  */
 int csession__error(int code, const char *fmt, ...) CSESSION__PRINTF(2, 3);
 
+/* The calling thread's last error, saved around code that may replace it
+ * (a log handler that calls back into the library). */
+#define CSESSION__ERROR_MESSAGE_MAX 512
+typedef struct csession__error_saved {
+    int code;
+    char message[CSESSION__ERROR_MESSAGE_MAX];
+} csession__error_saved;
+
+void csession__error_save(csession__error_saved *out);
+void csession__error_restore(const csession__error_saved *saved);
+
 /* Shorthand for the most common failure. */
 #define csession__oom() csession__error(CSESSION_ENOMEM, NULL)
 

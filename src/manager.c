@@ -29,6 +29,7 @@
 #include "flow/decide.h"
 #include "flow/lifetime.h"
 #include "flow/merge.h"
+#include "log.h"
 #include "manager_stats.h"
 #include "store.h"
 
@@ -303,25 +304,14 @@ static void stored_dispose(stored_state *st)
     csession_buf_dispose(&st->live);
 }
 
-#if defined(__has_include)
-#  if __has_include("log.h")
-#    include "log.h"
-#    define HAVE_LOG_HOOK 1
-#  endif
-#endif
-
 /* The one message of the lifetime rules: it names the session by its
  * public id, never by a key. */
 static void log_stolen(const char *public_id)
 {
-#ifdef HAVE_LOG_HOOK
     csession__log(CSESSION_LOG_WARN,
                   "session %s revoked: a retired key was presented after its grace period "
                   "(stolen cookie?)",
                   public_id[0] ? public_id : "(no id)");
-#else
-    (void)public_id;
-#endif
 }
 
 /* A retired key presented after its grace period: whoever holds it stole
@@ -467,6 +457,17 @@ static int open_sealed(csession_manager *mgr, const char *sealed, size_t len, cs
                                  mgr->attrs.name, mgr->attrs.name_len, sealed, len);
 }
 
+/* What the request flow absorbs, counted: they can come at any rate (a
+ * forged cookie per request under attack). */
+static csession__log_counter unopened = CSESSION__LOG_COUNTER(
+    CSESSION_LOG_WARN, "session cookies that did not open (tampered, forged, or sealed with "
+                       "a key no longer in the ring) taken as no session");
+static csession__log_counter ended_elsewhere = CSESSION__LOG_COUNTER(
+    CSESSION_LOG_INFO, "commits of sessions another request had ended (logout or renewal): "
+                       "nothing stored");
+static csession__log_counter conflicts = CSESSION__LOG_COUNTER(
+    CSESSION_LOG_DEBUG, "commits that met another request's change of the same keys");
+
 /* Failures of an untrusted value that mean "no session", not "error". */
 static int is_bad_value(int rc)
 {
@@ -506,6 +507,7 @@ int csession_manager_load(csession_manager *mgr, const char *header, size_t head
             return load_with_key(mgr, &key, key_index != 0, decoded, decoded_len, out);
         if (!is_bad_value(rc))
             break;
+        csession__log_count(&unopened);
     }
     csession_buf_dispose(&key); /* a failed open leaves it empty, not unallocated */
     if (rc != CSESSION_ENOTFOUND && !is_bad_value(rc))
@@ -530,6 +532,7 @@ int csession_manager_load_token(csession_manager *mgr, const char *token, size_t
         csession_buf_dispose(&key);
         if (!is_bad_value(rc))
             return rc;
+        csession__log_count(&unopened);
     }
     return new_session(mgr, out);
 }
@@ -958,12 +961,15 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
         rc = csession__buf_set(&r->key, s->key.ptr, s->key.size);
         break;
     }
-    if (rc == CSESSION_ECONFLICT)
+    if (rc == CSESSION_ECONFLICT) {
         atomic_fetch_add_explicit(&mgr->conflicts, 1, memory_order_relaxed);
+        csession__log_count(&conflicts);
+    }
     if (r->gone) {
         /* Another request ended this session (logout, renewal): nothing is
          * stored, and the client is told to drop its cookie. */
         atomic_fetch_add_explicit(&mgr->gone, 1, memory_order_relaxed);
+        csession__log_count(&ended_elsewhere);
         r->action = CSESSION_TOKEN_CLEAR;
         return csession__error(CSESSION_EGONE,
                                "the session was ended by another request (logout or renewal); "

@@ -49,7 +49,7 @@ static void test_every_setter_applies(void **state)
     unsigned char key[64] = { 2 };
     assert_int_equal(csession_config_new(&cfg), 0);
     assert_int_equal(csession_config_add_key(cfg, key, sizeof key), 0);
-    assert_int_equal(csession_config_set_cookie_name(cfg, "__Host-sess"), 0);
+    assert_int_equal(csession_config_set_cookie_name(cfg, "__Secure-sess"), 0);
     assert_int_equal(csession_config_set_path(cfg, "/shop"), 0);
     assert_int_equal(csession_config_set_domain(cfg, "example.org"), 0);
     assert_int_equal(csession_config_set_http_only(cfg, 0), 0);
@@ -62,13 +62,13 @@ static void test_every_setter_applies(void **state)
     csession_config_free(cfg);
     test_client c = { 0 };
     assert_int_equal(client_request(mgr, &c, NULL, put, NULL), 0);
-    assert_int_equal(strncmp(c.last_set, "__Host-sess=", 12), 0);
+    assert_int_equal(strncmp(c.last_set, "__Secure-sess=", 14), 0);
     assert_non_null(strstr(c.last_set, "; SameSite=Strict; Partitioned; Secure; Path=/shop; "
                                        "Domain=example.org; Max-Age=3600; Expires="));
     assert_null(strstr(c.last_set, "HttpOnly"));
     /* signed: base64 HMAC (44 characters) then the 64-character session
      * key, readable once percent-decoded */
-    const char *value = c.last_set + 12;
+    const char *value = c.last_set + 14;
     char decoded[256];
     size_t len;
     assert_int_equal(csession__cookie_decode(value, (size_t)(strchr(value, ';') - value), decoded,

@@ -797,6 +797,108 @@ static void test_format_refusals(void **state)
     csession_buf_dispose(&b);
 }
 
+/* The RFC 6265bis name prefixes: what browsers would drop is refused, in
+ * the formatter and in the removal cookie alike. */
+static void expect_prefix_refused(const csession__cookie_attrs *a, const char *why)
+{
+    csession_buf b = CSESSION_BUF_INIT;
+    assert_int_equal(csession__cookie_format(&b, a, "v", 1), CSESSION_EINVAL);
+    if (!strstr(csession_last_error(), why))
+        fail_msg("'%.*s': message '%s' lacks '%s'", (int)a->name_len, a->name,
+                 csession_last_error(), why);
+    assert_int_equal(b.size, 0);
+    assert_int_equal(csession__cookie_format_removal(&b, a), CSESSION_EINVAL);
+    assert_non_null(strstr(csession_last_error(), why));
+    csession_buf_dispose(&b);
+}
+
+static void test_format_prefixes(void **state)
+{
+    (void)state;
+    static const char *const secure_names[] = { "__Secure-id", "__secure-id", "__SECURE-id",
+                                                "__sEcUrE-", "__Secure-x-__Host-y" };
+    static const char *const host_names[] = { "__Host-id", "__host-id", "__HOST-id", "__hOsT-" };
+    static const char secure_rule[] = "starting with __Secure- requires Secure";
+    static const char host_rule[] = "starting with __Host- requires Secure, Path=/ and no Domain";
+    csession__cookie_attrs a;
+
+    for (size_t i = 0; i < sizeof secure_names / sizeof secure_names[0]; i++) {
+        /* Secure is all __Secure- asks for: any Path, a Domain are fine. */
+        a = default_attrs();
+        a.name = secure_names[i];
+        a.name_len = strlen(a.name);
+        a.path = "/app";
+        a.path_len = 4;
+        a.domain = "example.com";
+        a.domain_len = 11;
+        csession_buf b = CSESSION_BUF_INIT;
+        assert_int_equal(csession__cookie_format(&b, &a, "v", 1), 0);
+        csession_buf_dispose(&b);
+        a.secure = 0;
+        expect_prefix_refused(&a, secure_rule);
+    }
+
+    for (size_t i = 0; i < sizeof host_names / sizeof host_names[0]; i++) {
+        a = default_attrs();
+        a.name = host_names[i];
+        a.name_len = strlen(a.name);
+        char want[64];
+        snprintf(want, sizeof want, "%s=v; HttpOnly; SameSite=Lax; Secure; Path=/", a.name);
+        expect_format(&a, "v", want);
+
+        a.secure = 0;
+        expect_prefix_refused(&a, host_rule);
+        expect_prefix_refused(&a, "this one is not Secure");
+        a = default_attrs();
+        a.name = host_names[i];
+        a.name_len = strlen(a.name);
+        a.path = NULL; /* no Path attribute at all */
+        a.path_len = 0;
+        expect_prefix_refused(&a, "this one has no Path=/");
+        a.path = "/app";
+        a.path_len = 4;
+        expect_prefix_refused(&a, "this one has no Path=/");
+        a.path = "//";
+        a.path_len = 2;
+        expect_prefix_refused(&a, host_rule);
+        a.path = "/";
+        a.path_len = 1;
+        a.domain = "example.com";
+        a.domain_len = 11;
+        expect_prefix_refused(&a, "this one has a Domain");
+        a.domain = ".example.com"; /* the dropped dot does not make it host-only */
+        a.domain_len = 12;
+        expect_prefix_refused(&a, "this one has a Domain");
+    }
+
+    /* Only a prefix at the start counts, and only the whole prefix. */
+    static const char *const plain[] = { "id", "x__Host-id", "_Host-id", "__Host", "__Hostid",
+                                         "__Secure", "__Secureid", "Secure-id", "__Host_id" };
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        a = default_attrs();
+        a.name = plain[i];
+        a.name_len = strlen(a.name);
+        a.secure = 0;
+        a.path = "/app";
+        a.path_len = 4;
+        a.domain = "example.com";
+        a.domain_len = 11;
+        csession_buf b = CSESSION_BUF_INIT;
+        if (csession__cookie_format(&b, &a, "v", 1) != 0)
+            fail_msg("'%s' refused: %s", plain[i], csession_last_error());
+        csession_buf_dispose(&b);
+    }
+    /* A name cut before the prefix is complete has none. */
+    a = default_attrs();
+    a.name = "__Host-id";
+    a.name_len = 6;
+    a.secure = 0;
+    csession_buf b = CSESSION_BUF_INIT;
+    assert_int_equal(csession__cookie_format(&b, &a, "v", 1), 0);
+    assert_string_equal(b.ptr, "__Host=v; HttpOnly; SameSite=Lax; Path=/");
+    csession_buf_dispose(&b);
+}
+
 /* A formatted Set-Cookie comes back, as a browser would send it, to the same value. */
 static void test_format_parse_round_trip(void **state)
 {
@@ -921,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_format_reuses_buffer),
         cmocka_unit_test(test_format_refuses_injection),
         cmocka_unit_test(test_format_refusals),
+        cmocka_unit_test(test_format_prefixes),
         cmocka_unit_test(test_format_parse_round_trip),
         cmocka_unit_test(test_is_token),
         cmocka_unit_test(test_oom),

@@ -17,6 +17,7 @@
 #include "cookie/seal.h"
 #include "csession.h"
 #include "fake_store.h"
+#include "log_capture.h"
 #include "oom.h"
 
 static unsigned char key_a[CSESSION_KEY_BYTES], key_b[CSESSION_KEY_BYTES];
@@ -285,6 +286,26 @@ static void test_cookie_of_empty_key_gives_fresh_session(void **state)
     csession_free(s);
     csession_buf_dispose(&sealed);
     csession_keyring_free(ring);
+    done(&f);
+}
+
+/* Cookies that do not open are counted through the log hook: the first at
+ * once, then at most one line a minute, never with the cookie's value. */
+static void test_unopened_cookies_counted(void **state)
+{
+    (void)state;
+    fixture f = make(config_with(key_a, NULL));
+    static log_capture logs;
+    log_capture_start(&logs);
+    for (int i = 0; i < 5; i++) {
+        csession *s = NULL;
+        assert_int_equal(csession_manager_load(f.mgr, "id=Zm9yZ2VkX3ZhbHVl", 18, &s), 0);
+        assert_int_equal(csession_count(s), 0);
+        csession_free(s);
+    }
+    log_capture_stop(&logs);
+    assert_int_equal(log_capture_find(&logs, CSESSION_LOG_WARN, "did not open"), 1);
+    assert_int_equal(log_capture_find(&logs, 0, "Zm9yZ2VkX3ZhbHVl"), 0);
     done(&f);
 }
 
@@ -788,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_state_not_found_forgets_key),
         cmocka_unit_test(test_undecodable_state_keeps_key),
         cmocka_unit_test(test_cookie_of_empty_key_gives_fresh_session),
+        cmocka_unit_test(test_unopened_cookies_counted),
         cmocka_unit_test(test_store_failure_on_load_is_an_error),
         cmocka_unit_test(test_store_failure_on_commit_keeps_session),
         cmocka_unit_test(test_oversized_header_refused),

@@ -117,6 +117,20 @@ static void test_redirect_parse(void **state)
         if (csession__redis_redirect_parse(&r, &rd) == 0)
             fail_msg("accepted \"%s\"", bad[i]);
     }
+    /* A host with a NUL, a space or a control byte is no address. The
+     * lengths are explicit: error replies may hold any byte. */
+    static const char *const bad_hosts[] = { "a\0b", "a b", "a\tb", "a\x7f", "\x1b[2J", "[a\0]" };
+    for (size_t i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; i++) {
+        char text[64];
+        size_t hlen = i == 0 ? 3 : i == 5 ? 5 : strlen(bad_hosts[i]);
+        int n = snprintf(text, sizeof text, "MOVED 7 ");
+        memcpy(text + n, bad_hosts[i], hlen);
+        memcpy(text + n + hlen, ":6379", 6);
+        r = error_reply(text);
+        r.len = (size_t)n + hlen + 5;
+        if (csession__redis_redirect_parse(&r, &rd) == 0)
+            fail_msg("accepted the host of case %zu", i);
+    }
     r = error_reply("MOVED 1 h:1");
     r.type = REDIS_REPLY_STATUS;
     assert_int_equal(csession__redis_redirect_parse(&r, &rd), -1);
@@ -194,6 +208,16 @@ static void test_slots_parse(void **state)
     make_entry(&e[2], 10, 9, "h", 7002);
     assert_int_equal(csession__redis_slots_parse(&top, ranges, &n), -1);
     make_entry(&e[2], 10923, 16383, "h", 0);
+    assert_int_equal(csession__redis_slots_parse(&top, ranges, &n), -1);
+    /* Hosts with a NUL (it would cut the name the map keeps, and every
+     * reload would add the same node again), a space or a control byte. */
+    make_entry(&e[2], 10923, 16383, "h", 7002);
+    e[2].host.str = (char *)"h\0x";
+    e[2].host.len = 3;
+    assert_int_equal(csession__redis_slots_parse(&top, ranges, &n), -1);
+    e[2].host.str = (char *)"h x";
+    assert_int_equal(csession__redis_slots_parse(&top, ranges, &n), -1);
+    e[2].host.str = (char *)"h\nx";
     assert_int_equal(csession__redis_slots_parse(&top, ranges, &n), -1);
     make_entry(&e[2], 10923, 16383, "h", 7002);
     e[2].master.elements = 1;

@@ -136,6 +136,11 @@ static const invalid_case invalid[] = {
     {"unix:///r.sock?db=1&", "empty query parameter"},
     {"unix:///r.sock#x", "unexpected fragment"},
     {"unix:///r.sock?wait_replicas=1", "unknown query parameter 'wait_replicas'"},
+    /* A message quotes printable ASCII only: nothing in a URL can put a line
+     * break or a terminal escape into a log. */
+    {"unix:///r.sock?x\x1b[2J\nERROR=1", "unknown query parameter 'x' (known: db,"},
+    {"unix:///r.sock?\x7f=1", "unknown query parameter '' (known: db,"},
+    {"unix:///r.sock?caf\xc3\xa9=1", "unknown query parameter 'caf' (known: db,"},
     {"redis://h1,h2", "several hosts need redis+sentinel:// or redis+cluster://"},
     {"redis://h?wait_replicas=1", "take no query parameters"},
     /* Sentinel */
@@ -181,6 +186,7 @@ static const invalid_case invalid[] = {
     {"redis+cluster://h1,h2/3", "Redis Cluster has only database 0; remove the '/3' (SELECT "
                                 "is refused in cluster mode)"},
     {"redis+cluster://h:65536", "port must be a number from 1 to 65535"},
+    {"redis+cluster://h/1\r\nx", "remove the '/1' (SELECT"},
     {"redis+cluster://h?sentinel_password=x", "unknown query parameter 'sentinel_password' "
                                               "(known: wait_replicas, wait_timeout_ms)"},
     {"redis+cluster://h?wait_replicas=x", "wait_replicas must be a number"},

@@ -1,7 +1,9 @@
 /* The Redis store against the shared test server (the ctest fixture; the
  * tests that count commands use one of their own): every vtable operation and
  * its codes, TTLs as Redis sees them, actix-session's layout, key collisions,
- * key mapping, load_touch, and many threads through one pool. Fault injection
+ * key mapping, load_touch, many threads through one pool, and fork(): prefork
+ * workers, and a pool whose lock and connection another thread held at the
+ * moment of the fork. Fault injection
  * (killed, paused, password-protected servers) is in
  * test_store_redis_faults.c, on servers of its own. */
 #include <pthread.h>
@@ -11,7 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,8 +23,11 @@
 
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "latch.h"
+#include "prefork.h"
 #include "redis_server.h"
 #include "stores/redis/commands.h"
+#include "stores/redis/pool.h"
 #include "stores/redis/redis_store.h"
 #include "store_calls.h"
 
@@ -766,6 +773,137 @@ static void test_threads(void **state)
     csession_store_free(s);
 }
 
+/* ---- fork() ------------------------------------------------------------------ */
+
+static void prefork_with_pool(unsigned int pool_size)
+{
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.pool_size = pool_size;
+    csession_store *s = new_store_with(&o);
+    csession_manager *mgr = prefork_manager(s);
+    prefork_run(mgr, s, 4, 2000, 1, NULL);
+    csession_manager_free(mgr);
+}
+
+static void test_prefork(void **state)
+{
+    prefork_with_pool(*(unsigned int *)*state);
+}
+
+/* PING on `c`: 1 when it answered PONG. */
+static int ping(csession__redis_conn *c)
+{
+    static const char *const argv[] = {"PING"};
+    static const size_t lens[] = {4};
+    csession__redis_cmd cmd = {1, (const char **)argv, lens};
+    redisReply *r = NULL;
+    csession__redis_failure failure;
+    if (csession__redis_conn_run(c, "PING", &cmd, 1, &r, &failure) != 0)
+        return 0;
+    int ok = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+    freeReplyObject(r);
+    return ok;
+}
+
+/* A thread that holds the pool's only connection, then its lock, until told. */
+typedef struct holder {
+    csession__redis_pool *pool;
+    csession__redis_conn *conn;
+    latch holding, release;
+} holder;
+
+static void *hold_pool(void *arg)
+{
+    holder *h = arg;
+    csession__redis_failure failure;
+    if (csession__redis_pool_acquire(h->pool, 0, &h->conn, &failure) != 0)
+        h->conn = NULL;
+    pthread_mutex_lock(&h->pool->lock);
+    latch_open(&h->holding);
+    latch_wait(&h->release);
+    pthread_mutex_unlock(&h->pool->lock);
+    return NULL;
+}
+
+/*
+ * fork() while another thread holds the pool's lock and its only
+ * connection (pool_size 1): the child must neither wait for that lock nor
+ * for that connection, nor use it; it closes it and opens its own. The
+ * parent's thread then gives the connection back, and it still works.
+ */
+static void test_fork_while_pool_busy(void **state)
+{
+    (void)state;
+    char host[64];
+    int port = 0;
+    assert_int_equal(sscanf(url, "redis://%63[^:]:%d", host, &port), 2);
+    csession__redis_target target;
+    memset(&target, 0, sizeof target);
+    target.host = host;
+    target.port = port;
+    target.connect_timeout_ms = 2000;
+    target.command_timeout_ms = 2000;
+    csession__redis_pool pool;
+    assert_int_equal(csession__redis_pool_init(&pool, &target, 1, 2000), 0);
+
+    holder h = {&pool, NULL, LATCH_INIT, LATCH_INIT};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hold_pool, &h), 0);
+    latch_wait(&h.holding);
+    assert_non_null(h.conn);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20); /* a hang on the inherited lock becomes a failure */
+        int inherited_fd = h.conn->ctx->fd;
+        csession__redis_conn *c = NULL;
+        csession__redis_failure failure;
+        int code = 0;
+        if (csession__redis_pool_acquire(&pool, 0, &c, &failure) != 0)
+            code = 2;
+        else if (!ping(c))
+            code = 3;
+        /* The inherited descriptor is closed (a new one may take its number). */
+        else if (c->ctx->fd != inherited_fd && fcntl(inherited_fd, F_GETFD) != -1)
+            code = 5;
+        if (c)
+            csession__redis_pool_release(&pool, c);
+        csession__redis_stats st;
+        memset(&st, 0, sizeof st);
+        csession__redis_pool_add_stats(&pool, &st);
+        if (code == 0 && (st.inherited != 1 || st.opened != 2 || st.open != 1))
+            code = 4;
+        csession__redis_pool_dispose(&pool);
+        _exit(code);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    latch_open(&h.release);
+    pthread_join(t, NULL);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("child: %s %d", WIFSIGNALED(status) ? "killed by signal" : "exit status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+
+    /* The parent's connection, untouched by the child. */
+    csession__redis_conn *back = h.conn;
+    assert_true(ping(back));
+    csession__redis_pool_release(&pool, back);
+    csession__redis_conn *c = NULL;
+    csession__redis_failure failure;
+    assert_int_equal(csession__redis_pool_acquire(&pool, 0, &c, &failure), 0);
+    assert_ptr_equal(c, back);
+    assert_true(ping(c));
+    csession__redis_pool_release(&pool, c);
+    csession__redis_stats st;
+    memset(&st, 0, sizeof st);
+    csession__redis_pool_add_stats(&pool, &st);
+    assert_int_equal(st.opened, 1);
+    assert_int_equal(st.inherited, 0);
+    csession__redis_pool_dispose(&pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +921,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_touch, own_server_setup, own_server_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_request_one_round_trip, own_server_setup, own_server_teardown),
         cmocka_unit_test(test_threads),
+        PREFORK_TESTS(test_prefork),
+        cmocka_unit_test(test_fork_while_pool_busy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

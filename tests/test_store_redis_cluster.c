@@ -1,7 +1,8 @@
 /* The Redis store on a Redis Cluster of three masters of its own: routing
  * by hash slot, ASK and MOVED while a slot migrates by hand, a redirection
- * loop, a node that goes away, the store conformance suite, and a
- * resharding by redis-cli while threads read and write sessions. */
+ * loop, a node that goes away, prefork workers, the store conformance
+ * suite, and a resharding by redis-cli while threads read and write
+ * sessions. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -18,6 +19,8 @@
 #include "conformance.h"
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "log_capture.h"
+#include "prefork.h"
 #include "redis_topology.h"
 #include "stores/redis/cluster_slots.h"
 #include "stores/redis/redis_store.h"
@@ -27,17 +30,22 @@
 
 static redis_cluster cluster;
 
-static csession_store *store_with(const char *prefix)
+static csession_store *store_with_pool(const char *prefix, unsigned int pool_size)
 {
     csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
     o.key_prefix = prefix;
     o.connect_timeout_ms = 1000;
     o.command_timeout_ms = 2000;
-    o.pool_size = 8;
+    o.pool_size = pool_size;
     csession_store *s = NULL;
     if (csession_store_redis_new(&s, cluster.url, &o) != 0)
         fail_msg("csession_store_redis_new(%s): %s", cluster.url, csession_last_error());
     return s;
+}
+
+static csession_store *store_with(const char *prefix)
+{
+    return store_with_pool(prefix, 8);
 }
 
 static redisReply *on_node(int i, const char *fmt, ...)
@@ -79,6 +87,8 @@ static void test_routing(void **state)
     (void)state;
     char prefix[64];
     snprintf(prefix, sizeof prefix, "route:%ld:", (long)getpid());
+    static log_capture logged;
+    log_capture_start(&logged);
     csession_store *s = store_with(prefix);
     int per_node[CLUSTER_NODES] = {0};
     for (int i = 0; i < 300; i++) {
@@ -108,6 +118,15 @@ static void test_routing(void **state)
     assert_int_equal(st.moved, 0);
     assert_int_equal(st.ask, 0);
     assert_true(st.opened >= 3 && st.opened <= 3 * 8);
+    /* The one map load was logged, from a seed of the URL. */
+    log_capture_stop(&logged);
+    if (log_capture_find(&logged, CSESSION_LOG_INFO,
+                         "Redis Cluster: slot map loaded from 127.0.0.1:") != 1 ||
+        log_capture_find(&logged, CSESSION_LOG_INFO, ": 3 nodes known (0 MOVED and 0 ASK") != 1 ||
+        logged.count != 1) {
+        log_capture_print(&logged);
+        fail_msg("expected one message about the slot map");
+    }
     csession_store_free(s);
 }
 
@@ -242,6 +261,24 @@ static void test_node_down(void **state)
     csession_buf_dispose(&b);
     csession_store_free(up);
     csession_store_free(down);
+}
+
+/* ---- fork() ------------------------------------------------------------------ */
+
+/* Workers forked when the parent holds a connection to every node: four
+ * workers on three nodes, so that two at least have their sessions on the
+ * same node (prefork.h). */
+static void prefork_with_pool(unsigned int pool_size)
+{
+    csession_store *s = store_with_pool(NULL, pool_size);
+    csession_manager *mgr = prefork_manager(s);
+    prefork_run(mgr, s, 4, 2000, CLUSTER_NODES, NULL);
+    csession_manager_free(mgr);
+}
+
+static void test_prefork(void **state)
+{
+    prefork_with_pool(*(unsigned int *)*state);
 }
 
 /* ---- the conformance suite ------------------------------------------------------- */
@@ -473,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_ask_then_moved),
         cmocka_unit_test(test_redirect_loop),
         cmocka_unit_test(test_node_down),
+        PREFORK_TESTS(test_prefork),
     };
     int failed = cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
     conformance_target target = {"redis cluster", conformance_store, advance_time, NULL, 1};

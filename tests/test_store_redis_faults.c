@@ -25,6 +25,7 @@
 
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "log_capture.h"
 #include "redis_server.h"
 #include "stores/redis/redis_store.h"
 #include "store_calls.h"
@@ -417,7 +418,9 @@ static void test_password(void **state)
     assert_non_null(strstr(csession_last_error(), "NOAUTH"));
     csession_store_free(s);
 
-    /* AUTH is sent again on every reconnect. */
+    /* AUTH is sent again on every reconnect. The log tells of the dropped
+     * connection and of the reconnection, naming the server, never the
+     * password or the session key. */
     snprintf(url, sizeof url, "redis://:s3cr%%40t%%20pass@127.0.0.1:%d", srv.port);
     s = store_for(url, 1000, 1000, 2, 1000);
     assert_int_equal(load(s, key, &b), 0);
@@ -427,8 +430,21 @@ static void test_password(void **state)
     r = redisCommand(c, "CLIENT KILL TYPE normal");
     freeReplyObject(r);
     redisFree(c);
+    static log_capture logged;
+    log_capture_start(&logged);
     assert_int_equal(load(s, key, &b), 0);
+    log_capture_stop(&logged);
     assert_string_equal(b.ptr, "authenticated");
+    char text[128];
+    snprintf(text, sizeof text, "Redis store: 127.0.0.1:%d closed or reset a connection", srv.port);
+    int dropped = log_capture_find(&logged, CSESSION_LOG_WARN, text);
+    snprintf(text, sizeof text, "Redis store: reconnected to 127.0.0.1:%d", srv.port);
+    int reconnected = log_capture_find(&logged, CSESSION_LOG_INFO, text);
+    if (dropped != 1 || reconnected != 1 || logged.count != 2 ||
+        log_capture_find(&logged, 0, "s3cr") || log_capture_find(&logged, 0, key)) {
+        log_capture_print(&logged);
+        fail_msg("dropped %d, reconnected %d, %d messages", dropped, reconnected, logged.count);
+    }
     csession_store_free(s);
     csession_buf_dispose(&b);
     redis_server_stop(&srv);

@@ -13,6 +13,7 @@
 
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "log_capture.h"
 #include "redis_server.h"
 #include "stores/redis/commands.h"
 #include "stores/redis/redis_store.h"
@@ -125,7 +126,13 @@ static void test_oversized_value_not_read(void **state)
     long long before = net_output_bytes();
     csession_buf b = CSESSION_BUF_INIT;
     uint64_t rev;
+    static log_capture logs;
+    log_capture_start(&logs);
     assert_int_equal(s->load_rev(s, key, 64, 0, &b, &rev), CSESSION_ENOTFOUND);
+    log_capture_stop(&logs);
+    /* counted, reported (the first at once), never with the key */
+    assert_int_equal(log_capture_find(&logs, CSESSION_LOG_WARN, "refused unread"), 1);
+    assert_int_equal(log_capture_find(&logs, 0, key), 0);
     assert_int_equal(s->load_rev(s, key, 64, 60, &b, &rev), CSESSION_ENOTFOUND);
     long long sent = net_output_bytes() - before;
     /* two reads of at most 1 MiB + 65 bytes, and the INFO replies */
@@ -192,6 +199,8 @@ static void test_wrong_type_value(void **state)
     assert_int_equal(keys->elements, 1);
     freeReplyObject(cmd("DEL %s", keys->element[0]->str));
     freeReplyObject(cmd("HSET %s f v", keys->element[0]->str));
+    static log_capture logs;
+    log_capture_start(&logs);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(csession_manager_load(mgr, cookie, strlen(cookie), &sess), 0);
         assert_int_equal(csession_count(sess), 0);
@@ -209,6 +218,8 @@ static void test_wrong_type_value(void **state)
         assert_int_equal(csession_manager_commit(mgr, sess, &set), 0);
         csession_free(sess);
     }
+    log_capture_stop(&logs);
+    assert_int_equal(log_capture_find(&logs, CSESSION_LOG_WARN, "of another type"), 1);
     assert_int_equal(store_redis_stats(st).refused_values, 2);
     freeReplyObject(cmd("DEL %s", keys->element[0]->str));
     freeReplyObject(keys);

@@ -1,7 +1,8 @@
 /* The Redis store through Redis Sentinel, on a group of its own (a master,
  * a replica and three sentinels, all password-protected): finding the
- * master, the ways finding it fails, a SENTINEL FAILOVER while threads
- * commit sessions through a manager, and a master killed outright. */
+ * master, the ways finding it fails, prefork workers, a SENTINEL FAILOVER
+ * while threads commit sessions through a manager, and a master killed
+ * outright. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,8 @@
 
 #include "csession.h"
 #include "csession/store_redis.h"
+#include "log_capture.h"
+#include "prefork.h"
 #include "redis_topology.h"
 #include "stores/redis/redis_store.h"
 #include "store_calls.h"
@@ -29,7 +32,8 @@
 static sentinel_group group;
 
 /* redis+sentinel://:data-pw@<sentinels>/sessions?sentinel_password=...&<extra> */
-static csession_store *store_for(const char *hosts, const char *extra)
+static csession_store *store_with_pool(const char *hosts, const char *extra,
+                                       unsigned int pool_size)
 {
     char url[600];
     snprintf(url, sizeof url, "redis+sentinel://:" PASSWORD "@%s/" NAME
@@ -38,12 +42,17 @@ static csession_store *store_for(const char *hosts, const char *extra)
     csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
     o.connect_timeout_ms = 500;
     o.command_timeout_ms = 1000;
-    o.pool_size = 8;
+    o.pool_size = pool_size;
     o.pool_wait_timeout_ms = 2000;
     csession_store *s = NULL;
     if (csession_store_redis_new(&s, url, &o) != 0)
         fail_msg("csession_store_redis_new: %s", csession_last_error());
     return s;
+}
+
+static csession_store *store_for(const char *hosts, const char *extra)
+{
+    return store_with_pool(hosts, extra, 8);
 }
 
 /* GET on the data node at `port` directly: the value, or "" when absent. */
@@ -62,9 +71,20 @@ static void test_master_found(void **state)
     (void)state;
     int master = sentinel_group_wait_settled(&group, 20000);
     assert_true(master > 0);
+    static log_capture logged;
+    log_capture_start(&logged);
     csession_store *s = store_for(group.hosts, "wait_replicas=1");
     char key[65], got[64];
     store_save_str(s, "hello", TTL, key);
+    log_capture_stop(&logged);
+    /* Found, and said where; no password, no session key. */
+    char text[128];
+    snprintf(text, sizeof text, "Redis Sentinel: master '" NAME "' is at 127.0.0.1:%d", master);
+    if (log_capture_find(&logged, CSESSION_LOG_INFO, text) != 1 || logged.count != 1 ||
+        log_capture_find(&logged, 0, "-pw") || log_capture_find(&logged, 0, key)) {
+        log_capture_print(&logged);
+        fail_msg("expected one message: %s", text);
+    }
     raw_get(master, key, got, sizeof got);
     assert_string_equal(got, "hello");
     /* WAIT: acknowledged means on the replica too, at once. */
@@ -354,6 +374,8 @@ static void test_failover_under_load(void **state)
     assert_true(old_master > 0);
     unsigned char master_key[64];
     assert_int_equal(csession_key_generate(master_key, sizeof master_key), 0);
+    static log_capture logged;
+    log_capture_start(&logged);
     csession_store *store = store_for(group.hosts, "wait_replicas=1&wait_timeout_ms=250");
     csession_manager *mgr = manager_on(store, master_key);
     static atomic_int stop;
@@ -395,6 +417,7 @@ static void test_failover_under_load(void **state)
     }
     test_sleep_ms(1000);
     atomic_store(&stop, 1);
+    log_capture_stop(&logged);
     long ok = 0, recent_ok = 0;
     int errors = 0, other = 0, sessions = 0;
     long long last_error = 0;
@@ -431,12 +454,41 @@ static void test_failover_under_load(void **state)
     assert_true(errors <= 400);
     assert_true(last_error < writes_at + 1000);
     assert_true(recent_ok > 100);
+    /* Each move of the master was logged, from where to where. */
+    char text[160];
+    snprintf(text, sizeof text,
+             "Redis Sentinel: master '" NAME "' moved from 127.0.0.1:%d to 127.0.0.1:%d",
+             old_master, new_master);
+    if (log_capture_find(&logged, CSESSION_LOG_WARN, text) != 1 ||
+        log_capture_find(&logged, CSESSION_LOG_WARN, " moved from ") != (int)st.master_changes) {
+        log_capture_print(&logged);
+        fail_msg("expected: %s", text);
+    }
 
     /* Nothing acknowledged was lost. */
     csession_manager_free(mgr);
     assert_int_equal(check_sessions(w, master_key), sessions);
     for (int i = 0; i < WORKERS; i++)
         free(w[i].sessions);
+}
+
+/* ---- fork() ------------------------------------------------------------------ */
+
+/* Workers forked after the master was found: each talks to it on
+ * connections of its own (prefork.h). */
+static void prefork_with_pool(unsigned int pool_size)
+{
+    assert_true(sentinel_group_wait_settled(&group, 20000) > 0);
+    csession_store *s = store_with_pool(group.hosts, NULL, pool_size);
+    csession_manager *mgr = prefork_manager(s);
+    prefork_run(mgr, s, 4, 2000, 1, PASSWORD);
+    assert_int_equal(store_redis_stats(s).discoveries, 1);
+    csession_manager_free(mgr);
+}
+
+static void test_prefork(void **state)
+{
+    prefork_with_pool(*(unsigned int *)*state);
 }
 
 /* ---- a master that dies -------------------------------------------------------- */
@@ -507,6 +559,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_master_found),
         cmocka_unit_test(test_lookup_failures),
+        PREFORK_TESTS(test_prefork),
         cmocka_unit_test(test_failover_under_load),
         cmocka_unit_test(test_master_killed),
     };

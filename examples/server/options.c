@@ -7,6 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Browsers open up to 6 connections per site; an office behind one NAT
+ * address may hold a few times that. A client that opens more is refused. */
+#define DEFAULT_MAX_CONNS_PER_IP 32
+/* An idle connection (a slow client's among them) is closed this soon. */
+#define DEFAULT_IDLE_TIMEOUT 10
+#define MAX_CONNS_LIMIT 1000000
+#define IDLE_TIMEOUT_LIMIT 86400
+
 static const char USAGE[] =
     "usage: session_server [options]\n"
     "  --host ADDR        address to listen on (default 127.0.0.1)\n"
@@ -26,6 +34,11 @@ static const char USAGE[] =
     "  --cipher C         xchacha20poly1305 (default) or aes256gcm, for private cookies\n"
     "  --threads N        worker threads (default 4)\n"
     "  --max-sessions N   most sessions the memory store holds (default 100000)\n"
+    "  --max-conns N      most open connections (default 10000, or what the\n"
+    "                     open-files limit allows); more are closed at once\n"
+    "  --max-conns-per-ip N\n"
+    "                     most open connections from one client address (default 32)\n"
+    "  --idle-timeout S   close a connection idle for S seconds (default 10)\n"
     "  -h, --help         this text\n";
 
 #if defined(__GNUC__)
@@ -90,7 +103,8 @@ int options_parse(server_options *opts, int argc, char **argv)
     int is_signed = 0;
     *opts = (server_options){ .host = "127.0.0.1", .port = 8080, .store = "memory",
                               .security = CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305,
-                              .threads = 4 };
+                              .threads = 4, .max_conns_per_ip = DEFAULT_MAX_CONNS_PER_IP,
+                              .idle_timeout = DEFAULT_IDLE_TIMEOUT };
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         /* Flags that take a value accept "--flag value" and "--flag=value". */
@@ -108,7 +122,9 @@ int options_parse(server_options *opts, int argc, char **argv)
                           !strcmp(flag, "--ttl") || !strcmp(flag, "--cipher") ||
                           !strcmp(flag, "--absolute-ttl") || !strcmp(flag, "--touch-after") ||
                           !strcmp(flag, "--rotate-every") || !strcmp(flag, "--rotate-grace") ||
-                          !strcmp(flag, "--threads") || !strcmp(flag, "--max-sessions");
+                          !strcmp(flag, "--threads") || !strcmp(flag, "--max-sessions") ||
+                          !strcmp(flag, "--max-conns") || !strcmp(flag, "--max-conns-per-ip") ||
+                          !strcmp(flag, "--idle-timeout");
         if (takes_value && !value) {
             if (i + 1 >= argc)
                 return bad("%s needs a value", flag);
@@ -170,6 +186,21 @@ int options_parse(server_options *opts, int argc, char **argv)
                 return bad("--max-sessions: \"%s\" is not a number from 1 to 4294967295",
                            value);
             opts->max_sessions = (size_t)v;
+        } else if (!strcmp(flag, "--max-conns") || !strcmp(flag, "--max-conns-per-ip")) {
+            long long v = parse_number(value, 1, MAX_CONNS_LIMIT);
+            if (v < 0)
+                return bad("%s: \"%s\" is not a number from 1 to %d", flag, value,
+                           MAX_CONNS_LIMIT);
+            if (!strcmp(flag, "--max-conns"))
+                opts->max_conns = (unsigned)v;
+            else
+                opts->max_conns_per_ip = (unsigned)v;
+        } else if (!strcmp(flag, "--idle-timeout")) {
+            long long v = parse_number(value, 1, IDLE_TIMEOUT_LIMIT);
+            if (v < 0)
+                return bad("--idle-timeout: \"%s\" is not a number of seconds (1-%d)", value,
+                           IDLE_TIMEOUT_LIMIT);
+            opts->idle_timeout = (unsigned)v;
         } else {
             return bad("unknown option \"%s\"", argv[i]);
         }
@@ -178,6 +209,9 @@ int options_parse(server_options *opts, int argc, char **argv)
         return bad("--signed and --cipher %s exclude each other", cipher);
     if (opts->max_sessions && strcmp(opts->store, "memory"))
         return bad("--max-sessions applies to the memory store only");
+    if (opts->max_conns && opts->max_conns < opts->threads)
+        return bad("--max-conns %u is below --threads %u: every thread needs a connection",
+                   opts->max_conns, opts->threads);
     if (is_signed)
         opts->security = CSESSION_COOKIE_SIGNED;
     return OPTIONS_OK;

@@ -45,6 +45,9 @@ typedef struct server_options {
     int security;         /* a csession_cookie_security */
     unsigned threads;     /* size of the thread pool */
     size_t max_sessions;  /* memory store limit; 0: its default */
+    unsigned max_conns;   /* open connections at most; 0: from the open-files limit */
+    unsigned max_conns_per_ip; /* open connections per client address at most */
+    unsigned idle_timeout;     /* seconds before an idle connection is closed */
 } server_options;
 
 enum { OPTIONS_OK = 0, OPTIONS_HELP = 1, OPTIONS_BAD = 2 };

@@ -92,6 +92,10 @@ CSESSION_EXTERN(size_t) csession_config_key_count(const csession_config *cfg);
 
 /*
  * Cookie name (an RFC 6265 token such as "id"; NUL-terminated).
+ * The prefixes of RFC 6265bis bind browsers, in any case of their letters:
+ * a name starting with "__Secure-" needs Secure, one starting with "__Host-"
+ * needs Secure, Path=/ and no Domain; csession_manager_new() refuses other
+ * combinations with CSESSION_EINVAL.
  * Returns 0, CSESSION_EINVAL (not a token), CSESSION_ETOOBIG or ENOMEM.
  */
 CSESSION_EXTERN(int) csession_config_set_cookie_name(csession_config *cfg, const char *name);

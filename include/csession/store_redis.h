@@ -49,6 +49,13 @@
  * CSESSION_ETIMEOUT.
  *
  * Thread safety: every operation may run concurrently on the same store.
+ * fork(): a store made before fork() may be used in the parent and in every
+ * child. A connection belongs to the process that opened it: a child's first
+ * use of the store closes every connection it inherited without sending
+ * anything on it (the parent's keep working) and opens its own, also when
+ * other threads of the parent were using the store at the time of the
+ * fork. Only children made by the C library's fork() are recognised (not
+ * raw clone()). docs/store-redis.md, "Processes and fork()".
  * SIGPIPE: the store never raises it, even on a connection closed under it
  * (it writes with MSG_NOSIGNAL), and leaves signal dispositions and masks
  * alone.

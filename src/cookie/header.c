@@ -432,6 +432,51 @@ static int check_domain(const char *domain, size_t len)
     return 0;
 }
 
+/* Non-zero when name[0..len) starts with `lower`, a lower-case ASCII
+ * prefix, in any case. */
+static int has_prefix(const char *name, size_t len, const char *lower)
+{
+    size_t n = strlen(lower);
+    if (len < n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        if (c != (unsigned char)lower[i])
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * The cookie name prefixes of RFC 6265bis (section 4.1.3): a browser keeps a
+ * "__Secure-" cookie only when it is Secure, and a "__Host-" cookie only
+ * when it is Secure, has Path=/ and no Domain. A cookie that browsers would
+ * drop is a configuration error. The prefixes match in any case of their
+ * ASCII letters, as the later drafts and Chromium match them: a browser
+ * holds "__host-id" to the same rules as "__Host-id".
+ */
+static int check_prefix(const csession__cookie_attrs *a)
+{
+    if (has_prefix(a->name, a->name_len, "__secure-") && !a->secure)
+        return csession__error(CSESSION_EINVAL,
+                               "a cookie name starting with __Secure- requires Secure (this one "
+                               "is not Secure): browsers reject the cookie otherwise");
+    if (!has_prefix(a->name, a->name_len, "__host-"))
+        return 0;
+    const char *why = !a->secure                     ? "is not Secure"
+                      : !a->path || a->path_len != 1 ? "has no Path=/"
+                      : a->domain                    ? "has a Domain"
+                                                     : NULL;
+    if (why)
+        return csession__error(CSESSION_EINVAL,
+                               "a cookie name starting with __Host- requires Secure, Path=/ and "
+                               "no Domain (this one %s): browsers reject the cookie otherwise",
+                               why);
+    return 0;
+}
+
 static int check_attrs(const csession__cookie_attrs *a, const char **domain, size_t *domain_len)
 {
     int rc = check_name(a->name, a->name_len);
@@ -471,7 +516,7 @@ static int check_attrs(const csession__cookie_attrs *a, const char **domain, siz
     if (a->partitioned && !a->secure)
         return csession__error(CSESSION_EINVAL,
                                "Partitioned requires Secure: browsers reject the cookie otherwise");
-    return 0;
+    return check_prefix(a);
 }
 
 /* The encoded lengths of the name and the value, computed once. */

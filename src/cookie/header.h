@@ -141,8 +141,11 @@ typedef struct csession__cookie_attrs {
  * that is not a token, a value that is not UTF-8, a Path or Domain that could
  * inject header syntax (CTLs, ';', CR, LF, NUL, non-ASCII, ...), a negative
  * Max-Age or Expires, SameSite=None or Partitioned without Secure (browsers
- * reject both), an unknown same_site; CSESSION_ETOOBIG when the encoded value
- * exceeds CSESSION__COOKIE_VALUE_MAX or the name/Path/Domain exceed theirs;
+ * reject both), a name starting with "__Secure-" without Secure or with
+ * "__Host-" without Secure, Path=/ and no Domain (RFC 6265bis prefixes,
+ * matched in any case), an unknown same_site; CSESSION_ETOOBIG when the
+ * encoded value exceeds CSESSION__COOKIE_VALUE_MAX or the name/Path/Domain
+ * exceed theirs;
  * CSESSION_ENOMEM. On failure `out` is empty. Makes one allocation at most.
  */
 int csession__cookie_format(csession_buf *out, const csession__cookie_attrs *attrs,

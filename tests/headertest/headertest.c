@@ -14,5 +14,8 @@ int main(void)
     csession_store_redis_options redis_opts = CSESSION_STORE_REDIS_OPTIONS_INIT;
     if (csession_store_redis_options_init(&redis_opts, CSESSION_STORE_REDIS_OPTIONS_VERSION) != 0)
         return 1;
+    if (strcmp(csession_log_level_name(CSESSION_LOG_WARN), "warn") != 0)
+        return 1;
+    csession_set_log_handler(NULL, NULL);
     return csession_init() == CSESSION_OK ? 0 : 1;
 }

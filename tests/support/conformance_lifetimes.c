@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "log_capture.h"
 #include "manager_stats.h"
 
 #define TTL 60 /* the suite's configured TTL (conformance.c) */
@@ -296,9 +297,17 @@ static void test_rotation_grace_and_theft(void **state)
     csession__manager_stats stats;
     conformance_advance(st, 10);
     late = old;
+    static log_capture logged;
+    log_capture_start(&logged);
     assert_int_equal(request(mgr, &late, look).counter, -1);
+    log_capture_stop(&logged);
     csession__manager_get_stats(mgr, &stats);
     assert_int_equal(stats.thefts, 1);
+    /* logged by its public id, never by a key */
+    assert_int_equal(log_capture_find(&logged, CSESSION_LOG_WARN, before.id), 1);
+    char key[16];
+    snprintf(key, sizeof key, "%.12s", strchr(old.cookie, '=') + 1);
+    assert_int_equal(log_capture_find(&logged, 0, key), 0);
     assert_int_equal(request(mgr, &c, look).counter, -1);
     csession_manager_free(mgr);
 }

@@ -28,6 +28,8 @@
 #include "alloc.h"
 #include "cluster_slots.h"
 #include "error.h"
+#include "fork_guard.h"
+#include "log.h"
 #include "topology.h"
 
 /* Least time between two loads of the map asked for by MOVED. */
@@ -45,7 +47,28 @@ typedef struct cluster {
     atomic_llong last_refresh_ms;
     atomic_int stale; /* 1: load the map before the next command; 2: at once */
     atomic_ulong refreshes, moved, ask;
+    csession__fork_guard fork; /* for the locks; each pool has its own */
 } cluster;
+
+/* In a child (fork_guard.h): a thread of the parent may have held either
+ * lock. The map is kept: it is data, and as right as it was. */
+static void after_fork(void *p)
+{
+    cluster *c = p;
+    (void)pthread_mutex_init(&c->refresh_lock, NULL); /* cannot fail: a default mutex */
+    csession__redis_slot_map_after_fork(&c->map);
+}
+
+/* Before each use: valid in this process. After a fork, every node's pool
+ * closes its inherited connections at once, not only those used later. */
+static void fork_check(cluster *c)
+{
+    if (!csession__fork_guard_check(&c->fork, after_fork, c))
+        return;
+    unsigned int n = csession__redis_slot_map_size(&c->map);
+    for (unsigned int i = 0; i < n; i++)
+        csession__redis_pool_fork_check(&csession__redis_slot_map_at(&c->map, i)->pool);
+}
 
 /* CLUSTER SLOTS from host:port into the map. */
 static int load_from(cluster *c, const char *host, int port)
@@ -88,8 +111,9 @@ static int load_from(cluster *c, const char *host, int port)
     return rc;
 }
 
-/* Under refresh_lock: a few known nodes, then the seeds, until one answers. */
-static int load_map(cluster *c)
+/* Under refresh_lock: a few known nodes, then the seeds, until one answers;
+ * `from` gets the one that did. */
+static int load_map(cluster *c, char *from, size_t from_size)
 {
     char last[400] = "";
     unsigned int known = csession__redis_slot_map_size(&c->map);
@@ -100,6 +124,7 @@ static int load_map(cluster *c)
         int rc = load_from(c, node->host, node->port);
         if (rc == 0) {
             c->next_probe = (c->next_probe + k + 1) % known;
+            csession__redis_describe(&node->pool.target, from, from_size);
             return 0;
         }
         if (rc == CSESSION_ENOMEM)
@@ -108,6 +133,12 @@ static int load_map(cluster *c)
     }
     for (size_t i = 0; i < c->url->n_nodes; i++) {
         int rc = load_from(c, c->url->nodes[i].host, c->url->nodes[i].port);
+        if (rc == 0) {
+            csession__redis_target t = c->probe;
+            t.host = c->url->nodes[i].host;
+            t.port = c->url->nodes[i].port;
+            csession__redis_describe(&t, from, from_size);
+        }
         if (rc == 0 || rc == CSESSION_ENOMEM)
             return rc;
         snprintf(last, sizeof last, "%s", csession_last_error());
@@ -138,20 +169,28 @@ static int refresh(cluster *c, int needed, unsigned long seen)
         pthread_mutex_lock(&c->refresh_lock);
     else if (pthread_mutex_trylock(&c->refresh_lock) != 0)
         return 0;
-    int rc = 0;
+    int rc = 0, loaded = 0;
+    char from[300];
     if (atomic_load(&c->refreshes) != seen) {
         /* loaded meanwhile */
     } else if (!needed && !due(c)) {
         /* not due yet */
     } else {
-        rc = load_map(c);
+        rc = load_map(c, from, sizeof from);
         atomic_store(&c->last_refresh_ms, csession__redis_now_ms());
         if (rc == 0) {
             atomic_store(&c->stale, 0);
             atomic_fetch_add(&c->refreshes, 1);
+            loaded = 1;
         }
     }
     pthread_mutex_unlock(&c->refresh_lock);
+    if (loaded)
+        csession__log(CSESSION_LOG_INFO,
+                      "Redis Cluster: slot map loaded from %s: %u nodes known (%lu MOVED and "
+                      "%lu ASK redirects followed so far)",
+                      from, csession__redis_slot_map_size(&c->map), atomic_load(&c->moved),
+                      atomic_load(&c->ask));
     return rc;
 }
 
@@ -159,6 +198,7 @@ static int cluster_route(csession__redis_topology *t, const char *key, size_t ke
                          csession__redis_route *out)
 {
     cluster *c = (cluster *)t;
+    fork_check(c);
     unsigned int slot = csession__redis_key_slot(key, key_len);
     unsigned long seen = atomic_load(&c->refreshes);
     csession__redis_cluster_node *node = csession__redis_slot_map_lookup(&c->map, slot);
@@ -245,6 +285,7 @@ static csession__redis_next cluster_failed(csession__redis_topology *t,
 static void cluster_stats(csession__redis_topology *t, csession__redis_stats *out)
 {
     cluster *c = (cluster *)t;
+    fork_check(c);
     unsigned int n = csession__redis_slot_map_size(&c->map);
     for (unsigned int i = 0; i < n; i++)
         csession__redis_pool_add_stats(&csession__redis_slot_map_at(&c->map, i)->pool, out);
@@ -257,6 +298,7 @@ static void cluster_stats(csession__redis_topology *t, csession__redis_stats *ou
 static void cluster_free(csession__redis_topology *t)
 {
     cluster *c = (cluster *)t;
+    fork_check(c);
     csession__redis_slot_map_dispose(&c->map);
     pthread_mutex_destroy(&c->refresh_lock);
     csession__free(c);
@@ -289,6 +331,7 @@ int csession__redis_cluster_new(csession__redis_topology **out,
     atomic_init(&c->refreshes, 0);
     atomic_init(&c->moved, 0);
     atomic_init(&c->ask, 0);
+    csession__fork_guard_init(&c->fork);
     c->base = *base;
     atomic_init(&c->base.not_replicated, 0);
     c->base.route = cluster_route;

@@ -79,6 +79,22 @@ static long parse_uint(const char *s, size_t len, long max)
     return v <= max ? v : -1;
 }
 
+/*
+ * A node's address as a reply gives it. Redis writes IP addresses and host
+ * names: a NUL, a space or a control byte makes the reply malformed. A NUL
+ * would also cut the name the slot map keeps, so that the same address
+ * became a new node at every reply.
+ */
+static int host_ok(const char *host, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (c <= 0x20 || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
 int csession__redis_redirect_parse(const redisReply *r, csession__redis_redirect *out)
 {
     if (!r || r->type != REDIS_REPLY_ERROR || !r->str)
@@ -107,15 +123,17 @@ int csession__redis_redirect_parse(const redisReply *r, csession__redis_redirect
     if (slot < 0 || !colon)
         return -1;
     long port = parse_uint(colon + 1, (size_t)(end - colon - 1), 65535);
-    if (port < 1)
+    const char *host = addr;
+    size_t host_len = (size_t)(colon - addr);
+    if (host_len >= 2 && addr[0] == '[' && addr[host_len - 1] == ']') {
+        host++;
+        host_len -= 2;
+    }
+    if (port < 1 || !host_ok(host, host_len))
         return -1;
     out->slot = (unsigned int)slot;
-    out->host = addr;
-    out->host_len = (size_t)(colon - addr);
-    if (out->host_len >= 2 && addr[0] == '[' && addr[out->host_len - 1] == ']') {
-        out->host++;
-        out->host_len -= 2;
-    }
+    out->host = host;
+    out->host_len = host_len;
     out->port = (int)port;
     return 0;
 }
@@ -137,7 +155,8 @@ int csession__redis_slots_parse(const redisReply *r, csession__redis_slot_range 
         const redisReply *host = master->element[0], *port = master->element[1];
         if (first < 0 || last < first || last >= CSESSION__REDIS_SLOTS ||
             port->type != REDIS_REPLY_INTEGER || port->integer < 1 || port->integer > 65535 ||
-            (host->type != REDIS_REPLY_STRING && host->type != REDIS_REPLY_NIL))
+            (host->type != REDIS_REPLY_STRING && host->type != REDIS_REPLY_NIL) ||
+            (host->type == REDIS_REPLY_STRING && !host_ok(host->str, (size_t)host->len)))
             return -1;
         csession__redis_slot_range *range = &out[(*n)++];
         range->first = (unsigned int)first;
@@ -164,6 +183,13 @@ int csession__redis_slot_map_init(csession__redis_slot_map *m,
     m->pool_size = pool_size;
     m->pool_wait_timeout_ms = pool_wait_timeout_ms;
     return pthread_mutex_init(&m->lock, NULL) == 0 ? 0 : csession__oom();
+}
+
+void csession__redis_slot_map_after_fork(csession__redis_slot_map *m)
+{
+    /* Cannot fail for a default mutex. A node that a thread of the parent
+     * was adding at the time is not counted yet: the child never sees it. */
+    (void)pthread_mutex_init(&m->lock, NULL);
 }
 
 void csession__redis_slot_map_dispose(csession__redis_slot_map *m)

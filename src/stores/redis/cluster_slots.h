@@ -42,7 +42,7 @@ typedef struct csession__redis_redirect {
 } csession__redis_redirect;
 
 /* 0 with `out` filled (pointing into `r`), or -1 when `r` is not a well-formed
- * MOVED or ASK reply. */
+ * MOVED or ASK reply (a host with a NUL, space or control byte included). */
 int csession__redis_redirect_parse(const redisReply *r, csession__redis_redirect *out);
 
 /* A range of slots served by one master, as CLUSTER SLOTS gives it. */
@@ -56,7 +56,8 @@ typedef struct csession__redis_slot_range {
 /*
  * Parses a CLUSTER SLOTS reply into `out` (r->elements entries at most),
  * masters only. 0 with *n set, or -1 when the reply is malformed (a slot
- * out of range, a port that is not one, ...). Pointers stay in `r`.
+ * out of range, a port that is not one, a host with a NUL, space or control
+ * byte, ...). Pointers stay in `r`.
  */
 int csession__redis_slots_parse(const redisReply *r, csession__redis_slot_range *out, size_t *n);
 
@@ -84,6 +85,11 @@ typedef struct csession__redis_slot_map {
 int csession__redis_slot_map_init(csession__redis_slot_map *m,
                                   const csession__redis_target *node_target,
                                   unsigned int pool_size, unsigned int pool_wait_timeout_ms);
+
+/* In a process forked while another thread may have held the map's lock:
+ * makes the lock again. The nodes and slots are kept (data, not
+ * connections: each node's pool looks after its own, pool.h). */
+void csession__redis_slot_map_after_fork(csession__redis_slot_map *m);
 
 /* Frees every node and its pool; no connection may be in use. */
 void csession__redis_slot_map_dispose(csession__redis_slot_map *m);

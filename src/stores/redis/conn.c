@@ -18,6 +18,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -412,5 +413,22 @@ void csession__redis_conn_close(csession__redis_conn *c)
         return;
     if (c->ctx)
         redisFree(c->ctx);
+    csession__free(c);
+}
+
+void csession__redis_conn_abandon(csession__redis_conn *c)
+{
+    if (!c)
+        return;
+    if (c->ctx) {
+        /* close() alone, never shutdown(), which would end the parent's
+         * connection too. With no descriptor left, redisFree() (0.14 and
+         * 1.x) does no I/O: it frees the reader, the buffers and the
+         * context. */
+        if (c->ctx->fd >= 0)
+            close(c->ctx->fd);
+        c->ctx->fd = -1;
+        redisFree(c->ctx);
+    }
     csession__free(c);
 }

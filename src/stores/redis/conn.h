@@ -33,6 +33,8 @@ typedef struct csession__redis_conn {
     redisContext *ctx;
     unsigned long epoch;               /* the pool's epoch when it was opened */
     struct csession__redis_conn *next; /* in the pool's idle list */
+    /* In the pool's list of every connection it has, idle or in use. */
+    struct csession__redis_conn *all_prev, *all_next;
 } csession__redis_conn;
 
 /* One command: `argc` arguments with explicit lengths (binary-safe). */
@@ -67,6 +69,14 @@ void csession__redis_describe(const csession__redis_target *t, char *out, size_t
 
 /* Closes and frees `c`; NULL is a no-op. */
 void csession__redis_conn_close(csession__redis_conn *c);
+
+/*
+ * Closes and frees `c`, a connection inherited from the process this one
+ * was forked from, without a byte on it: the descriptor is closed here
+ * (which leaves the socket open in the parent, whose connection it still
+ * is) and hiredis only frees memory. NULL is a no-op.
+ */
+void csession__redis_conn_abandon(csession__redis_conn *c);
 
 /*
  * Sends `n` commands in one write and reads their `n` replies. Returns 0 with

@@ -12,6 +12,14 @@
  * have to fail on a dead connection of its own. Pointing the pool at another
  * server (a Sentinel failover) advances the epoch too, so that connections
  * to the old server are retired as they come back.
+ *
+ * fork(): a connection belongs to the process that opened it. In a child,
+ * the first use of the pool (any function below but release and discard,
+ * which only take what acquire gave in this process) closes every
+ * connection inherited from the parent, idle or in use by a thread of the
+ * parent at the time, without sending anything on it (conn.h), and
+ * re-creates the pool's lock and condition variable; the child then opens
+ * connections of its own. The parent's connections stay as they were.
  */
 #ifndef CSESSION_SRC_STORES_REDIS_POOL_H
 #define CSESSION_SRC_STORES_REDIS_POOL_H
@@ -20,15 +28,20 @@
 #include <stdatomic.h>
 
 #include "conn.h"
+#include "fork_guard.h"
 
 typedef struct csession__redis_pool {
     pthread_mutex_t lock;
     pthread_cond_t available;     /* signalled when a connection or a slot frees up */
     csession__redis_conn *idle;   /* stack of idle connections (most recent first) */
+    csession__redis_conn *all;    /* every connection opened and not closed, idle or not */
     unsigned int open;            /* connections idle, in use or being opened */
     unsigned int size;            /* most connections at once */
     unsigned int wait_timeout_ms; /* longest wait for a free connection */
     unsigned long epoch;
+    int reconnecting;             /* a connection dropped; none opened since */
+    csession__fork_guard fork;    /* the process the connections belong to */
+    unsigned int inherited_now;   /* closed by the last reset after fork() */
     /* Where connections go: a copy whose host points into host_buf. Read
      * and changed under the lock (csession__redis_pool_retarget). */
     csession__redis_target target;
@@ -37,6 +50,7 @@ typedef struct csession__redis_pool {
     atomic_ulong opened;        /* connections opened successfully */
     atomic_ulong dropped;       /* connections found closed or reset */
     atomic_ulong wait_timeouts; /* acquisitions that gave up waiting */
+    atomic_ulong inherited;     /* connections inherited across fork() and closed */
 } csession__redis_pool;
 
 /* 0, or CSESSION_ENOMEM when the lock cannot be made. Opens nothing.
@@ -50,6 +64,11 @@ void csession__redis_pool_retarget(csession__redis_pool *pool, const char *host,
 
 /* Closes every connection; none may be in use. */
 void csession__redis_pool_dispose(csession__redis_pool *pool);
+
+/* In a process forked from the one that used the pool last, closes the
+ * inherited connections now rather than at the pool's next use (see
+ * above); else nothing. For topologies that have several pools. */
+void csession__redis_pool_fork_check(csession__redis_pool *pool);
 
 /*
  * Hands out a connection: an idle one of the current epoch or, when there is

@@ -18,6 +18,7 @@
 #include "csession/errors.h"
 #include "csession/library.h"
 #include "error.h"
+#include "log.h"
 #include "revision.h"
 #include "session_key.h"
 #include "topology.h"
@@ -195,6 +196,13 @@ static int load_value(redis_store *r, const char *key, int64_t touch_ttl_seconds
             refused = CSESSION__REDIS_READ_TOO_BIG;
     }
     if (refused) {
+        static csession__log_counter too_big = CSESSION__LOG_COUNTER(
+            CSESSION_LOG_WARN, "Redis values under session keys longer than the store's "
+                               "max_state_bytes, refused unread (the request got a fresh session)");
+        static csession__log_counter wrong_type = CSESSION__LOG_COUNTER(
+            CSESSION_LOG_WARN, "Redis keys of another type under session keys, taken as no "
+                               "session");
+        csession__log_count(refused == CSESSION__REDIS_READ_TOO_BIG ? &too_big : &wrong_type);
         atomic_fetch_add(&r->refused_values, 1);
         rc = CSESSION_ENOTFOUND;
     }

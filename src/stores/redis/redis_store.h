@@ -46,6 +46,7 @@ typedef struct csession__redis_stats {
     unsigned int open;           /* connections open now */
     unsigned int idle;           /* of which idle */
     unsigned long refused_values; /* stored values refused: too big, or of another type */
+    unsigned long inherited;     /* connections inherited across fork() and closed unused */
     unsigned long not_replicated; /* writes WAIT found short of wait_replicas */
     /* Sentinel */
     unsigned long discoveries;    /* masters looked up */

@@ -35,6 +35,8 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "fork_guard.h"
+#include "log.h"
 #include "topology.h"
 
 /* How often commands check with a sentinel that the master did not move. */
@@ -59,6 +61,7 @@ typedef struct sentinel {
     atomic_ulong gen;       /* lookups that succeeded */
     atomic_int stale;       /* 1: look the master up before the next command */
     atomic_ulong master_changes;
+    csession__fork_guard fork; /* for the lock and `watch`; the pool has its own */
 } sentinel;
 
 /* The master name, for messages (no control characters: url.c). */
@@ -109,6 +112,59 @@ static int ask_sentinel(sentinel *s, size_t i, csession__redis_conn **conn, char
     }
     csession__redis_reply_free(r);
     return rc;
+}
+
+/*
+ * In a child (fork_guard.h): a thread of the parent may have held the lock
+ * (a lookup takes it across network round trips), and the connection to
+ * the sentinel is the parent's. The master found is kept: it is data, and
+ * the next sign of a failover looks it up again as in any process.
+ */
+static void after_fork(void *p)
+{
+    sentinel *s = p;
+    (void)pthread_mutex_init(&s->lock, NULL); /* cannot fail: a default mutex */
+    csession__redis_conn_abandon(s->watch);
+    s->watch = NULL;
+}
+
+/* Before each use: valid in this process; the pool's inherited
+ * connections are closed at once too. */
+static void fork_check(sentinel *s)
+{
+    if (csession__fork_guard_check(&s->fork, after_fork, s))
+        csession__redis_pool_fork_check(&s->pool);
+}
+
+/* The master as `host`:`port`, for messages. */
+typedef struct master_name {
+    char text[300];
+} master_name;
+
+static void name_master(const sentinel *s, master_name *out)
+{
+    out->text[0] = '\0';
+    if (s->master[0]) {
+        csession__redis_target t = s->data;
+        t.host = s->master;
+        t.port = s->master_port;
+        csession__redis_describe(&t, out->text, sizeof out->text);
+    }
+}
+
+/* After a lookup or a check, the lock released: a master found, or one
+ * that moved, is worth a line. */
+static void report_master(const sentinel *s, const master_name *was, const master_name *now)
+{
+    if (strcmp(was->text, now->text) == 0 || !now->text[0])
+        return;
+    if (!was->text[0])
+        csession__log(CSESSION_LOG_INFO, "Redis Sentinel: master " NAME_FMT " is at %s",
+                      NAME_ARG(s), now->text);
+    else
+        csession__log(CSESSION_LOG_WARN,
+                      "Redis Sentinel: master " NAME_FMT " moved from %s to %s (a failover)",
+                      NAME_ARG(s), was->text, now->text);
 }
 
 /* Connects to the address a sentinel named: AUTH, SELECT and ROLE. */
@@ -176,7 +232,9 @@ static int look_up(sentinel *s)
 static int discover(sentinel *s)
 {
     unsigned long failures = atomic_load(&s->failures);
+    master_name was, now;
     pthread_mutex_lock(&s->lock);
+    name_master(s, &was);
     int rc = 0;
     if (!atomic_load(&s->stale)) {
         /* Another thread found the master while this one waited. */
@@ -188,7 +246,9 @@ static int discover(sentinel *s)
         snprintf(s->last_error, sizeof s->last_error, "%s", csession_last_error());
         atomic_fetch_add(&s->failures, 1);
     }
+    name_master(s, &now);
     pthread_mutex_unlock(&s->lock);
+    report_master(s, &was, &now);
     return rc;
 }
 
@@ -204,6 +264,8 @@ static void check_master(sentinel *s)
     if (now - atomic_load(&s->last_check_ms) < CHECK_MS ||
         pthread_mutex_trylock(&s->lock) != 0)
         return;
+    master_name was, found;
+    name_master(s, &was);
     if (now - atomic_load(&s->last_check_ms) >= CHECK_MS && !atomic_load(&s->stale)) {
         atomic_store(&s->last_check_ms, now);
         if (s->watch && s->watch_index != s->preferred) {
@@ -219,7 +281,9 @@ static void check_master(sentinel *s)
             verify_master(s, host, port, &failure) == 0)
             use_master(s, host, port);
     }
+    name_master(s, &found);
     pthread_mutex_unlock(&s->lock);
+    report_master(s, &was, &found);
 }
 
 static int sentinel_route(csession__redis_topology *t, const char *key, size_t key_len,
@@ -228,6 +292,7 @@ static int sentinel_route(csession__redis_topology *t, const char *key, size_t k
     (void)key;
     (void)key_len;
     sentinel *s = (sentinel *)t;
+    fork_check(s);
     if (!atomic_load(&s->stale))
         check_master(s);
     if (atomic_load(&s->stale)) {
@@ -286,6 +351,7 @@ static csession__redis_next sentinel_failed(csession__redis_topology *t,
 static void sentinel_stats(csession__redis_topology *t, csession__redis_stats *out)
 {
     sentinel *s = (sentinel *)t;
+    fork_check(s);
     csession__redis_pool_add_stats(&s->pool, out);
     out->discoveries += atomic_load(&s->gen);
     out->master_changes += atomic_load(&s->master_changes);
@@ -294,6 +360,7 @@ static void sentinel_stats(csession__redis_topology *t, csession__redis_stats *o
 static void sentinel_free(csession__redis_topology *t)
 {
     sentinel *s = (sentinel *)t;
+    fork_check(s);
     csession__redis_pool_dispose(&s->pool);
     csession__redis_conn_close(s->watch);
     pthread_mutex_destroy(&s->lock);
@@ -334,6 +401,7 @@ int csession__redis_sentinel_new(csession__redis_topology **out,
     atomic_init(&s->stale, 1);
     atomic_init(&s->master_changes, 0);
     atomic_init(&s->last_check_ms, 0);
+    csession__fork_guard_init(&s->fork);
     s->base = *base;
     atomic_init(&s->base.not_replicated, 0);
     s->base.route = sentinel_route;

@@ -78,6 +78,17 @@ static int decode(const char *s, size_t len, const char *what, int allow_nul, ch
     return 0;
 }
 
+/* How many of the first `len` (at most `max`) bytes of `s` a message may
+ * quote: up to the first byte that is not printable ASCII, so that no URL
+ * puts a control character (a line break, an escape sequence) into a log. */
+static int quotable(const char *s, size_t len, size_t max)
+{
+    size_t n = 0;
+    while (n < len && n < max && (unsigned char)s[n] > 0x20 && (unsigned char)s[n] < 0x7f)
+        n++;
+    return (int)n;
+}
+
 /* Parses 1 to 10 decimal digits into 0..max; -1 when `s`/`len` is not such
  * a number (no sign, no spaces). */
 static int64_t parse_number(const char *s, size_t len, int64_t max)
@@ -311,7 +322,7 @@ static int parse_param(csession__redis_url *u, const char *s, size_t len, unsign
 #undef ONCE
 #undef NAME_IS
     return csession__error(CSESSION_EINVAL, "Redis URL: unknown query parameter '%.*s' (known: %s)",
-                           (int)(nlen > 32 ? 32 : nlen), s,
+                           quotable(s, nlen, 32), s,
                            is_unix    ? "db, password, user"
                            : sentinel ? "sentinel_password, sentinel_user, wait_replicas, "
                                         "wait_timeout_ms"
@@ -380,7 +391,7 @@ static int parse_tcp(csession__redis_url *u, const char *s)
             return csession__error(CSESSION_EINVAL,
                                    "Redis URL: Redis Cluster has only database 0; remove the "
                                    "'/%.*s' (SELECT is refused in cluster mode)",
-                                   (int)(db_len > 16 ? 16 : db_len), p + 1);
+                                   quotable(p + 1, db_len, 16), p + 1);
         if (db_len > 0 && (rc = parse_db(p + 1, db_len, &u->db)))
             return rc;
         p += 1 + db_len;
