@@ -17,6 +17,7 @@
 #include "error.h"
 #include "json_text.h"
 #include "session.h"
+#include "state_head.h"
 
 /* The envelope adds two levels ({"state":{ ... }}) above the values. */
 #define DOCUMENT_MAX_DEPTH (CSESSION__MAX_DEPTH + 2)
@@ -308,8 +309,9 @@ int csession__state_decode(const char *data, size_t len, cJSON **map, int64_t *e
     return csession__state_decode_meta(data, len, map, exp, NULL);
 }
 
-int csession__state_decode_meta(const char *data, size_t len, cJSON **map, int64_t *exp,
-                                csession__state_meta *meta)
+/* The checks every decode starts with; 0 to go on. */
+static int decode_start(const char *data, size_t len, cJSON **map, int64_t *exp,
+                        csession__state_meta *meta)
 {
     *map = NULL;
     if (meta)
@@ -321,8 +323,49 @@ int csession__state_decode_meta(const char *data, size_t len, cJSON **map, int64
     if (len > CSESSION__STATE_MAX_BYTES)
         return csession__error(CSESSION_ETOOBIG, "stored state is %zu bytes, more than the limit of %zu",
                                len, CSESSION__STATE_MAX_BYTES);
+    return 0;
+}
+
+int csession__state_decode_meta(const char *data, size_t len, cJSON **map, int64_t *exp,
+                                csession__state_meta *meta)
+{
+    int rc = decode_start(data, len, map, exp, meta);
+    if (rc)
+        return rc;
+    /* The head this library writes: only the map goes through the JSON
+     * parser, one level down in the document (so with one level less). */
+    int64_t head_exp;
+    csession__state_meta head_meta;
+    size_t at, n;
+    cJSON *result;
+    if (csession__state_head_read(data, len, &head_exp, &head_meta, &at, &n) &&
+        csession__json_parse(data + at, n, DOCUMENT_MAX_DEPTH - 1, &result) == 0) {
+        /* The map starts with '{', so it parsed as an object. */
+        rc = normalise_members(result);
+        if (rc) {
+            cJSON_Delete(result);
+            return rc;
+        }
+        if (exp)
+            *exp = head_exp;
+        if (meta)
+            *meta = head_meta;
+        *map = result;
+        return 0;
+    }
+    /* Any other text, or a map the parser refused: the generic decoder
+     * says why, with the offsets of the whole text. */
+    return csession__state_decode_generic(data, len, map, exp, meta);
+}
+
+int csession__state_decode_generic(const char *data, size_t len, cJSON **map, int64_t *exp,
+                                   csession__state_meta *meta)
+{
+    int rc = decode_start(data, len, map, exp, meta);
+    if (rc)
+        return rc;
     cJSON *doc;
-    int rc = csession__json_parse(data, len, DOCUMENT_MAX_DEPTH, &doc);
+    rc = csession__json_parse(data, len, DOCUMENT_MAX_DEPTH, &doc);
     if (rc)
         return rc;
     if (!cJSON_IsObject(doc)) {

@@ -70,9 +70,16 @@ int csession__state_encode(const cJSON *map, const csession__state_meta *meta, i
  */
 int csession__state_decode(const char *data, size_t len, cJSON **map, int64_t *exp);
 
-/* csession__state_decode() that also fills `meta` (not NULL) from the
+/* csession__state_decode() that also fills `meta` (if not NULL) from the
  * envelope; members that are absent stay unknown. */
 int csession__state_decode_meta(const char *data, size_t len, cJSON **map, int64_t *exp,
                                 csession__state_meta *meta);
+
+/* csession__state_decode_meta() (`meta` may be NULL) without its shortcut
+ * for the head this library writes (src/state_head.c): the whole text goes
+ * through the JSON parser. Same results; kept apart so that tests and the
+ * fuzzer can hold the shortcut to it. */
+int csession__state_decode_generic(const char *data, size_t len, cJSON **map, int64_t *exp,
+                                   csession__state_meta *meta);
 
 #endif
