@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "json_text.h"
+#include "swar.h"
 
 /* What a member's value must be. */
 enum value_kind {
@@ -19,9 +20,10 @@ enum value_kind {
     KEY       /* a string of 1 to CSESSION__RETIRED_KEY_MAX bytes */
 };
 
-enum member_id { REV, TAG, EXP, PUBLIC_ID, CREATED, SEEN, KEYED, PERIOD, TO, UNTIL, MEMBERS };
+enum member_id { REV, TAG, EXP, PUBLIC_ID, CREATED, SEEN, KEYED, PERIOD, TO, UNTIL, STATE, MEMBERS };
 
-/* The members in the order they are written, each with its quotes and colon. */
+/* The members in the order they are written, each with its quotes and
+ * colon; "state" ends the head. */
 static const struct member {
     const char *name;
     unsigned char len;
@@ -32,32 +34,65 @@ static const struct member {
     [CREATED] = {"\"c\":", 4, INTEGER},    [SEEN] = {"\"t\":", 4, INTEGER},
     [KEYED] = {"\"k\":", 4, INTEGER},      [PERIOD] = {"\"p\":", 4, LIFE},
     [TO] = {"\"to\":", 5, KEY},            [UNTIL] = {"\"until\":", 8, INTEGER},
+    [STATE] = {"\"state\":", 8, ANY},
 };
 
 static const char HEAD[] = "{\"v\":1,";
-static const char STATE[] = "\"state\":";
+
+/* Which member's name (with its quotes and colon) starts at p, or -1. The
+ * first letter tells which it can be; the loop is shorter than a call to
+ * memcmp() for these few bytes. */
+static int member_at(const char *p, const char *end)
+{
+    int m;
+    if (end - p < 4 || p[0] != '"')
+        return -1;
+    switch (p[1]) {
+    case 'r': m = REV; break;
+    case 'w': m = TAG; break;
+    case 'e': m = EXP; break;
+    case 'i': m = PUBLIC_ID; break;
+    case 'c': m = CREATED; break;
+    case 't': m = p[2] == 'o' ? TO : SEEN; break;
+    case 'k': m = KEYED; break;
+    case 'p': m = PERIOD; break;
+    case 'u': m = UNTIL; break;
+    case 's': m = STATE; break;
+    default: return -1;
+    }
+    if (end - p < MEMBER[m].len)
+        return -1;
+    for (int i = 2; i < MEMBER[m].len; i++)
+        if (p[i] != MEMBER[m].name[i])
+            return -1;
+    return m;
+}
 
 /* An integer the way the JSON parser would read it exactly: an optional
  * '-', no leading zero, at most 16 digits (the safe integers have no more),
- * within +-CSESSION__MAX_SAFE_INTEGER. Returns the length read, or 0. */
+ * within +-CSESSION__MAX_SAFE_INTEGER. Returns the length read, or 0. A
+ * fraction, an exponent or a 17th digit is left for the caller to find:
+ * it is not the ',' that must follow. */
 static size_t read_integer(const char *p, const char *end, int64_t *out)
 {
     const char *start = p;
     int negative = p < end && *p == '-';
     p += negative;
     const char *digits = p;
+    const char *stop = end - p > 16 ? p + 16 : end;
     int64_t v = 0;
-    while (p < end && *p >= '0' && *p <= '9' && p - digits < 16)
-        v = v * 10 + (*p++ - '0');
+    unsigned d;
+    while (p < stop && (d = (unsigned)(unsigned char)*p - '0') < 10) {
+        v = v * 10 + (int64_t)d;
+        p++;
+    }
     if (p == digits || (*digits == '0' && p - digits > 1) || v > CSESSION__MAX_SAFE_INTEGER)
-        return 0;
-    if (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E'))
         return 0;
     *out = negative ? -v : v;
     return (size_t)(p - start);
 }
 
-/* A string of 1 to `max` printable ASCII bytes without '"' or '\\'
+/* A string of 1 to `max` ASCII bytes, none of them a control, '"' or '\\'
  * (nothing to unescape, nothing the UTF-8 check could refuse), its quotes
  * included. Returns the length read, or 0. */
 static size_t read_string(const char *p, const char *end, size_t max)
@@ -65,7 +100,20 @@ static size_t read_string(const char *p, const char *end, size_t max)
     if (p >= end || *p != '"')
         return 0;
     const char *s = ++p;
-    while (p < end && *p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\')
+    /* eight bytes a step up to the first that could end the run (a public
+     * id is 22 bytes), then byte by byte */
+    while (end - p >= 8) {
+        uint64_t w = csession__swar_load(p);
+        uint64_t hit = csession__swar_eq(w, '"') | csession__swar_eq(w, '\\') |
+                       csession__swar_below(w, 0x20) | (w & CSESSION__SWAR_HIGH);
+        if (hit) {
+            p += csession__swar_skip(hit);
+            break;
+        }
+        p += 8;
+    }
+    while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
+           *p != '\\')
         p++;
     size_t n = (size_t)(p - s);
     if (p >= end || *p != '"' || n == 0 || n > max)
@@ -77,7 +125,7 @@ int csession__state_head_read(const char *data, size_t len, int64_t *exp,
                               csession__state_meta *meta, size_t *map_at, size_t *map_len)
 {
     const char *p = data, *end = data + len;
-    if (len < sizeof HEAD - 1 + sizeof STATE - 1 + 3 || memcmp(p, HEAD, sizeof HEAD - 1) != 0 ||
+    if (len < sizeof HEAD - 1 + 8 + 3 || memcmp(p, HEAD, sizeof HEAD - 1) != 0 ||
         end[-1] != '}')
         return 0;
     p += sizeof HEAD - 1;
@@ -85,14 +133,11 @@ int csession__state_head_read(const char *data, size_t len, int64_t *exp,
     *exp = CSESSION__NO_EXP;
     csession__state_meta_init(meta);
     for (int next = 0;;) {
-        if ((size_t)(end - p) > sizeof STATE - 1 && memcmp(p, STATE, sizeof STATE - 1) == 0)
-            break;
-        int m = next;
-        while (m < MEMBERS && ((size_t)(end - p) < MEMBER[m].len ||
-                               memcmp(p, MEMBER[m].name, MEMBER[m].len) != 0))
-            m++;
-        if (m == MEMBERS)
+        int m = member_at(p, end);
+        if (m < next)
             return 0; /* unknown, repeated or out of order */
+        if (m == STATE)
+            break;
         next = m + 1;
         p += MEMBER[m].len;
         int64_t v = 0;
@@ -136,7 +181,7 @@ int csession__state_head_read(const char *data, size_t len, int64_t *exp,
         }
         p += n + 1;
     }
-    p += sizeof STATE - 1;
+    p += MEMBER[STATE].len;
     if (p >= end || *p != '{')
         return 0;
     *map_at = (size_t)(p - data);

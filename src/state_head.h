@@ -12,7 +12,7 @@
  * writes (and the Redis store's "rev" and "w" after {"v":1,): {"v":1, then
  * some of "rev", "w", "exp", "id", "c", "t", "k", "p", "to", "until", each
  * at most once and in that order, each "name":<integer>, or
- * "name":"<printable ASCII, no escapes>", then "state":{ ... and a '}' as
+ * "name":"<ASCII, no control, no escape>", then "state":{ ... and a '}' as
  * the last byte.
  *
  * Returns 1 when the head has that form and every member holds a value the
