@@ -191,3 +191,44 @@ int csession_config_set_ttl_policy(csession_config *cfg, int policy)
     cfg->ttl_policy = policy;
     return 0;
 }
+
+/* 0 (off) or a number of seconds the TTL rules allow. */
+static int check_seconds(int64_t seconds, const char *what)
+{
+    if (seconds < 0 || seconds > CSESSION_MAX_TTL)
+        return csession__error(CSESSION_EINVAL, "%s of %lld s outside 0..%d", what,
+                               (long long)seconds, CSESSION_MAX_TTL);
+    return 0;
+}
+
+int csession_config_set_absolute_timeout(csession_config *cfg, int64_t seconds)
+{
+    REQUIRE_CFG(cfg);
+    int rc = check_seconds(seconds, "absolute timeout");
+    if (!rc)
+        cfg->absolute_timeout = seconds;
+    return rc;
+}
+
+int csession_config_set_touch_after(csession_config *cfg, int64_t seconds)
+{
+    REQUIRE_CFG(cfg);
+    int rc = check_seconds(seconds, "touch interval");
+    if (!rc)
+        cfg->touch_after = seconds;
+    return rc;
+}
+
+int csession_config_set_rotation(csession_config *cfg, int64_t every_seconds,
+                                 int64_t grace_seconds)
+{
+    REQUIRE_CFG(cfg);
+    int rc = check_seconds(every_seconds, "rotation interval");
+    if (!rc)
+        rc = check_seconds(grace_seconds, "rotation grace period");
+    if (rc)
+        return rc;
+    cfg->rotate_every = every_seconds;
+    cfg->rotate_grace = grace_seconds;
+    return 0;
+}

@@ -17,6 +17,10 @@ struct csession_config {
     int lifecycle; /* csession_lifecycle */
     int64_t ttl;   /* state TTL (browser session) or session TTL (persistent) */
     int ttl_policy; /* csession_ttl_policy */
+    int64_t absolute_timeout; /* seconds from creation; 0: none */
+    int64_t touch_after;      /* least seconds between two extensions; 0: every request */
+    int64_t rotate_every;     /* seconds a key is used before it is renewed; 0: never */
+    int64_t rotate_grace;     /* seconds a retired key keeps working */
     csession_keyring *keys;
 };
 

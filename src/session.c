@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "csession/config.h"
 #include "csession/errors.h"
 #include "csession/library.h"
 #include "error.h"
@@ -42,6 +43,7 @@ int csession__session_new_with_map(csession **out, cJSON *map)
     }
     s->map = map;
     s->status = CSESSION_STATUS_UNCHANGED;
+    csession__state_meta_init(&s->meta);
     *out = s;
     return 0;
 }
@@ -509,4 +511,81 @@ int csession_renew(csession *s)
         return rc;
     s->status = CSESSION_STATUS_RENEWED;
     return 0;
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+void csession__public_id_new(char out[CSESSION__PUBLIC_ID_LEN + 1])
+{
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(out, CSESSION__PUBLIC_ID_LEN + 1, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int csession_id(csession *s, const char **id)
+{
+    if (!s || !id)
+        return csession__error(CSESSION_EINVAL, "NULL session or output");
+    if (!s->meta.id[0]) {
+        int rc = csession_init();
+        if (rc)
+            return rc;
+        csession__public_id_new(s->meta.id);
+    }
+    *id = s->meta.id;
+    return 0;
+}
+
+static int get_time(const csession *s, const int64_t *field, int64_t *out)
+{
+    if (!s || !out)
+        return csession__error(CSESSION_EINVAL, "NULL session or output");
+    if (*field == CSESSION__NO_TIME)
+        return CSESSION_ENOTFOUND;
+    *out = *field;
+    return 0;
+}
+
+int csession_created(const csession *s, int64_t *out)
+{
+    return get_time(s, s ? &s->meta.created : NULL, out);
+}
+
+int csession_last_seen(const csession *s, int64_t *out)
+{
+    return get_time(s, s ? &s->meta.seen : NULL, out);
+}
+
+static int set_life(csession *s, int64_t life)
+{
+    int rc = check_mutable(s);
+    if (rc)
+        return rc;
+    s->meta.life = life;
+    s->life_changed = 1;
+    mark_changed(s);
+    return 0;
+}
+
+int csession_set_persistent(csession *s, int64_t ttl_seconds)
+{
+    if (ttl_seconds < 1 || ttl_seconds > CSESSION_MAX_TTL)
+        return csession__error(CSESSION_EINVAL, "TTL of %lld s outside 1..%d",
+                               (long long)ttl_seconds, CSESSION_MAX_TTL);
+    return set_life(s, ttl_seconds);
+}
+
+int csession_set_browser_session(csession *s)
+{
+    return set_life(s, 0);
+}
+
+int csession_is_persistent(const csession *s)
+{
+    if (!s)
+        return csession__error(CSESSION_EINVAL, "session is NULL");
+    if (s->meta.life != CSESSION__LIFE_DEFAULT)
+        return s->meta.life > 0;
+    return s->default_persistent != 0;
 }

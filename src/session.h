@@ -8,6 +8,7 @@
 
 #include "csession/buf.h"
 #include "csession/session.h"
+#include "state_format.h"
 
 /* Largest key in bytes (documented in session.h). */
 #define CSESSION__MAX_KEY_BYTES 256
@@ -55,7 +56,21 @@ struct csession {
     /* Another request ended the session (csession_manager_reload() found
      * its key gone): a commit stores nothing and removes the cookie. */
     int ended;
+    /* Lifetime: what the envelope said (or what this request set). */
+    csession__state_meta meta;
+    /* The request chose a lifetime (csession_set_persistent(), ...). */
+    int life_changed;
+    /* The manager's lifecycle, for csession_is_persistent(). */
+    int default_persistent;
+    /* The commit writes the state back even if the map did not change
+     * (a due touch under a touch interval, lifetime members to add). */
+    int meta_due;
+    /* The key has been in use for the rotation interval: renew it. */
+    int rotate_due;
 };
+
+/* Writes a fresh public id (CSESSION__PUBLIC_ID_LEN characters and a NUL). */
+void csession__public_id_new(char out[CSESSION__PUBLIC_ID_LEN + 1]);
 
 /* Wipes (values may be secrets) and frees a JSON tree; NULL is a no-op. */
 void csession__json_delete_wiped(cJSON *item);

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "json_text.h"
 #include "session.h"
+#include "state_head.h"
 
 /* The envelope adds two levels ({"state":{ ... }}) above the values. */
 #define DOCUMENT_MAX_DEPTH (CSESSION__MAX_DEPTH + 2)
@@ -29,29 +30,73 @@ size_t csession_max_state_bytes(void)
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
-size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX], int64_t exp)
+void csession__state_meta_init(csession__state_meta *meta)
 {
-    static const char head_plain[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",\"state\":";
-    static const char head_exp[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",\"exp\":";
-    if (exp == CSESSION__NO_EXP) {
-        memcpy(out, head_plain, sizeof head_plain - 1);
-        return sizeof head_plain - 1;
-    }
-    char digits[CSESSION__DECIMAL_MAX];
-    const char *d = csession__decimal_i64(digits, exp);
-    size_t dn = (size_t)(digits + sizeof digits - d);
-    size_t n = sizeof head_exp - 1;
-    memcpy(out, head_exp, n);
-    memcpy(out + n, d, dn);
-    memcpy(out + n + dn, ",\"state\":", 9);
-    return n + dn + 9;
+    meta->id[0] = '\0';
+    meta->created = meta->seen = meta->keyed = CSESSION__NO_TIME;
+    meta->life = CSESSION__LIFE_DEFAULT;
+    meta->to_len = 0;
+    meta->to[0] = '\0';
+    meta->until = CSESSION__NO_TIME;
 }
 
-int csession__state_encode(const cJSON *map, int64_t exp, csession_buf *out)
+/* Appends text to the head being written at out[*n]. */
+static void put(char *out, size_t *n, const char *text, size_t len)
+{
+    memcpy(out + *n, text, len);
+    *n += len;
+}
+
+/* Appends "name":<v>, (the name written with its quotes and colon). */
+static void put_int(char *out, size_t *n, const char *name, int64_t v)
+{
+    char digits[CSESSION__DECIMAL_MAX];
+    const char *d = csession__decimal_i64(digits, v);
+    put(out, n, name, strlen(name));
+    put(out, n, d, (size_t)(digits + sizeof digits - d));
+    put(out, n, ",", 1);
+}
+
+size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX],
+                            const csession__state_meta *meta, int64_t exp)
+{
+    static const char head[] = "{\"v\":" STRINGIFY(CSESSION__STATE_VERSION) ",";
+    size_t n = 0;
+    put(out, &n, head, sizeof head - 1);
+    if (exp != CSESSION__NO_EXP)
+        put_int(out, &n, "\"exp\":", exp);
+    if (meta) {
+        /* The id is base64url and a key [A-Za-z0-9]: neither needs escaping. */
+        if (meta->id[0]) {
+            put(out, &n, "\"id\":\"", 6);
+            put(out, &n, meta->id, strlen(meta->id));
+            put(out, &n, "\",", 2);
+        }
+        if (meta->created != CSESSION__NO_TIME)
+            put_int(out, &n, "\"c\":", meta->created);
+        if (meta->seen != CSESSION__NO_TIME)
+            put_int(out, &n, "\"t\":", meta->seen);
+        if (meta->keyed != CSESSION__NO_TIME)
+            put_int(out, &n, "\"k\":", meta->keyed);
+        if (meta->life != CSESSION__LIFE_DEFAULT)
+            put_int(out, &n, "\"p\":", meta->life);
+        if (meta->to_len) {
+            put(out, &n, "\"to\":\"", 6);
+            put(out, &n, meta->to, meta->to_len);
+            put(out, &n, "\",", 2);
+            put_int(out, &n, "\"until\":", meta->until);
+        }
+    }
+    put(out, &n, "\"state\":", 8);
+    return n;
+}
+
+int csession__state_encode(const cJSON *map, const csession__state_meta *meta, int64_t exp,
+                           csession_buf *out)
 {
     char head[CSESSION__STATE_HEAD_MAX];
     csession__buf_clear(out);
-    size_t n = csession__state_head(head, exp);
+    size_t n = csession__state_head(head, meta, exp);
     int rc = csession__buf_append(out, head, n);
     if (!rc)
         rc = csession__json_print_append(map, out);
@@ -71,30 +116,91 @@ static int is_envelope(const cJSON *doc)
            cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "state"));
 }
 
-/* Takes the state out of a versioned envelope; `doc` keeps the rest. */
-static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp)
+/* An integer member of the envelope into *out, or an error. */
+static int int_member(const cJSON *e, int64_t *out)
 {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "v");
-    if (!cJSON_IsNumber(v) || v->valuedouble != CSESSION__STATE_VERSION)
-        return csession__error(CSESSION_EFORMAT, "unknown state format version (supported: %d)",
-                               CSESSION__STATE_VERSION);
+    if (!cJSON_IsNumber(e) || !csession__json_is_safe_integer(e->valuedouble))
+        return csession__error(CSESSION_EFORMAT, "state \"%s\" is not an integer", e->string);
+    *out = (int64_t)e->valuedouble;
+    return 0;
+}
+
+/* A string member of 1 to `max` bytes into out[max + 1] and *len, or an error. */
+static int string_member(const cJSON *e, char *out, size_t max, size_t *len)
+{
+    size_t n = cJSON_IsString(e) ? strlen(e->valuestring) : 0;
+    if (n == 0 || n > max)
+        return csession__error(CSESSION_EFORMAT, "state \"%s\" is not a string of 1 to %zu bytes",
+                               e->string, max);
+    memcpy(out, e->valuestring, n + 1);
+    *len = n;
+    return 0;
+}
+
+/* Where a member of the envelope goes: one pass over the members, which
+ * every load of a session makes. */
+typedef struct envelope {
+    const cJSON *v, *state;
+    int64_t exp;
+    csession__state_meta meta;
+} envelope;
+
+static int read_member(const cJSON *m, envelope *env)
+{
+    const char *n = m->string;
+    size_t len;
     /* "rev" and "w" are a store's revision and write tag (the Redis store
      * keeps them there): the store reads them, the state does not. */
+    switch (n[0]) {
+    case 'v': if (!n[1]) { env->v = m; return 0; } break;
+    case 's': if (!strcmp(n, "state")) { env->state = m; return 0; } break;
+    case 'e': if (!strcmp(n, "exp")) return int_member(m, &env->exp); break;
+    case 'r': if (!strcmp(n, "rev")) return 0; break;
+    case 'w': if (!n[1]) return 0; break;
+    case 'i':
+        if (n[1] == 'd' && !n[2])
+            return string_member(m, env->meta.id, CSESSION__PUBLIC_ID_LEN, &len);
+        break;
+    case 'c': if (!n[1]) return int_member(m, &env->meta.created); break;
+    case 't':
+        if (!n[1])
+            return int_member(m, &env->meta.seen);
+        if (n[1] == 'o' && !n[2])
+            return string_member(m, env->meta.to, CSESSION__RETIRED_KEY_MAX, &env->meta.to_len);
+        break;
+    case 'k': if (!n[1]) return int_member(m, &env->meta.keyed); break;
+    case 'p':
+        if (!n[1]) {
+            int rc = int_member(m, &env->meta.life);
+            if (!rc && env->meta.life < CSESSION__LIFE_DEFAULT)
+                rc = csession__error(CSESSION_EFORMAT, "state \"p\" is negative");
+            return rc;
+        }
+        break;
+    case 'u': if (!strcmp(n, "until")) return int_member(m, &env->meta.until); break;
+    default: break;
+    }
+    return csession__error(CSESSION_EFORMAT, "unknown member \"%.64s\" in state envelope", n);
+}
+
+/* Takes the state out of a versioned envelope; `doc` keeps the rest. */
+static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp, csession__state_meta *meta)
+{
+    envelope env = {NULL, NULL, CSESSION__NO_EXP, {{0}, 0, 0, 0, 0, 0, {0}, 0}};
+    csession__state_meta_init(&env.meta);
     for (const cJSON *m = doc->child; m; m = m->next) {
-        if (strcmp(m->string, "v") != 0 && strcmp(m->string, "state") != 0 &&
-            strcmp(m->string, "exp") != 0 && strcmp(m->string, "rev") != 0 &&
-            strcmp(m->string, "w") != 0)
-            return csession__error(CSESSION_EFORMAT, "unknown member \"%.64s\" in state envelope",
-                                   m->string);
+        int rc = read_member(m, &env);
+        if (rc)
+            return rc;
     }
-    cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "exp");
-    if (e) {
-        if (!cJSON_IsNumber(e) || !csession__json_is_safe_integer(e->valuedouble))
-            return csession__error(CSESSION_EFORMAT, "state \"exp\" is not an integer");
-        if (exp)
-            *exp = (int64_t)e->valuedouble;
-    }
-    *map = cJSON_DetachItemFromObjectCaseSensitive(doc, "state");
+    if (!cJSON_IsNumber(env.v) || env.v->valuedouble != CSESSION__STATE_VERSION)
+        return csession__error(CSESSION_EFORMAT, "unknown state format version (supported: %d)",
+                               CSESSION__STATE_VERSION);
+    if (exp)
+        *exp = env.exp;
+    if (meta)
+        *meta = env.meta;
+    *map = cJSON_DetachItemViaPointer(doc, (cJSON *)env.state);
     return 0;
 }
 
@@ -200,7 +306,16 @@ static int normalise_members(cJSON *map)
 
 int csession__state_decode(const char *data, size_t len, cJSON **map, int64_t *exp)
 {
+    return csession__state_decode_meta(data, len, map, exp, NULL);
+}
+
+/* The checks every decode starts with; 0 to go on. */
+static int decode_start(const char *data, size_t len, cJSON **map, int64_t *exp,
+                        csession__state_meta *meta)
+{
     *map = NULL;
+    if (meta)
+        csession__state_meta_init(meta);
     if (exp)
         *exp = CSESSION__NO_EXP;
     if (!data)
@@ -208,8 +323,49 @@ int csession__state_decode(const char *data, size_t len, cJSON **map, int64_t *e
     if (len > CSESSION__STATE_MAX_BYTES)
         return csession__error(CSESSION_ETOOBIG, "stored state is %zu bytes, more than the limit of %zu",
                                len, CSESSION__STATE_MAX_BYTES);
+    return 0;
+}
+
+int csession__state_decode_meta(const char *data, size_t len, cJSON **map, int64_t *exp,
+                                csession__state_meta *meta)
+{
+    int rc = decode_start(data, len, map, exp, meta);
+    if (rc)
+        return rc;
+    /* The head this library writes: only the map goes through the JSON
+     * parser, one level down in the document (so with one level less). */
+    int64_t head_exp;
+    csession__state_meta head_meta;
+    size_t at, n;
+    cJSON *result;
+    if (csession__state_head_read(data, len, &head_exp, &head_meta, &at, &n) &&
+        csession__json_parse(data + at, n, DOCUMENT_MAX_DEPTH - 1, &result) == 0) {
+        /* The map starts with '{', so it parsed as an object. */
+        rc = normalise_members(result);
+        if (rc) {
+            cJSON_Delete(result);
+            return rc;
+        }
+        if (exp)
+            *exp = head_exp;
+        if (meta)
+            *meta = head_meta;
+        *map = result;
+        return 0;
+    }
+    /* Any other text, or a map the parser refused: the generic decoder
+     * says why, with the offsets of the whole text. */
+    return csession__state_decode_generic(data, len, map, exp, meta);
+}
+
+int csession__state_decode_generic(const char *data, size_t len, cJSON **map, int64_t *exp,
+                                   csession__state_meta *meta)
+{
+    int rc = decode_start(data, len, map, exp, meta);
+    if (rc)
+        return rc;
     cJSON *doc;
-    int rc = csession__json_parse(data, len, DOCUMENT_MAX_DEPTH, &doc);
+    rc = csession__json_parse(data, len, DOCUMENT_MAX_DEPTH, &doc);
     if (rc)
         return rc;
     if (!cJSON_IsObject(doc)) {
@@ -218,7 +374,7 @@ int csession__state_decode(const char *data, size_t len, cJSON **map, int64_t *e
     }
     cJSON *result = NULL;
     if (is_envelope(doc)) {
-        rc = unwrap_envelope(doc, &result, exp);
+        rc = unwrap_envelope(doc, &result, exp, meta);
         cJSON_Delete(doc);
     } else {
         result = doc;
@@ -239,7 +395,7 @@ int csession_encode(const csession *s, csession_buf *out)
 {
     if (!s || !out)
         return csession__error(CSESSION_EINVAL, "NULL session or buffer");
-    return csession__state_encode(s->map, CSESSION__NO_EXP, out);
+    return csession__state_encode(s->map, NULL, CSESSION__NO_EXP, out);
 }
 
 int csession_decode(csession **out, const char *data, size_t len)

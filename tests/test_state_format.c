@@ -164,7 +164,7 @@ static void test_exp_member(void **state)
     csession_buf buf = CSESSION_BUF_INIT;
     cJSON *map = cJSON_CreateObject();
     cJSON_AddNumberToObject(map, "n", 1);
-    assert_int_equal(csession__state_encode(map, 1700000000, &buf), 0);
+    assert_int_equal(csession__state_encode(map, NULL, 1700000000, &buf), 0);
     assert_string_equal(buf.ptr, "{\"v\":1,\"exp\":1700000000,\"state\":{\"n\":1}}");
     cJSON_Delete(map);
     int64_t exp = 0;

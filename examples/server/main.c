@@ -119,7 +119,12 @@ static int make_manager(const server_options *o, csession_manager **out)
         (rc = csession_config_set_security(cfg, o->security)) ||
         (o->persistent &&
          (rc = csession_config_set_persistent(cfg, o->ttl ? o->ttl : CSESSION_DEFAULT_TTL))) ||
-        (!o->persistent && o->ttl && (rc = csession_config_set_browser_session(cfg, o->ttl)))) {
+        (!o->persistent && o->ttl && (rc = csession_config_set_browser_session(cfg, o->ttl))) ||
+        (rc = csession_config_set_absolute_timeout(cfg, o->absolute_ttl)) ||
+        (o->touch_after &&
+         ((rc = csession_config_set_ttl_policy(cfg, CSESSION_TTL_ON_EVERY_REQUEST)) ||
+          (rc = csession_config_set_touch_after(cfg, o->touch_after)))) ||
+        (rc = csession_config_set_rotation(cfg, o->rotate_every, o->rotate_grace))) {
         fail("configuration");
         goto done;
     }

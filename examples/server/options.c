@@ -26,6 +26,10 @@ static const char USAGE[] =
     "  --insecure         no Secure attribute, for plain-http testing on localhost\n"
     "  --ttl SECONDS      session lifetime (default 86400)\n"
     "  --persistent       cookies with Max-Age instead of browser-session cookies\n"
+    "  --absolute-ttl SECONDS  sessions end this long after their creation, however active\n"
+    "  --touch-after SECONDS   extend the TTL on every request, at most once per SECONDS\n"
+    "  --rotate-every SECONDS  renew the session key after SECONDS in use\n"
+    "  --rotate-grace SECONDS  a retired key keeps working this long (default 0)\n"
     "  --signed           signed cookies (readable by the client) instead of private\n"
     "  --cipher C         xchacha20poly1305 (default) or aes256gcm, for private cookies\n"
     "  --threads N        worker threads (default 4)\n"
@@ -72,6 +76,27 @@ static int store_ok(const char *s)
            !strncmp(s, "redis+sentinel://", 17) || !strncmp(s, "redis+cluster://", 16);
 }
 
+/* The lifetime flags, all numbers of seconds. */
+static const char *const LIFETIME_FLAGS[] = {"--absolute-ttl", "--touch-after", "--rotate-every",
+                                             "--rotate-grace"};
+
+static int lifetime_flag(const char *flag)
+{
+    for (size_t i = 0; i < sizeof LIFETIME_FLAGS / sizeof LIFETIME_FLAGS[0]; i++)
+        if (!strcmp(flag, LIFETIME_FLAGS[i]))
+            return 1;
+    return 0;
+}
+
+static int64_t *lifetime_field(server_options *o, const char *flag)
+{
+    int64_t *fields[] = {&o->absolute_ttl, &o->touch_after, &o->rotate_every, &o->rotate_grace};
+    for (size_t i = 0; i < sizeof LIFETIME_FLAGS / sizeof LIFETIME_FLAGS[0]; i++)
+        if (!strcmp(flag, LIFETIME_FLAGS[i]))
+            return fields[i];
+    return NULL;
+}
+
 int options_parse(server_options *opts, int argc, char **argv)
 {
     const char *cipher = NULL;
@@ -95,6 +120,8 @@ int options_parse(server_options *opts, int argc, char **argv)
         int takes_value = !strcmp(flag, "--host") || !strcmp(flag, "--port") ||
                           !strcmp(flag, "--store") || !strcmp(flag, "--key-file") ||
                           !strcmp(flag, "--ttl") || !strcmp(flag, "--cipher") ||
+                          !strcmp(flag, "--absolute-ttl") || !strcmp(flag, "--touch-after") ||
+                          !strcmp(flag, "--rotate-every") || !strcmp(flag, "--rotate-grace") ||
                           !strcmp(flag, "--threads") || !strcmp(flag, "--max-sessions") ||
                           !strcmp(flag, "--max-conns") || !strcmp(flag, "--max-conns-per-ip") ||
                           !strcmp(flag, "--idle-timeout");
@@ -131,6 +158,11 @@ int options_parse(server_options *opts, int argc, char **argv)
             if (v < 0)
                 return bad("--ttl: \"%s\" is not a number of seconds (1-34560000)", value);
             opts->ttl = v;
+        } else if (lifetime_flag(flag)) {
+            long long v = parse_number(value, 0, CSESSION_MAX_TTL);
+            if (v < 0)
+                return bad("%s: \"%s\" is not a number of seconds (0-34560000)", flag, value);
+            *lifetime_field(opts, flag) = v;
         } else if (!strcmp(flag, "--persistent")) {
             opts->persistent = 1;
         } else if (!strcmp(flag, "--signed")) {

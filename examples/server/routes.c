@@ -77,14 +77,52 @@ static int post_do_something(csession *s, const char *arg, reply *r)
     return answer_values(s, r);
 }
 
+/* A parsed login body; routes get a pointer to `user`, its first member. */
+typedef struct login_body {
+    char user[USER_ID_MAX + 1];
+    int remember; /* "remember": true */
+} login_body;
+
 static int post_login(csession *s, const char *user, reply *r)
 {
-    int rc = csession_insert_string(s, "user_id", user);
+    const login_body *body = (const login_body *)(const void *)user;
+    int rc = csession_insert_string(s, "user_id", body->user);
     /* A new session key at every login: a key planted before it (session
      * fixation) is worth nothing afterwards. */
     if (!rc)
         rc = csession_renew(s);
+    /* "Remember me": this session's cookie is persistent, whatever the
+     * server's default (never past the absolute timeout). */
+    if (!rc && body->remember)
+        rc = csession_set_persistent(s, REMEMBER_TTL);
     return rc ? rc : answer_values(s, r);
+}
+
+/* Answers the session's public id and times:
+ * {"id": ..., "created": ..., "last_seen": ..., "persistent": ...},
+ * or 401 with nulls when there is no stored session. */
+static int get_session(csession *s, const char *arg, reply *r)
+{
+    (void)arg;
+    int64_t created = 0, seen = 0;
+    const char *id;
+    int rc = csession_created(s, &created);
+    r->content_type = JSON;
+    if (rc == CSESSION_ENOTFOUND || csession_count(s) == 0) {
+        r->status = 401;
+        text_append_str(&r->body, "{\"id\": null, \"created\": null, \"last_seen\": null, "
+                                  "\"persistent\": false}\n");
+        return r->body.failed ? CSESSION_ENOMEM : 0;
+    }
+    if (rc || (rc = csession_last_seen(s, &seen)) || (rc = csession_id(s, &id)))
+        return rc;
+    char line[160];
+    snprintf(line, sizeof line,
+             "{\"id\": \"%s\", \"created\": %lld, \"last_seen\": %lld, \"persistent\": %s}\n",
+             id, (long long)created, (long long)seen,
+             csession_is_persistent(s) == 1 ? "true" : "false");
+    text_append_str(&r->body, line);
+    return r->body.failed ? CSESSION_ENOMEM : 0;
 }
 
 static int post_logout(csession *s, const char *arg, reply *r)
@@ -139,8 +177,10 @@ static int get_protected_count(csession *s, const char *arg, reply *r)
  * envelope, csession_decode() then turns that object into a map whose
  * user_id can be read with its type checked.
  */
-static const char *parse_login(const request *req, char *user, size_t user_size)
+static const char *parse_login(const request *req, login_body *login)
 {
+    char *user = login->user;
+    size_t user_size = sizeof login->user;
     const char *why = NULL;
     csession *scratch = NULL, *body = NULL;
     text wrapped = { 0 };
@@ -171,6 +211,11 @@ static const char *parse_login(const request *req, char *user, size_t user_size)
         why = "user_id must have 1 to 128 bytes";
     else
         memcpy(user, value, len + 1);
+    int remember = 0;
+    rc = csession_get_bool(body, "remember", &remember);
+    if (!why && rc && rc != CSESSION_ENOTFOUND)
+        why = "remember must be true or false";
+    login->remember = rc == 0 && remember;
 done:
     text_free(&wrapped);
     csession_free(body);
@@ -191,6 +236,7 @@ static const struct route {
     { "/login", "POST", post_login, 1 },
     { "/logout", "POST", post_logout, 0 },
     { "/protected/count", "GET", get_protected_count, 0 },
+    { "/session", "GET", get_session, 0 },
     { "/app", "GET", NULL, 0 }, /* no session: app_page_respond() */
 };
 
@@ -337,14 +383,14 @@ mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *r
     }
     if (!rt->fn)
         return app_page_respond(conn, req, method, url);
-    char user[USER_ID_MAX + 1];
+    login_body login = {{0}, 0};
     if (rt->reads_login) {
-        const char *why = parse_login(req, user, sizeof user);
+        const char *why = parse_login(req, &login);
         if (why) {
             char msg[160];
             snprintf(msg, sizeof msg, "bad request: %s\n", why);
             return http_respond_text(conn, req, method, url, 400, msg);
         }
     }
-    return serve(a, conn, req, method, url, rt->fn, rt->reads_login ? user : NULL);
+    return serve(a, conn, req, method, url, rt->fn, rt->reads_login ? login.user : NULL);
 }

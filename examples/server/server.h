@@ -23,6 +23,8 @@ typedef int mhd_result;
 
 /* Largest request body read; longer ones are answered 413. */
 #define BODY_MAX 4096
+/* Lifetime of a session whose login said "remember": true (30 days). */
+#define REMEMBER_TTL 2592000
 /* Longest user_id accepted at login, in bytes. */
 #define USER_ID_MAX 128
 
@@ -36,6 +38,10 @@ typedef struct server_options {
     int insecure;         /* drop the Secure attribute (plain-http testing) */
     int64_t ttl;          /* 0: the library's default */
     int persistent;
+    int64_t absolute_ttl; /* --absolute-ttl; 0: none */
+    int64_t touch_after;  /* --touch-after: TTL extended on every request, at most this often */
+    int64_t rotate_every; /* --rotate-every; 0: no key rotation */
+    int64_t rotate_grace; /* --rotate-grace */
     int security;         /* a csession_cookie_security */
     unsigned threads;     /* size of the thread pool */
     size_t max_sessions;  /* memory store limit; 0: its default */

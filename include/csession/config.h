@@ -148,6 +148,50 @@ CSESSION_EXTERN(int) csession_config_set_persistent(csession_config *cfg,
 /* TTL extension policy, a csession_ttl_policy. Returns 0 or EINVAL. */
 CSESSION_EXTERN(int) csession_config_set_ttl_policy(csession_config *cfg, int policy);
 
+/*
+ * Lifetimes (docs/request-flow.md, "Lifetimes"). All default to 0: off,
+ * actix-session's behaviour. Each returns 0 or CSESSION_EINVAL (NULL, or
+ * seconds outside 0..CSESSION_MAX_TTL).
+ */
+
+/*
+ * Absolute timeout: a session older than `seconds`, counted from its
+ * creation (renewals and rotations keep it), no longer loads, however
+ * active it is: the request gets a fresh session and the stored state is
+ * removed. The TTL of the state and a persistent cookie's Max-Age never
+ * reach past it. It works beside the idle timeout (the TTL and its
+ * policy). On the cookie store the creation time is sealed in the cookie.
+ * 0 turns it off.
+ */
+CSESSION_EXTERN(int) csession_config_set_absolute_timeout(csession_config *cfg, int64_t seconds);
+
+/*
+ * Touch interval, for CSESSION_TTL_ON_EVERY_REQUEST: a request that changes
+ * nothing extends the TTL (and re-sends a persistent cookie, or re-seals a
+ * cookie-store cookie) only when `seconds` have passed since the session
+ * was last written or extended; in between it makes no write and sends no
+ * Set-Cookie. The extension is then a write of the state (its last-seen
+ * time), so the read-only requests in between are a single read. Effect on
+ * precision: a session idle for `ttl - seconds` may already have expired
+ * (it expires between ttl - seconds and ttl after its last request).
+ * 0 extends on every request (the default).
+ */
+CSESSION_EXTERN(int) csession_config_set_touch_after(csession_config *cfg, int64_t seconds);
+
+/*
+ * Periodic key rotation with theft detection: once a session key has been
+ * in use for `every_seconds`, the next request renews it (same state,
+ * creation time and public id; a new cookie). The retired key keeps
+ * working for `grace_seconds`, so that requests sent with it in parallel
+ * still see the session and its latest state; presented later, it is taken
+ * for a stolen cookie: the whole session is revoked (old and new keys), the
+ * event is logged with the public id, and the request gets a fresh
+ * session. Needs a server-side store; the cookie store does not rotate.
+ * `every_seconds` 0 turns it off.
+ */
+CSESSION_EXTERN(int) csession_config_set_rotation(csession_config *cfg, int64_t every_seconds,
+                                                  int64_t grace_seconds);
+
 CSESSION_END_DECLS
 
 #endif /* CSESSION_CONFIG_H */

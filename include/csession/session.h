@@ -175,6 +175,67 @@ CSESSION_EXTERN(int) csession_purge(csession *s);
  */
 CSESSION_EXTERN(int) csession_renew(csession *s);
 
+/* ---- lifetime: public id, times, per-session lifetime ---------------------
+ * A session that went through a manager carries a public id and its
+ * creation and last-seen times, kept with its state (docs/request-flow.md,
+ * "Lifetimes"). The getters are cheap and never block.
+ */
+
+/* Length of a public session id (22 characters). */
+#define CSESSION_PUBLIC_ID_LEN 22
+
+/*
+ * The session's public id: 22 characters of unpadded base64url (16 random
+ * bytes from libsodium), unique per session, stable across renewals and
+ * key rotations, and unrelated to the session key: safe to log and to show.
+ * A session that has none yet (a new one) is given one now; it is stored
+ * with the session's next save. *id is borrowed from `s` until it is freed.
+ * Returns 0, CSESSION_EINVAL (NULL argument) or CSESSION_ERROR (libsodium
+ * could not be initialised).
+ */
+CSESSION_EXTERN(int) csession_id(csession *s, const char **id);
+
+/*
+ * When the session was created, in unix seconds (kept through renewals and
+ * rotations). Returns 0, CSESSION_ENOTFOUND for a session that was never
+ * stored (or stored by a version without lifetimes, until its next write),
+ * or CSESSION_EINVAL.
+ */
+CSESSION_EXTERN(int) csession_created(const csession *s, int64_t *out);
+
+/*
+ * When the session was last written or its expiry last extended by a
+ * write, in unix seconds: with a touch interval (csession_config_set_touch_after())
+ * it lags the last request by less than the interval; under
+ * CSESSION_TTL_ON_STATE_CHANGES it is the last change. Codes as
+ * csession_created().
+ */
+CSESSION_EXTERN(int) csession_last_seen(const csession *s, int64_t *out);
+
+/*
+ * "Remember me": from the next commit on, this session's cookie is
+ * persistent with Max-Age `ttl_seconds` and its state lives as long, on
+ * every later commit too, whatever the configured lifecycle; never longer
+ * than the absolute timeout allows. Marks the session changed.
+ * Returns 0, CSESSION_EPURGED, or CSESSION_EINVAL (NULL, or a TTL outside
+ * 1..CSESSION_MAX_TTL).
+ */
+CSESSION_EXTERN(int) csession_set_persistent(csession *s, int64_t ttl_seconds);
+
+/*
+ * The opposite choice for this session: a cookie without Max-Age (dropped
+ * when the browser closes) and the configured TTL for its state. Marks the
+ * session changed. Returns 0, CSESSION_EPURGED or CSESSION_EINVAL.
+ */
+CSESSION_EXTERN(int) csession_set_browser_session(csession *s);
+
+/*
+ * 1 when the session's cookie carries Max-Age (its own choice, else the
+ * configured lifecycle of the manager that loaded it), 0 when it is a
+ * browser-session cookie, CSESSION_EINVAL for NULL.
+ */
+CSESSION_EXTERN(int) csession_is_persistent(const csession *s);
+
 CSESSION_END_DECLS
 
 #endif /* CSESSION_SESSION_H */

@@ -19,7 +19,9 @@ typedef enum csession__flow_op {
     CSESSION__FLOW_TOUCH,       /* UNCHANGED: extend the TTL (update_ttl), maybe re-send */
     CSESSION__FLOW_RESEAL,      /* UNCHANGED, state in the cookie: seal anew (new expiry) */
     CSESSION__FLOW_RESEND,      /* UNCHANGED: no store call, the cookie sent again */
-    CSESSION__FLOW_ENDED        /* ended by another request: removal cookie, CSESSION_EGONE */
+    CSESSION__FLOW_ENDED,       /* ended by another request: removal cookie, CSESSION_EGONE */
+    CSESSION__FLOW_ROTATE       /* key in use too long: save under a new key, retire the old
+                                 * one to a record naming it (grace period) */
 } csession__flow_op;
 
 /* What the decisions depend on besides the session. */
@@ -28,10 +30,18 @@ typedef struct csession__flow_policy {
     int persistent;          /* CSESSION_LIFECYCLE_PERSISTENT: Max-Age on the cookie */
     int state_in_cookie;     /* the store's CSESSION_STORE_STATE_IN_COOKIE */
     int touch_on_load;       /* load extends the TTL (the store has load_rev) */
+    /* Lifetimes (lifetime.h); seconds, 0: off. */
+    int64_t ttl;             /* the configured TTL */
+    int64_t absolute;        /* absolute timeout */
+    int64_t touch_after;     /* touch interval under touch_every_request */
+    int64_t rotate_every;    /* key rotation interval */
+    int64_t rotate_grace;    /* how long a retired key keeps working */
+    int can_rotate;          /* the store keeps state server-side, with revisions */
 } csession__flow_policy;
 
 /* The TTL a load should extend in the same store call: the TTL when the
- * policy and the store allow it, else 0 (no touch). */
+ * policy and the store allow it, else 0 (no touch; also under a touch
+ * interval, where a due touch is a write at commit). */
 int64_t csession__flow_load_touch(const csession__flow_policy *p, int64_t ttl);
 
 /* The commit's store operation for `s`. */

@@ -23,7 +23,7 @@ static int64_t wall_clock(void)
 int64_t (*csession__cookie_store_now)(void) = wall_clock;
 
 /* What csession__state_encode() writes first, and where "exp" goes. */
-static const char ENVELOPE_HEAD[] = "{\"v\":1,\"state\":";
+static const char ENVELOPE_HEAD[] = "{\"v\":1,";
 static const char EXP_HEAD[] = "{\"v\":1,\"exp\":";
 
 /* Reads "exp" from the state: fast for our own encoding, by a full decode
@@ -65,10 +65,13 @@ static int cookie_save(csession_store *store, const char *state, size_t state_le
     (void)store;
     int64_t exp = csession__cookie_store_now() + ttl_seconds;
     size_t head = sizeof ENVELOPE_HEAD - 1;
-    if (state_len >= head && memcmp(state, ENVELOPE_HEAD, head) == 0) {
-        /* Our own encoding: splice "exp" in rather than parse and print. */
+    if (state_len >= head && memcmp(state, ENVELOPE_HEAD, head) == 0 &&
+        !(state_len >= sizeof EXP_HEAD - 1 && memcmp(state, EXP_HEAD, sizeof EXP_HEAD - 1) == 0)) {
+        /* Our own encoding without "exp": splice it in after the head
+         * rather than parse and print (the lifetime members follow). */
         char prefix[CSESSION__STATE_HEAD_MAX];
-        size_t n = csession__state_head(prefix, exp);
+        size_t n = csession__state_head(prefix, NULL, exp);
+        n -= sizeof "\"state\":" - 1; /* the head alone, "exp" included */
         csession__buf_clear(key_out);
         int rc = csession__buf_grow(key_out, n + state_len - head);
         if (!rc)
@@ -78,9 +81,10 @@ static int cookie_save(csession_store *store, const char *state, size_t state_le
         return rc;
     }
     cJSON *map;
-    int rc = csession__state_decode(state, state_len, &map, NULL);
+    csession__state_meta meta;
+    int rc = csession__state_decode_meta(state, state_len, &map, NULL, &meta);
     if (!rc)
-        rc = csession__state_encode(map, exp, key_out);
+        rc = csession__state_encode(map, &meta, exp, key_out);
     cJSON_Delete(map);
     return rc;
 }

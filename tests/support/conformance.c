@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "client.h"
 #include "conformance_internal.h"
+#include "clock.h"
 #include "cookie/header.h"
 
 static const conformance_target *target;
@@ -35,6 +37,8 @@ static void fill_key(unsigned char key[CSESSION_KEY_BYTES], unsigned char seed)
 /* A manager on `st` (taken), configured as manager_with() does. */
 static csession_manager *manager_on(const settings *set, unsigned char key_seed,
                                     csession_store *st);
+static csession_manager *manager_tuned(const settings *set, unsigned char key_seed,
+                                       csession_store *st, conformance_tune tune, void *ctx);
 
 /* A manager on a fresh store of the target; `store` (optional) receives the
  * store, still usable for advance_time(). */
@@ -60,8 +64,20 @@ csession_manager *conformance_manager_on(csession_store *st, unsigned char key_s
     return manager_on(NULL, key_seed, st);
 }
 
+csession_manager *conformance_manager_tuned(csession_store *st, unsigned char key_seed,
+                                            conformance_tune tune, void *ctx)
+{
+    return manager_tuned(NULL, key_seed, st, tune, ctx);
+}
+
 static csession_manager *manager_on(const settings *set, unsigned char key_seed,
                                     csession_store *st)
+{
+    return manager_tuned(set, key_seed, st, NULL, NULL);
+}
+
+static csession_manager *manager_tuned(const settings *set, unsigned char key_seed,
+                                       csession_store *st, conformance_tune tune, void *ctx)
 {
     csession_config *cfg = NULL;
     unsigned char key[CSESSION_KEY_BYTES];
@@ -77,15 +93,36 @@ static csession_manager *manager_on(const settings *set, unsigned char key_seed,
     else
         assert_int_equal(csession_config_set_browser_session(cfg, TTL), 0);
     assert_int_equal(csession_config_set_ttl_policy(cfg, set ? set->policy : 0), 0);
+    if (tune)
+        tune(cfg, ctx);
     csession_manager *mgr = NULL;
     assert_int_equal(csession_manager_new(&mgr, cfg, st), 0);
     csession_config_free(cfg);
     return mgr;
 }
 
+/* The request flow's wall clock, moved with the store's. */
+static int64_t clock_offset;
+
+static int64_t moved_clock(void)
+{
+    return (int64_t)time(NULL) + clock_offset;
+}
+
 static void advance(csession_store *store, int64_t seconds)
 {
     target->advance_time(store, seconds, target->ctx);
+    clock_offset += seconds;
+}
+
+void conformance_advance(csession_store *store, int64_t seconds)
+{
+    advance(store, seconds);
+}
+
+const conformance_target *conformance_target_under_test(void)
+{
+    return target;
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -410,6 +447,7 @@ int conformance_run(const conformance_target *t)
                                  CSESSION_COOKIE_PRIVATE_AES256GCM };
     int failed = 0;
     target = t;
+    csession__wall_now = moved_clock;
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         if (csession_cookie_security_check(modes[m]) != 0)
             continue; /* AES-256-GCM without AES-NI */
@@ -425,5 +463,10 @@ int conformance_run(const conformance_target *t)
     snprintf(name, sizeof name, "conformance %s parallel requests", t->name);
     failed += _cmocka_run_group_tests(name, conformance_concurrency_tests,
                                       conformance_concurrency_count, NULL, NULL);
+    if (t->advance_time) { /* every lifetime rule needs the clock moved */
+        snprintf(name, sizeof name, "conformance %s lifetimes", t->name);
+        failed += _cmocka_run_group_tests(name, conformance_lifetime_tests,
+                                          conformance_lifetime_count, NULL, NULL);
+    }
     return failed;
 }

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "conformance.h"
 #include "csession.h"
 
 /* A fresh store of the target under test (owned by the caller). */
@@ -15,6 +16,25 @@ csession_store *conformance_new_store(void);
 
 /* A manager on `st` (taken), browser-session cookies, default TTL policy. */
 csession_manager *conformance_manager_on(csession_store *st, unsigned char key_seed);
+
+/* Changes a scenario's configuration before its manager is made. */
+typedef void (*conformance_tune)(csession_config *cfg, void *ctx);
+
+/* conformance_manager_on(), after `tune` changed the configuration. */
+csession_manager *conformance_manager_tuned(csession_store *st, unsigned char key_seed,
+                                            conformance_tune tune, void *ctx);
+
+/* Makes `seconds` pass for the store (its target's advance_time) and for
+ * the request flow's clock. */
+void conformance_advance(csession_store *store, int64_t seconds);
+
+/* The target the suite runs on. */
+const conformance_target *conformance_target_under_test(void);
+
+/* The scenarios of session lifetimes (conformance_lifetimes.c); run only
+ * on targets that can move time. */
+extern const struct CMUnitTest conformance_lifetime_tests[];
+extern const size_t conformance_lifetime_count;
 
 /* The scenarios of parallel requests on one session (conformance_concurrency.c). */
 extern const struct CMUnitTest conformance_concurrency_tests[];

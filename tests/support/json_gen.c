@@ -76,6 +76,11 @@ int json_gen_same(const cJSON *a, const cJSON *b)
         return 0;
     if (cJSON_IsNumber(a) && memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0)
         return 0;
+    return json_gen_same_children(a, b);
+}
+
+int json_gen_same_children(const cJSON *a, const cJSON *b)
+{
     const cJSON *x = a->child, *y = b->child;
     for (; x && y; x = x->next, y = y->next)
         if (!json_gen_same(x, y))

@@ -19,4 +19,8 @@ cJSON *json_gen_tree(uint32_t *seed, int depth, int utf8_only);
  * for bit, unlike cJSON_Compare), in the same order. */
 int json_gen_same(const cJSON *a, const cJSON *b);
 
+/* json_gen_same() for the children only: the nodes' own names and types
+ * are not compared. */
+int json_gen_same_children(const cJSON *a, const cJSON *b);
+
 #endif
