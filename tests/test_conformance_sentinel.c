@@ -1,0 +1,79 @@
+/* The store conformance suite (tests/support/conformance.h) on the Redis
+ * store through Redis Sentinel: a master, a replica and three sentinels of
+ * its own, the master found by the store through the sentinels. Time moves
+ * by ageing the TTLs of the store's keys on the master. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conformance.h"
+#include "csession.h"
+#include "csession/store_redis.h"
+#include "redis_topology.h"
+#include "store_calls.h"
+
+#define NAME "conformance"
+
+static sentinel_group group;
+static char url[512];
+static unsigned int stores_made;
+
+static int new_store(csession_store **out, void *ctx)
+{
+    (void)ctx;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "conformance:%ld:%u:", (long)getpid(), ++stores_made);
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.key_prefix = prefix;
+    return csession_store_redis_new(out, url, &o);
+}
+
+static void advance_time(csession_store *store, int64_t seconds, void *ctx)
+{
+    (void)ctx;
+    char prefix[128];
+    store_redis_prefix(store, prefix, sizeof prefix);
+    redisContext *c = redis_test_connect_port(sentinel_group_master_port(&group, 0), NULL);
+    assert_non_null(c);
+    long long cursor = 0;
+    do {
+        redisReply *r = redisCommand(c, "SCAN %lld MATCH %s* COUNT 1000", cursor, prefix);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        cursor = atoll(r->element[0]->str);
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            const redisReply *k = keys->element[i];
+            redisReply *p = redisCommand(c, "PTTL %b", k->str, k->len);
+            long long pttl = p && p->type == REDIS_REPLY_INTEGER ? p->integer : -2;
+            freeReplyObject(p);
+            if (pttl < 0)
+                continue;
+            long long left = pttl - (long long)seconds * 1000;
+            p = left > 0 ? redisCommand(c, "PEXPIRE %b %lld", k->str, k->len, left)
+                         : redisCommand(c, "DEL %b", k->str, k->len);
+            freeReplyObject(p);
+        }
+        freeReplyObject(r);
+    } while (cursor != 0);
+    redisFree(c);
+}
+
+int main(void)
+{
+    if (sentinel_group_start(&group, NAME, NULL, NULL) != 0) {
+        sentinel_group_stop(&group);
+        return 1;
+    }
+    snprintf(url, sizeof url, "redis+sentinel://%s/%s", group.hosts, NAME);
+    conformance_target target = {"redis sentinel", new_store, advance_time, NULL, 1};
+    int failed = conformance_run(&target);
+    sentinel_group_stop(&group);
+    return failed;
+}
