@@ -52,11 +52,17 @@
  * On a store without revisions (the cookie store, version 1 stores) the
  * last write wins, as in actix-session.
  *
- * Blocking: load, commit and reload call the store and wait for it. The
- * memory and cookie stores answer at once; the Redis store blocks the
- * calling thread for up to its timeouts (connect, command and pool wait,
- * see store_redis.h) per round trip, which an event-loop server must keep
- * off its loop thread.
+ * Blocking: load, commit and reload run the store's operations on the
+ * calling thread and return when they are done. The memory and cookie
+ * stores do no I/O (the memory store holds a lock for one table operation).
+ * On the Redis store, load and reload make one store operation (none when
+ * the request carries no session cookie); a commit makes one, a renewal
+ * two, and each merge after a conflict two more (at most 8 merges). Each
+ * operation is a round trip normally and, when Redis stalls, takes up to
+ * pool_wait_timeout_ms + 2 x (2 x connect_timeout_ms + command_timeout_ms),
+ * 14 s with the defaults (csession/store_redis.h). Do not call them on an
+ * event loop's thread: run them on worker threads. csession_manager_new()
+ * and csession_manager_free() do not wait for the network.
  *
  * Thread safety: a manager is immutable once created; every function here
  * may be called concurrently on the same manager. A csession belongs to one

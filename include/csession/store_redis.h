@@ -67,11 +67,6 @@
  * them on worker threads (a thread pool, libuv's uv_queue_work()), or lower
  * the timeouts. docs/store-redis.md has the details.
  *
- * fork(). The store's connections must not be shared by two processes. In
- * this version, do not use a store (or a manager that owns one) across
- * fork(): create it after forking, in the process that uses it (for a
- * pre-forking server, in each worker's start-up, not in the parent).
- *
  * Thread safety: every operation may run concurrently on the same store.
  * fork(): a store made before fork() may be used in the parent and in every
  * child. A connection belongs to the process that opened it: a child's first
