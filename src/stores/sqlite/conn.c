@@ -164,11 +164,19 @@ static int configure(csession__sqlite_conn *c, const char *path,
 #ifdef SQLITE_DBCONFIG_TRUSTED_SCHEMA
     sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
 #endif
+    /* Before the journal mode: on a new file, setting WAL writes the first
+     * page, after which auto_vacuum can no longer be chosen. With it,
+     * space freed by deletions can be handed back to the file system by
+     * csession_store_sqlite_cleanup(); on a file set up already this
+     * changes nothing. */
+    int rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return csession__sqlite_fail(db, rc, path, "setting auto_vacuum", set->busy_timeout_ms);
     char text[160];
     const char *want = csession__sqlite_journal_name(set->journal_mode);
     char mode[32];
     snprintf(text, sizeof text, "PRAGMA journal_mode = %s", want);
-    int rc = run_sql(db, text, mode, sizeof mode);
+    rc = run_sql(db, text, mode, sizeof mode);
     if (rc != SQLITE_OK)
         return csession__sqlite_fail(db, rc, path, "setting the journal mode", set->busy_timeout_ms);
     if (strcmp(mode, want) != 0)
@@ -248,14 +256,10 @@ int csession__sqlite_conn_setup(csession__sqlite_conn *c, const char *path,
 {
     sqlite3 *db = c->db;
     unsigned int busy_ms = set->busy_timeout_ms;
-    /* Takes effect only on a file without tables yet: space freed by
-     * deletions can then be handed back by csession_store_sqlite_cleanup(). */
-    int rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        return csession__sqlite_fail(db, rc, path, "setting auto_vacuum", busy_ms);
     /* IMMEDIATE: two processes setting up one new file take turns, and the
      * second finds the table made. */
-    if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
         return csession__sqlite_fail(db, rc, path, "setting up the file", busy_ms);
     int result = check_or_create(db, path, busy_ms);
     if (!result && (rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)

@@ -613,9 +613,9 @@ static int cleanup_rows(sqlite_store *s, unsigned int batch, size_t *removed)
     return op_end(&o, rc);
 }
 
-/* Hands up to CLEANUP_BATCH free pages back to the file system: 1 when
- * some are left, 0 when none, or a negative code. */
-static int cleanup_space(sqlite_store *s)
+/* Hands up to CLEANUP_BATCH free pages back to the file system; *left
+ * receives the number of free pages still in the file. 0 or a failure. */
+static int cleanup_space(sqlite_store *s, long long *left_out)
 {
     op o;
     int rc = op_begin(s, &o, "cleanup", NULL);
@@ -640,7 +640,8 @@ static int cleanup_space(sqlite_store *s)
      * reader still needs them; a busy one is simply left for later. */
     if (left == 0 && s->set.journal_mode == CSESSION_STORE_SQLITE_JOURNAL_WAL)
         sqlite3_wal_checkpoint_v2(o.c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    return op_end(&o, left > 0 ? 1 : 0);
+    *left_out = left;
+    return op_end(&o, 0);
 }
 
 int csession_store_sqlite_cleanup(csession_store *store, size_t max_rows, size_t *removed)
@@ -663,9 +664,12 @@ int csession_store_sqlite_cleanup(csession_store *store, size_t max_rows, size_t
         if ((unsigned int)rc < batch)
             break;
     }
-    while ((rc = cleanup_space(s)) == 1) {
-    }
-    return rc < 0 ? rc : 0;
+    /* Until no free page is left, or none goes away (a file made without
+     * incremental auto_vacuum keeps its free pages for reuse). */
+    long long left = 0, before = -1;
+    while (!(rc = cleanup_space(s, &left)) && left > 0 && (before < 0 || left < before))
+        before = left;
+    return rc;
 }
 
 /* ---- internal hooks ------------------------------------------------------ */
@@ -715,4 +719,27 @@ int csession__store_sqlite_stats(csession_store *store, csession__sqlite_stats *
 const char *csession__store_sqlite_path(const csession_store *store)
 {
     return csession__store_is_sqlite(store) ? ((const sqlite_store *)store)->path : NULL;
+}
+
+int csession__store_sqlite_pragma(csession_store *store, const char *name, char *out,
+                                  size_t size)
+{
+    if (!csession__store_is_sqlite(store) || !name || !out || !size)
+        return csession__error(CSESSION_EINVAL, "not an SQLite store, or NULL argument");
+    op o;
+    int rc = op_begin((sqlite_store *)store, &o, "pragma", NULL);
+    if (rc)
+        return rc;
+    char text[96];
+    snprintf(text, sizeof text, "PRAGMA %s", name);
+    sqlite3_stmt *st = NULL;
+    int sq = sqlite3_prepare_v2(o.c->db, text, -1, &st, NULL);
+    out[0] = '\0';
+    if (sq == SQLITE_OK && (sq = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        snprintf(out, size, "%s", v ? (const char *)v : "");
+        sq = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return op_end(&o, sq == SQLITE_DONE ? 0 : op_fail(&o, sq));
 }

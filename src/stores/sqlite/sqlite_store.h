@@ -42,6 +42,12 @@ int csession__store_sqlite_stats(csession_store *store, csession__sqlite_stats *
  * NULL for another store. */
 const char *csession__store_sqlite_path(const csession_store *store);
 
+/* The value of `PRAGMA <name>` on one of the store's connections, as
+ * text into out[0..size) (for checking what a connection is set to).
+ * 0 or a failure. */
+int csession__store_sqlite_pragma(csession_store *store, const char *name, char *out,
+                                  size_t size);
+
 /* The row id of a session key: its SHA-256 (32 bytes). */
 #define CSESSION__SQLITE_ID_BYTES 32
 void csession__sqlite_row_id(const char *key, unsigned char id[CSESSION__SQLITE_ID_BYTES]);
