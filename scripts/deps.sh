@@ -7,7 +7,7 @@
 # tests (redis-server --sentinel: the redis-sentinel package is not needed);
 # redis-tools (redis-cli, which redis-server pulls in anyway) makes the
 # cluster of the Cluster tests.
-CSESSION_BUILD_PACKAGES="build-essential g++ cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libmicrohttpd-dev"
+CSESSION_BUILD_PACKAGES="build-essential g++ cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libmicrohttpd-dev libsqlite3-dev"
 CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3 python3-flask"
 # Optional: headless Chromium for the browser test (tests/e2e/test_browser.py),
 # which skips itself without them. CI installs them; scripts/test.sh does not.
