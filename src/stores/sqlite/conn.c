@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "error.h"
@@ -150,6 +151,39 @@ static int prepare_all(csession__sqlite_conn *c, const char *path)
     return 0;
 }
 
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Called by SQLite while another connection holds the lock it needs; 1 to
+ * try again, 0 to give up (the statement then fails with SQLITE_BUSY).
+ * SQLite's own busy_timeout sleeps whole milliseconds from the first
+ * retry, while a session write holds the lock for some tens of
+ * microseconds: waits here start at 20 us and double up to 2 ms, so that
+ * writers of parallel requests follow each other closely, until the busy
+ * timeout has passed.
+ */
+static int busy_wait(void *ctx, int count)
+{
+    csession__sqlite_conn *c = ctx;
+    int64_t now = monotonic_ns();
+    if (count == 0)
+        c->busy_since_ns = now;
+    int64_t left = c->busy_since_ns + (int64_t)c->busy_timeout_ms * 1000000 - now;
+    if (left <= 0)
+        return 0;
+    int64_t wait = (int64_t)20000 << (count < 7 ? count : 7);
+    if (wait > left)
+        wait = left;
+    struct timespec ts = { (time_t)(wait / 1000000000), (long)(wait % 1000000000) };
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 /* Everything a connection sets for itself, in an order that matters: the
  * busy timeout before anything that may wait for a lock. */
 static int configure(csession__sqlite_conn *c, const char *path,
@@ -157,7 +191,8 @@ static int configure(csession__sqlite_conn *c, const char *path,
 {
     sqlite3 *db = c->db;
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, (int)set->busy_timeout_ms);
+    c->busy_timeout_ms = set->busy_timeout_ms;
+    sqlite3_busy_handler(db, busy_wait, c);
     /* The file is ours: no writable_schema tricks, no schema-level
      * functions run on our behalf. */
     sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);

@@ -6,6 +6,8 @@
 #ifndef CSESSION_SRC_STORES_SQLITE_CONN_H
 #define CSESSION_SRC_STORES_SQLITE_CONN_H
 
+#include <stdint.h>
+
 #include <sqlite3.h>
 
 #include "options.h"
@@ -33,6 +35,8 @@ enum {
 typedef struct csession__sqlite_conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[CSESSION__SQ_COUNT];
+    unsigned int busy_timeout_ms;
+    int64_t busy_since_ns; /* when the current wait for a lock began */
     unsigned long generation; /* of the pool when it was opened (pool.c) */
     struct csession__sqlite_conn *next;
 } csession__sqlite_conn;
