@@ -158,22 +158,24 @@ static int64_t monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+void csession__sqlite_conn_arm(csession__sqlite_conn *c)
+{
+    c->deadline_ns = monotonic_ns() + (int64_t)c->busy_timeout_ms * 1000000;
+}
+
 /*
  * Called by SQLite while another connection holds the lock it needs; 1 to
  * try again, 0 to give up (the statement then fails with SQLITE_BUSY).
  * SQLite's own busy_timeout sleeps whole milliseconds from the first
  * retry, while a session write holds the lock for some tens of
  * microseconds: waits here start at 20 us and double up to 2 ms, so that
- * writers of parallel requests follow each other closely, until the busy
- * timeout has passed.
+ * writers of parallel requests follow each other closely, until the
+ * operation's busy timeout has passed.
  */
 static int busy_wait(void *ctx, int count)
 {
     csession__sqlite_conn *c = ctx;
-    int64_t now = monotonic_ns();
-    if (count == 0)
-        c->busy_since_ns = now;
-    int64_t left = c->busy_since_ns + (int64_t)c->busy_timeout_ms * 1000000 - now;
+    int64_t left = c->deadline_ns - monotonic_ns();
     if (left <= 0)
         return 0;
     int64_t wait = (int64_t)20000 << (count < 7 ? count : 7);
@@ -192,6 +194,7 @@ static int configure(csession__sqlite_conn *c, const char *path,
     sqlite3 *db = c->db;
     sqlite3_extended_result_codes(db, 1);
     c->busy_timeout_ms = set->busy_timeout_ms;
+    csession__sqlite_conn_arm(c); /* for the set-up below */
     sqlite3_busy_handler(db, busy_wait, c);
     /* The file is ours: no writable_schema tricks, no schema-level
      * functions run on our behalf. */

@@ -36,7 +36,7 @@ typedef struct csession__sqlite_conn {
     sqlite3 *db;
     sqlite3_stmt *stmt[CSESSION__SQ_COUNT];
     unsigned int busy_timeout_ms;
-    int64_t busy_since_ns; /* when the current wait for a lock began */
+    int64_t deadline_ns; /* waits for locks end here (csession__sqlite_conn_arm()) */
     unsigned long generation; /* of the pool when it was opened (pool.c) */
     struct csession__sqlite_conn *next;
 } csession__sqlite_conn;
@@ -50,6 +50,12 @@ typedef struct csession__sqlite_conn {
  */
 int csession__sqlite_conn_open(const char *path, const csession__sqlite_settings *set,
                                int prepare, csession__sqlite_conn **out);
+
+/*
+ * Starts the busy timeout of one operation: from now on, the waits for
+ * locks on `c` end busy_timeout_ms from now, all of them together.
+ */
+void csession__sqlite_conn_arm(csession__sqlite_conn *c);
 
 /*
  * Closes `c` (NULL: nothing). With `checkpoint` 0 the last connection to

@@ -108,8 +108,12 @@ static int op_begin(sqlite_store *s, op *o, const char *what, const char *key)
     if (key)
         csession__sqlite_row_id(key, o->id);
     int rc = csession__sqlite_pool_acquire(&s->pool, 1, &o->c);
+    if (rc)
+        return rc;
+    /* The busy timeout counts for the operation as a whole. */
+    csession__sqlite_conn_arm(o->c);
     o->now = s->now_ms(s->now_ctx);
-    return rc;
+    return 0;
 }
 
 static int op_end(op *o, int rc)
