@@ -116,6 +116,19 @@ static csession_manager *new_manager(csession_store *store)
     return mgr;
 }
 
+/* The typical login state (csession-bench's): user_id, counter, roles, csrf. */
+static int fill_login(csession *s)
+{
+    int rc = csession_insert_string(s, "user_id", "u-4f1c2a9e-7b3d-4c1e-9a57-d2a0");
+    if (!rc)
+        rc = csession_insert_int64(s, "counter", 7);
+    if (!rc)
+        rc = csession_insert_json(s, "roles", "[\"reader\",\"editor\"]", 19);
+    if (!rc)
+        rc = csession_insert_string(s, "csrf", "b1946ac92492d2347c6235b4d2611184");
+    return rc;
+}
+
 /* The first request of each visitor: a login that creates its session. */
 static void login_all(worker *w)
 {
@@ -124,13 +137,7 @@ static void login_all(worker *w)
         csession *s;
         int rc = csession_manager_load(w->mgr, NULL, 0, &s);
         if (!rc)
-            rc = csession_insert_string(s, "user_id", "u-4f1c2a9e-7b3d-4c1e-9a57-d2a0");
-        if (!rc)
-            rc = csession_insert_int64(s, "counter", 7);
-        if (!rc)
-            rc = csession_insert_json(s, "roles", "[\"reader\",\"editor\"]", 19);
-        if (!rc)
-            rc = csession_insert_string(s, "csrf", "b1946ac92492d2347c6235b4d2611184");
+            rc = fill_login(s);
         if (!rc)
             rc = csession_manager_commit(w->mgr, s, &w->set_cookie);
         if (rc)
@@ -268,7 +275,6 @@ static csession_store *sqlite_store(const char *name)
 
 static void bench_requests(void)
 {
-    const char *kinds[2] = { "memory", "sqlite" };
     double fig[2][2][3]; /* [store][write][1 thread, 2 threads, 2 processes] */
     for (int k = 0; k < 2; k++) {
         csession_store *store = NULL;
@@ -313,7 +319,6 @@ static void bench_requests(void)
         printf("  %-22s %10s %10.2f %7.1fx (to sqlite on 1 thread)\n", label, "-",
                fig[1][write][2] / 1000, fig[1][write][2] / fig[1][write][0]);
     }
-    (void)kinds;
 }
 
 /* ---- bytes per session -------------------------------------------------------- */
@@ -325,13 +330,7 @@ static char *login_state(void)
     csession_buf out = CSESSION_BUF_INIT;
     int rc = csession_new(&s);
     if (!rc)
-        rc = csession_insert_string(s, "user_id", "u-4f1c2a9e-7b3d-4c1e-9a57-d2a0");
-    if (!rc)
-        rc = csession_insert_int64(s, "counter", 7);
-    if (!rc)
-        rc = csession_insert_json(s, "roles", "[\"reader\",\"editor\"]", 19);
-    if (!rc)
-        rc = csession_insert_string(s, "csrf", "b1946ac92492d2347c6235b4d2611184");
+        rc = fill_login(s);
     if (!rc)
         rc = csession_encode(s, &out);
     if (rc)

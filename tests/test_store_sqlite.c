@@ -47,6 +47,14 @@ static csession_store *fresh(const char *name, const csession_store_sqlite_optio
     return sqlite_test_store(path, opts);
 }
 
+/* `size - 1` times `c`, and a NUL. */
+static char *fill_text(char *buf, size_t size, char c)
+{
+    memset(buf, c, size - 1);
+    buf[size - 1] = '\0';
+    return buf;
+}
+
 static long long rows(const char *path)
 {
     sqlite3 *db = sqlite_test_raw(path);
@@ -669,8 +677,7 @@ static void test_cleanup_large(void **state)
     char path[600], k[65];
     csession_store *s = fresh("large.db", NULL, path, sizeof path);
     char state_text[600];
-    memset(state_text, 's', sizeof state_text - 1);
-    state_text[sizeof state_text - 1] = '\0';
+    fill_text(state_text, sizeof state_text, 's');
     for (int i = 0; i < 2500; i++)
         store_save_str(s, state_text, 60, k);
     sqlite3 *db = sqlite_test_raw(path);
@@ -704,8 +711,7 @@ static void test_churn_bounded(void **state)
     char path[600], k[65];
     csession_store *s = fresh("churn.db", NULL, path, sizeof path);
     char state_text[300];
-    memset(state_text, 'c', sizeof state_text - 1);
-    state_text[sizeof state_text - 1] = '\0';
+    fill_text(state_text, sizeof state_text, 'c');
     /* 50 new sessions a "second", each living 10 s: about 500 live. */
     long long pages_at_5000 = 0;
     sqlite3 *db = sqlite_test_raw(path);

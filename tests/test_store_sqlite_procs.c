@@ -85,6 +85,17 @@ static int read_all(int fd, void *p, size_t n)
     return 0;
 }
 
+/* A child with a pipe to its parent: fds[1] stays open in the child,
+ * fds[0] in the parent. Returns the pid (0 in the child). */
+static pid_t spawn(int fds[2])
+{
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    close(pid == 0 ? fds[0] : fds[1]);
+    return pid;
+}
+
 static int exit_code_of(pid_t pid)
 {
     int status = 0;
@@ -149,11 +160,7 @@ static void test_fork_own_sessions(void **state)
     int pipes[CHILDREN][2];
     pid_t pids[CHILDREN];
     for (int i = 0; i < CHILDREN; i++) {
-        assert_int_equal(pipe(pipes[i]), 0);
-        pids[i] = fork();
-        assert_true(pids[i] >= 0);
-        if (pids[i] == 0) {
-            close(pipes[i][0]);
+        if ((pids[i] = spawn(pipes[i])) == 0) {
             test_client c = { 0 };
             for (int r = 0; r < REQUESTS; r++) {
                 if (client_request(mgr, &c, NULL, increment, NULL) != 0) {
@@ -165,7 +172,6 @@ static void test_fork_own_sessions(void **state)
             write_all(pipes[i][1], c.cookie, sizeof c.cookie);
             _exit(ok ? 0 : 2);
         }
-        close(pipes[i][1]);
     }
     /* The parent goes on using the store meanwhile. */
     test_client p = { 0 };
@@ -201,11 +207,7 @@ static void test_fork_shared_session(void **state)
     int pipes[CHILDREN][2];
     pid_t pids[CHILDREN];
     for (int i = 0; i < CHILDREN; i++) {
-        assert_int_equal(pipe(pipes[i]), 0);
-        pids[i] = fork();
-        assert_true(pids[i] >= 0);
-        if (pids[i] == 0) {
-            close(pipes[i][0]);
+        if ((pids[i] = spawn(pipes[i])) == 0) {
             test_client c = first;
             long acked = 0, refused = 0;
             for (int r = 0; r < REQUESTS; r++) {
@@ -223,7 +225,6 @@ static void test_fork_shared_session(void **state)
             write_all(pipes[i][1], counts, sizeof counts);
             _exit(0);
         }
-        close(pipes[i][1]);
     }
     long acked = 0, refused = 0;
     for (int i = 0; i < CHILDREN; i++) {
@@ -366,14 +367,9 @@ static void test_sigkill_mid_burst(void **state)
     size_t sessions = 0;
     for (int round = 0; round < 5; round++) {
         int fds[2];
-        assert_int_equal(pipe(fds), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(fds[0]);
+        pid_t pid = spawn(fds);
+        if (pid == 0)
             writer(store, counter_key, next, fds[1]);
-        }
-        close(fds[1]);
         /* Kill it at some point after a few hundred commits, while it is
          * writing the next one. */
         int kill_after = 300 + round * 137;

@@ -12,8 +12,6 @@ usage: test_sqlite_demo.py PATH/TO/session_server
 - a path that cannot be opened stops the server with a clear message.
 Standard library only; servers are stopped by PID (test_server.Server).
 """
-import http.client
-import json
 import os
 import shutil
 import stat
@@ -23,6 +21,7 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_concurrency as par  # noqa: E402  (Client, run_threads, pair, counter_of)
 import test_server as demo  # noqa: E402  (the server harness: Server, check, Failure)
 from test_server import Failure, Server, check  # noqa: E402
 
@@ -31,26 +30,15 @@ REQUESTS = 100
 
 
 def request(port, method, path, cookie=None, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Cookie": cookie} if cookie else {}
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-    conn.request(method, path, body=body, headers=headers)
-    r = conn.getresponse()
-    data = r.read().decode()
-    set_cookie = r.getheader("Set-Cookie")
-    conn.close()
-    return r.status, set_cookie, data
+    c = par.Client(port, cookie)
+    try:
+        return c.request(method, path, body)
+    finally:
+        c.close()
 
 
-def pair(set_cookie):
-    return set_cookie.split(";", 1)[0]
-
-
-def state(port, cookie):
-    status, _, body = request(port, "GET", "/", cookie)
-    check(status == 200, "GET /: %d %r" % (status, body))
-    return json.loads(body)
+state = par.counter_of
+pair = par.pair
 
 
 def start(db, key, *extra):
@@ -79,34 +67,20 @@ def parallel_increments(servers, cookie):
     statuses = {}
     lock = threading.Lock()
     start_line = threading.Barrier(CLIENTS * len(servers))
-    errors = []
 
     def client(i):
-        try:
-            port = servers[i % len(servers)].port
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            start_line.wait()
-            mine = {}
-            for _ in range(REQUESTS):
-                conn.request("POST", "/do_something", headers={"Cookie": cookie})
-                r = conn.getresponse()
-                r.read()
-                mine[r.status] = mine.get(r.status, 0) + 1
-            conn.close()
-            with lock:
-                for k, v in mine.items():
-                    statuses[k] = statuses.get(k, 0) + v
-        except BaseException as e:  # reported by the main thread
-            errors.append(e)
+        c = par.Client(servers[i % len(servers)].port, cookie)
+        start_line.wait()
+        mine = {}
+        for _ in range(REQUESTS):
+            status, _, _ = c.request("POST", "/do_something")
+            mine[status] = mine.get(status, 0) + 1
+        c.close()
+        with lock:
+            for k, v in mine.items():
+                statuses[k] = statuses.get(k, 0) + v
 
-    threads = [threading.Thread(target=client, args=(i,))
-               for i in range(CLIENTS * len(servers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise Failure("client thread: %r" % errors[0])
+    par.run_threads(CLIENTS * len(servers), client)
     ok = statuses.get(200, 0)
     after = state(servers[1].port, cookie)["counter"]
     print("   %d processes x %d clients x %d increments on one session: %r, counter %d -> %d"
