@@ -131,8 +131,9 @@ static void test_options(void **state)
     assert_int_equal(access(path, F_OK), -1);
 }
 
-/* Version 1 options are read up to their last field and no further: here
- * they end right before a page that cannot be read. */
+/* Options are read by their version: first the version alone, then only
+ * the bytes that version has. Here the struct ends right before a page
+ * that cannot be read. */
 static void test_options_read_by_version(void **state)
 {
     (void)state;
@@ -141,17 +142,25 @@ static void test_options_read_by_version(void **state)
                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(map != MAP_FAILED);
     assert_int_equal(mprotect(map + page, (size_t)page, PROT_NONE), 0);
-    size_t v1 = offsetof(csession_store_sqlite_options, cleanup_budget) + sizeof(unsigned int);
-    assert_true(v1 <= sizeof(csession_store_sqlite_options));
-    csession_store_sqlite_options *o = (csession_store_sqlite_options *)(map + page - v1);
-    /* Only the bytes of version 1 exist. Not options_init(): it may write
-     * the whole struct of a newer header; a caller of version 1 has this. */
-    memset(o, 0, v1);
+    char path[600], k[65];
+    path_of(path, sizeof path, "by-version.db");
+
+    /* A version this library does not know is refused from the version
+     * field alone: nothing after it is read (it may not exist). */
+    csession_store_sqlite_options *o = (csession_store_sqlite_options *)(map + page - 8);
+    o->version = 7;
+    csession_store *s = NULL;
+    assert_int_equal(csession_store_sqlite_new(&s, path, o), CSESSION_EINVAL);
+    assert_non_null(strstr(csession_last_error(), "version 7"));
+    assert_null(s);
+
+    /* Version 1, with its last field set: read to its end. */
+    o = (csession_store_sqlite_options *)(map + page - sizeof *o);
+    memset(o, 0, sizeof *o);
     o->version = 1;
     o->max_state_bytes = 50;
     o->cleanup_budget = 2; /* the last field of version 1 */
-    char path[600], k[65];
-    csession_store *s = fresh("by-version.db", o, path, sizeof path);
+    s = fresh("by-version.db", o, path, sizeof path);
     csession_buf out = CSESSION_BUF_INIT;
     char big[51] = { 0 };
     assert_int_equal(s->save(s, big, 51, TTL, &out), CSESSION_ETOOBIG);
