@@ -118,8 +118,11 @@ static int op_begin(sqlite_store *s, op *o, const char *what, const char *key)
 
 static int op_end(op *o, int rc)
 {
-    csession__sqlite_pool_release(&o->s->pool, o->c,
-                                  !o->failed || csession__sqlite_conn_reusable(o->failed));
+    /* A connection is reused only in autocommit mode: one left inside a
+     * transaction by a failure that could not be rolled back is closed. */
+    int keep = (!o->failed || csession__sqlite_conn_reusable(o->failed)) &&
+               sqlite3_get_autocommit(o->c->db);
+    csession__sqlite_pool_release(&o->s->pool, o->c, keep);
     sodium_memzero(o->id, sizeof o->id);
     return rc;
 }
