@@ -202,12 +202,15 @@ static int configure(csession__sqlite_conn *c, const char *path,
 #ifdef SQLITE_DBCONFIG_TRUSTED_SCHEMA
     sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
 #endif
-    /* Before the journal mode: on a new file, setting WAL writes the first
-     * page, after which auto_vacuum can no longer be chosen. With it,
-     * space freed by deletions can be handed back to the file system by
-     * csession_store_sqlite_cleanup(); on a file set up already this
-     * changes nothing. */
-    int rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
+    /* On a new (empty) file only, and before the journal mode: setting WAL
+     * writes the first page, after which auto_vacuum can no longer be
+     * chosen. With it, space freed by deletions can be handed back to the
+     * file system by csession_store_sqlite_cleanup(). On a file set up
+     * already the pragma would cost a write transaction per connection. */
+    long long pages = 0;
+    int rc = run_int(db, "PRAGMA page_count", &pages);
+    if (rc == SQLITE_OK && pages == 0)
+        rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return csession__sqlite_fail(db, rc, path, "setting auto_vacuum", set->busy_timeout_ms);
     char text[160];
