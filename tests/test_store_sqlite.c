@@ -267,6 +267,23 @@ static void test_file_mode_and_layout(void **state)
     csession_store_free(s);
 }
 
+/* Opening a store on a file set up already, and reading, writes nothing. */
+static void test_opening_writes_nothing(void **state)
+{
+    (void)state;
+    char path[600], wal[700], key[65];
+    csession_store *s = fresh("quiet.db", NULL, path, sizeof path);
+    store_save_str(s, "kept", TTL, key);
+    csession_store_free(s); /* the last connection: WAL copied back and removed */
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct stat st;
+    assert_true(stat(wal, &st) != 0 || st.st_size == 0);
+    s = sqlite_test_store(path, NULL);
+    store_expect_str(s, key, "kept");
+    assert_true(stat(wal, &st) != 0 || st.st_size == 0);
+    csession_store_free(s);
+}
+
 static void test_path_checks(void **state)
 {
     (void)state;
@@ -1024,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_options_read_by_version),
         cmocka_unit_test(test_options_reach_connections),
         cmocka_unit_test(test_file_mode_and_layout),
+        cmocka_unit_test(test_opening_writes_nothing),
         cmocka_unit_test(test_path_checks),
         cmocka_unit_test(test_foreign_files),
         cmocka_unit_test(test_relative_path),
