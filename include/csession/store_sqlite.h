@@ -29,11 +29,13 @@
  * first use, and reused; at most 32 idle ones are kept.
  *
  * Blocking. Every operation blocks the calling thread for the file I/O it
- * does (microseconds to milliseconds on a local disk; a commit with
- * synchronous FULL waits for fsync). SQLite lets one writer at a time into
- * the file, across all threads and processes: a write waits for the lock
- * at most `busy_timeout_ms` and then fails with CSESSION_ETIMEOUT, changing
- * nothing. With WAL (the default) reads never wait for writers.
+ * does (a read takes some microseconds, a write some tens on a local disk;
+ * a commit with synchronous FULL also waits for fsync). SQLite lets one
+ * writer at a time into the file, across all threads and processes: an
+ * operation waits for the lock at most `busy_timeout_ms` in all and then
+ * fails with CSESSION_ETIMEOUT, changing nothing. With WAL (the default)
+ * reads never wait for writers. A fork() waits for the operations in
+ * flight in other threads (see fork() below).
  *
  * Durability. A committed write survives a crash of the process (kill -9
  * included) in every journal mode; what it takes to survive a power cut or
@@ -61,11 +63,13 @@
  * its idle connections just before fork(), waiting for operations in
  * flight in other threads to end (each is bounded by the busy timeout), so
  * the child starts with none and opens its own on first use; the parent
- * reopens as it needs. Leaving the inherited connections unused is not
- * enough: docs/store-sqlite.md explains how that loses commits. This happens in pthread_atfork() handlers that the library
- * installs when the first SQLite store is created. Children made without
- * those handlers (vfork(), posix_spawn(), _Fork(), a raw clone) must only
- * exec or exit, as POSIX already requires of vfork().
+ * reopens as it needs. (Leaving inherited connections unused in the child
+ * is not enough: docs/store-sqlite.md explains how that loses commits.)
+ * This happens in pthread_atfork() handlers that the library installs when
+ * the first SQLite store is created. Children made without those handlers
+ * (vfork(), posix_spawn(), _Fork(), a raw clone) must only exec or exit,
+ * as POSIX already requires of vfork(). Other SQLite connections of the
+ * application to the same file must be closed before fork() as well.
  *
  * Thread safety: every operation may run concurrently on the same store,
  * and any number of stores and processes may use one file at once.
@@ -114,7 +118,8 @@ CSESSION_BEGIN_DECLS
 /* With WAL: a commit is written to the -wal file but not flushed to the
  * disk; the disk is flushed at each checkpoint. Survives a crash of the
  * process; a power cut or an operating system crash may roll back the
- * commits since the last checkpoint (typically the last second or so),
+ * commits since the last checkpoint (the WAL is checkpointed every 1000
+ * pages or so: some hundreds of session writes, however long they took),
  * leaving sessions as they were before those requests, but never a torn
  * one. Only with WAL: with a rollback journal SQLite's NORMAL can corrupt
  * the file in a power cut on some file systems, so the store refuses that
