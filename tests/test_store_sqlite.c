@@ -338,6 +338,11 @@ static void test_foreign_files(void **state)
     assert_non_null(strstr(csession_last_error(), "not a csession session store"));
     db = sqlite_test_raw(path);
     assert_int_equal(sqlite_test_int(db, "SELECT count(*) FROM sqlite_master"), 1);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "delete"); /* not made WAL */
+    sqlite3_finalize(st);
     sqlite3_close(db);
 
     /* A store of a newer layout is refused, not misread. */
@@ -819,25 +824,39 @@ static void test_busy_timeout(void **state)
     csession_store_free(s);
 }
 
-/* Every process must use one journal mode: a store that cannot set its
- * own says so instead of running in another. */
+/* WAL or not is the file's: a store set to the other kind is refused
+ * with a message saying what to do, and the file keeps its mode. */
 static void test_journal_mode_mismatch(void **state)
 {
     (void)state;
-    char path[600], k[65];
+    char path[600], k[65], v[32];
     csession_store *s = fresh("mismatch.db", NULL, path, sizeof path);
     store_save_str(s, "wal", TTL, k);
-    sqlite3 *holder = sqlite_test_raw(path); /* keeps the file open in WAL mode */
-    assert_int_equal(sqlite_test_int(holder, "SELECT count(*) FROM csession_sessions"), 1);
+    csession_store_free(s); /* nothing has the file open now */
     csession_store_sqlite_options o = CSESSION_STORE_SQLITE_OPTIONS_INIT;
     o.journal_mode = CSESSION_STORE_SQLITE_JOURNAL_DELETE;
-    o.busy_timeout_ms = 50;
-    csession_store *d = NULL;
-    int rc = csession_store_sqlite_new(&d, path, &o);
-    assert_true(rc == CSESSION_ESTORE || rc == CSESSION_ETIMEOUT);
+    csession_store *d = (csession_store *)&o;
+    assert_int_equal(csession_store_sqlite_new(&d, path, &o), CSESSION_EINVAL);
+    assert_non_null(strstr(csession_last_error(), "the file uses a WAL"));
+    assert_non_null(strstr(csession_last_error(), "PRAGMA journal_mode = delete"));
     assert_null(d);
+    s = sqlite_test_store(path, NULL);
+    assert_int_equal(csession__store_sqlite_pragma(s, "journal_mode", v, sizeof v), 0);
+    assert_string_equal(v, "wal");
     store_expect_str(s, k, "wal");
-    sqlite3_close(holder);
+    csession_store_free(s);
+
+    /* The other way round: a rollback-journal file and a WAL store. */
+    s = fresh("mismatch-delete.db", &o, path, sizeof path);
+    store_save_str(s, "delete", TTL, k);
+    csession_store_free(s);
+    assert_int_equal(csession_store_sqlite_new(&d, path, NULL), CSESSION_EINVAL);
+    assert_non_null(strstr(csession_last_error(), "the file uses a rollback journal"));
+    /* Rollback modes mix: they differ only in how a connection ends its
+     * journal. */
+    o.journal_mode = CSESSION_STORE_SQLITE_JOURNAL_TRUNCATE;
+    s = sqlite_test_store(path, &o);
+    store_expect_str(s, k, "delete");
     csession_store_free(s);
 }
 

@@ -94,7 +94,8 @@ CSESSION_BEGIN_DECLS
 /*
  * Journal modes (the `journal_mode` option). All of them keep committed
  * writes across a crash of the process; they differ in speed and in
- * concurrency. Every process that opens one file must use the same mode.
+ * concurrency. Every process that opens one file must use WAL, or every
+ * one a rollback journal.
  */
 #define CSESSION_STORE_SQLITE_JOURNAL_DEFAULT 0  /* WAL */
 /* Write-ahead log (the -wal and -shm files beside the database): readers
@@ -160,10 +161,10 @@ typedef struct csession_store_sqlite_options {
      * the operation fails with CSESSION_ETIMEOUT. */
     unsigned int busy_timeout_ms;
 
-    /* A CSESSION_STORE_SQLITE_JOURNAL_* mode (default WAL). WAL is a
-     * property of the file, kept across opens; the others are set by each
-     * connection. A connection that cannot set the mode (another process
-     * has the file open in another one) fails with CSESSION_ESTORE. */
+    /* A CSESSION_STORE_SQLITE_JOURNAL_* mode (default WAL). WAL or not is
+     * a property of the file, chosen when the store creates it: a store
+     * set to the other kind than its file's is refused (CSESSION_EINVAL).
+     * The rollback modes mix with each other. */
     int journal_mode;
 
     /* A CSESSION_STORE_SQLITE_SYNC_* level (default NORMAL with WAL, FULL
@@ -211,7 +212,9 @@ CSESSION_EXTERN(int) csession_store_sqlite_options_init(csession_store_sqlite_op
  *  CSESSION_EINVAL        NULL `out` or `path`, an empty, too long or
  *                         ":memory:" path, an unknown options version, an
  *                         option out of range, a path that is not a regular
- *                         file, or a database that is not a csession store;
+ *                         file, a database that is not a csession store,
+ *                         or a file in WAL mode for a store set to a
+ *                         rollback journal (or the other way round);
  *  CSESSION_ESTORE        the file cannot be created, opened or written
  *                         (read-only, full disk, no permission, not a
  *                         database, written by a newer csession); the

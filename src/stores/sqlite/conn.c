@@ -186,6 +186,15 @@ static int busy_wait(void *ctx, int count)
     return 1;
 }
 
+static int foreign_file(const char *path, long long app, long long objects)
+{
+    return csession__error(CSESSION_EINVAL,
+                           "SQLite store %s: the file is a database of something else "
+                           "(application_id %lld, %lld tables and indexes), not a csession "
+                           "session store",
+                           path, app, objects);
+}
+
 /* Everything a connection sets for itself, in an order that matters: the
  * busy timeout before anything that may wait for a lock. */
 static int configure(csession__sqlite_conn *c, const char *path,
@@ -216,6 +225,31 @@ static int configure(csession__sqlite_conn *c, const char *path,
     char text[160];
     const char *want = csession__sqlite_journal_name(set->journal_mode);
     char mode[32];
+    /* WAL or not is the file's, chosen when it is made. A store set to the
+     * other kind is refused rather than allowed to switch the file, which
+     * would flip it back and forth between processes set differently. */
+    /* A database of something else is left exactly as it is: refused
+     * before the journal mode below could change it. */
+    long long app = 0, objects = 0;
+    if (pages > 0 && ((rc = run_int(db, "PRAGMA application_id", &app)) != SQLITE_OK ||
+                      (rc = run_int(db, "SELECT count(*) FROM sqlite_master", &objects)) !=
+                          SQLITE_OK))
+        return csession__sqlite_fail(db, rc, path, "reading the layout", set->busy_timeout_ms);
+    if (app != APPLICATION_ID && (app != 0 || objects != 0))
+        return foreign_file(path, app, objects);
+    if (pages > 0 && app == APPLICATION_ID) {
+        if ((rc = run_sql(db, "PRAGMA journal_mode", mode, sizeof mode)) != SQLITE_OK)
+            return csession__sqlite_fail(db, rc, path, "reading the journal mode",
+                                         set->busy_timeout_ms);
+        int file_wal = strcmp(mode, "wal") == 0;
+        if (file_wal != (set->journal_mode == CSESSION_STORE_SQLITE_JOURNAL_WAL))
+            return csession__error(CSESSION_EINVAL,
+                                   "SQLite store %s: the file uses %s, the store is set to "
+                                   "journal mode %s; every process must use the same kind "
+                                   "(convert the file with the sqlite3 shell while nothing "
+                                   "has it open: PRAGMA journal_mode = %s)",
+                                   path, file_wal ? "a WAL" : "a rollback journal", want, want);
+    }
     snprintf(text, sizeof text, "PRAGMA journal_mode = %s", want);
     rc = run_sql(db, text, mode, sizeof mode);
     if (rc != SQLITE_OK)
@@ -278,11 +312,7 @@ static int check_or_create(sqlite3 *db, const char *path, unsigned int busy_ms)
         return 0;
     }
     if (app != 0 || objects != 0)
-        return csession__error(CSESSION_EINVAL,
-                               "SQLite store %s: the file is a database of something else "
-                               "(application_id %lld, %lld tables and indexes), not a csession "
-                               "session store",
-                               path, app, objects);
+        return foreign_file(path, app, objects);
     char text[96];
     snprintf(text, sizeof text, "PRAGMA application_id = %d; PRAGMA user_version = %d",
              APPLICATION_ID, SCHEMA_VERSION);
