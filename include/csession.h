@@ -21,5 +21,6 @@
 #include "csession/store_memory.h"
 #include "csession/store_cookie.h"
 #include "csession/store_redis.h"
+#include "csession/store_sqlite.h"
 
 #endif /* CSESSION_H */

@@ -1,5 +1,6 @@
 /* Library initialisation and version. */
 #include <pthread.h>
+#include <string.h>
 
 #include <sodium.h>
 
@@ -31,4 +32,31 @@ const char *csession_version(void)
 int csession_version_number(void)
 {
     return CSESSION_VERSION_NUMBER;
+}
+
+unsigned int csession_features(void)
+{
+    unsigned int features = CSESSION_FEATURE_REDIS;
+#ifdef CSESSION_HAVE_SQLITE
+    features |= CSESSION_FEATURE_SQLITE;
+#endif
+    return features;
+}
+
+int csession_has_feature(const char *name)
+{
+    static const struct {
+        const char *name;
+        unsigned int bit;
+    } names[] = {
+        { "redis", CSESSION_FEATURE_REDIS },
+        { "sqlite", CSESSION_FEATURE_SQLITE },
+    };
+    if (!name)
+        return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!strcmp(name, names[i].name))
+            return (csession_features() & names[i].bit) != 0;
+    }
+    return 0;
 }

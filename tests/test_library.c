@@ -155,6 +155,40 @@ static void test_allocator_hook(void **state)
     oom_uninstall();
 }
 
+/* What the build includes, as the build system says it does. */
+static void test_features(void **state)
+{
+    (void)state;
+    unsigned int f = csession_features();
+    assert_int_equal(CSESSION_FEATURE_REDIS, 0x1u);
+    assert_int_equal(CSESSION_FEATURE_SQLITE, 0x2u);
+    assert_true(f & CSESSION_FEATURE_REDIS);
+    assert_int_equal((f & CSESSION_FEATURE_SQLITE) != 0, CSESSION_TEST_SQLITE_BUILT);
+    assert_int_equal(f & ~(CSESSION_FEATURE_REDIS | CSESSION_FEATURE_SQLITE), 0);
+    assert_int_equal(csession_has_feature("redis"), 1);
+    assert_int_equal(csession_has_feature("sqlite"), CSESSION_TEST_SQLITE_BUILT);
+    assert_int_equal(csession_has_feature("SQLITE"), 0);
+    assert_int_equal(csession_has_feature("tls"), 0);
+    assert_int_equal(csession_has_feature(""), 0);
+    assert_int_equal(csession_has_feature(NULL), 0);
+
+    /* The SQLite store's options exist in every build; without the store,
+     * its constructor says how to get it. */
+    csession_store_sqlite_options o;
+    assert_int_equal(csession_store_sqlite_options_init(&o, CSESSION_STORE_SQLITE_OPTIONS_VERSION),
+                     0);
+    if (!CSESSION_TEST_SQLITE_BUILT) {
+        csession_store *s = (csession_store *)&o;
+        assert_int_equal(csession_store_sqlite_new(&s, "/tmp/never-made.db", &o),
+                         CSESSION_EUNSUPPORTED);
+        assert_null(s);
+        assert_non_null(strstr(csession_last_error(), "libsqlite3-dev"));
+        size_t removed = 5;
+        assert_int_equal(csession_store_sqlite_cleanup(NULL, 0, &removed), CSESSION_EUNSUPPORTED);
+        assert_int_equal(removed, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_buffers),
         cmocka_unit_test(test_buffer_out_of_memory_keeps_contents),
         cmocka_unit_test(test_allocator_hook),
+        cmocka_unit_test(test_features),
     };
     return cmocka_run_group_tests_name("library", tests, NULL, NULL);
 }

@@ -97,6 +97,8 @@ static int make_store(const server_options *o, csession_store **out)
     }
     if (!strcmp(o->store, "cookie"))
         return csession_store_cookie_new(out);
+    if (!strncmp(o->store, "sqlite:", 7))
+        return csession_store_sqlite_new(out, o->store + 7, NULL);
 #ifdef CSESSION_HAVE_REDIS_STORE
     return csession_store_redis_new(out, o->store, NULL);
 #else

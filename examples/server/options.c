@@ -19,8 +19,9 @@ static const char USAGE[] =
     "usage: session_server [options]\n"
     "  --host ADDR        address to listen on (default 127.0.0.1)\n"
     "  --port N           port (default 8080; 0 picks a free one and prints it)\n"
-    "  --store S          memory (default), cookie, or a redis://, redis+sentinel://\n"
-    "                     or redis+cluster:// URL\n"
+    "  --store S          memory (default), cookie, sqlite:PATH (a database file that\n"
+    "                     several server processes can share), or a redis://,\n"
+    "                     redis+sentinel:// or redis+cluster:// URL\n"
     "  --key-file PATH    64-byte cookie key as hex or base64 (else env CSESSION_KEY,\n"
     "                     else a random key: sessions then die with the process)\n"
     "  --insecure         no Secure attribute, for plain-http testing on localhost\n"
@@ -71,7 +72,8 @@ static long long parse_number(const char *s, long long min, long long max)
 
 static int store_ok(const char *s)
 {
-    return !strcmp(s, "memory") || !strcmp(s, "cookie") || !strncmp(s, "redis://", 8) ||
+    return !strcmp(s, "memory") || !strcmp(s, "cookie") || (!strncmp(s, "sqlite:", 7) && s[7]) ||
+           !strncmp(s, "redis://", 8) ||
            !strncmp(s, "rediss://", 9) || !strncmp(s, "unix://", 7) ||
            !strncmp(s, "redis+sentinel://", 17) || !strncmp(s, "redis+cluster://", 16);
 }
@@ -147,7 +149,8 @@ int options_parse(server_options *opts, int argc, char **argv)
             opts->port = (unsigned)v;
         } else if (!strcmp(flag, "--store")) {
             if (!store_ok(value))
-                return bad("--store: \"%s\" is not memory, cookie or a redis:// URL", value);
+                return bad("--store: \"%s\" is not memory, cookie, sqlite:PATH or a redis:// URL",
+                           value);
             opts->store = value;
         } else if (!strcmp(flag, "--key-file")) {
             opts->key_file = value;

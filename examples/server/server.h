@@ -33,7 +33,7 @@ typedef int mhd_result;
 typedef struct server_options {
     const char *host;     /* address to bind (default 127.0.0.1) */
     unsigned port;        /* 0: let the system pick one */
-    const char *store;    /* "memory", "cookie" or a redis:// URL */
+    const char *store;    /* "memory", "cookie", "sqlite:PATH" or a redis:// URL */
     const char *key_file; /* NULL: CSESSION_KEY, else a generated key */
     int insecure;         /* drop the Secure attribute (plain-http testing) */
     int64_t ttl;          /* 0: the library's default */

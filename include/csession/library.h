@@ -22,6 +22,33 @@ CSESSION_EXTERN(const char *) csession_version(void);
 /* The library's version as MAJOR * 10000 + MINOR * 100 + PATCH. */
 CSESSION_EXTERN(int) csession_version_number(void);
 
+/*
+ * Optional parts of the library, as bits of csession_features(). The values
+ * are part of the ABI: they never change, and new parts take the next free
+ * bit (0x4u, 0x8u, ...: TLS to Redis, say). A program built against an
+ * older header simply does not ask for the newer bits.
+ */
+/* The Redis store (csession_store_redis_new()); in every build today. */
+#define CSESSION_FEATURE_REDIS 0x1u
+/* The SQLite store (csession_store_sqlite_new()), compiled in when
+ * libsqlite3 was found at build time (CMake option CSESSION_WITH_SQLITE). */
+#define CSESSION_FEATURE_SQLITE 0x2u
+
+/*
+ * The CSESSION_FEATURE_* bits of the parts this build of the library
+ * includes. Functions of a part that is left out still exist and fail with
+ * CSESSION_EUNSUPPORTED. Thread-safe.
+ */
+CSESSION_EXTERN(unsigned int) csession_features(void);
+
+/*
+ * 1 when this build includes the part named `name` ("redis", "sqlite";
+ * ASCII, lower case, NUL-terminated), 0 when it does not or the name is
+ * unknown or NULL. The same answer as csession_features(), for bindings
+ * that cannot read macros. Thread-safe.
+ */
+CSESSION_EXTERN(int) csession_has_feature(const char *name);
+
 typedef void *(*csession_malloc_fn)(size_t size);
 typedef void *(*csession_realloc_fn)(void *ptr, size_t size);
 typedef void (*csession_free_fn)(void *ptr);

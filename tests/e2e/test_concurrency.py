@@ -3,8 +3,8 @@
 
 usage: test_concurrency.py PATH/TO/session_server [STORE...]
 
-STORE is memory, redis, sentinel or cluster (default: all that can run here;
-the Redis ones start their own servers). For each store:
+STORE is memory, sqlite, redis, sentinel or cluster (default: all but sqlite
+that can run here; the Redis ones start their own servers). For each store:
 - 16 clients send 200 POST /do_something each with one cookie, at once: the
   final counter equals the number of 200 answers, and every answer is 200;
 - 20 rounds of a logout in the middle of a flood of requests on the same
@@ -194,6 +194,9 @@ def main():
         for name in stores:
             if name == "memory":
                 run(name, "memory")
+                continue
+            if name == "sqlite":
+                run(name, "sqlite:" + os.path.join(e2e.WORK, "concurrency.db"))
                 continue
             if not redis_servers.available():
                 print("== %s: skipped (redis-server or redis-cli missing)" % name)
