@@ -56,7 +56,11 @@ class InstallTest(unittest.TestCase):
             cls.root = env["DESTDIR"] + cls.prefix
         else:
             cls.site = os.path.join(cls.prefix, cls.pydir)
-        subprocess.run([cls.cmake, "--install", cls.build, "--prefix", cls.prefix], env=env,
+        # --component: cmake then writes install_manifest_Unspecified.txt,
+        # not install_manifest.txt, which a `sudo cmake --install` of the
+        # same build leaves owned by root (every file is in that component).
+        subprocess.run([cls.cmake, "--install", cls.build, "--prefix", cls.prefix,
+                        "--component", "Unspecified"], env=env,
                        check=True, stdout=subprocess.DEVNULL)
 
     @classmethod
