@@ -31,6 +31,12 @@ void csession__session_key_generate(char out[CSESSION__SESSION_KEY_LEN])
     sodium_memzero(pool, sizeof pool);
 }
 
+void csession__session_key_draw(char out[CSESSION__SESSION_KEY_LEN], void *ctx)
+{
+    (void)ctx;
+    csession__session_key_generate(out);
+}
+
 /* 1 for [A-Za-z0-9] (not isalnum(): that one follows the locale). A table,
  * because every request checks a key: three range tests a byte cost four
  * times the instructions. */

@@ -15,6 +15,10 @@
  */
 void csession__session_key_generate(char out[CSESSION__SESSION_KEY_LEN]);
 
+/* The same in the shape of the stores' replaceable key generators (`ctx`
+ * unused): their default. */
+void csession__session_key_draw(char out[CSESSION__SESSION_KEY_LEN], void *ctx);
+
 /* 1 when `key` has exactly the shape generate() makes, else 0. */
 int csession__session_key_valid(const char *key, size_t len);
 

@@ -24,6 +24,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "clock.h"
 #include "error.h"
 #include "memory.h"
 #include "memory_table.h"
@@ -71,29 +72,6 @@ typedef struct memory_store {
     atomic_size_t anonymous; /* of them, sessions that never renewed */
     char pad_after[64];
 } memory_store;
-
-static int64_t monotonic_ms(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void csprng_keygen(char out[CSESSION__SESSION_KEY_LEN], void *ctx)
-{
-    (void)ctx;
-    csession__session_key_generate(out);
-}
-
-/* now + ttl, saturating: a TTL of centuries means "never" rather than a
- * deadline in the past. */
-static int64_t deadline_of(int64_t now_ms, int64_t ttl_seconds)
-{
-    if (ttl_seconds > (INT64_MAX - now_ms) / 1000)
-        return INT64_MAX;
-    return now_ms + ttl_seconds * 1000;
-}
 
 static uint64_t hash_key(const memory_store *m, const char *key)
 {
@@ -293,7 +271,7 @@ static int insert_new(memory_store *m, csession__mem_entry *e, int64_t ttl_secon
         e->hash = hash_key(m, e->key);
         shard_op op;
         csession__mem_entry *old = op_live(m, &op, op_begin(m, &op, e->hash, e->key));
-        e->deadline_ms = deadline_of(op.now, ttl_seconds);
+        e->deadline_ms = csession__deadline_ms(op.now, ttl_seconds);
         int inserted = 0;
         if (!old) {
             set = csession__mem_table_reserve(&op.sh->table);
@@ -371,7 +349,7 @@ static int replace_entry(memory_store *m, const char *key, csession__mem_entry *
     if (old && expected != ANY_REVISION && old->revision != expected) {
         rc = CSESSION_ECONFLICT;
     } else if (old) {
-        e->deadline_ms = deadline_of(op.now, ttl_seconds);
+        e->deadline_ms = csession__deadline_ms(op.now, ttl_seconds);
         e->revision = old->revision + 1;
         e->anonymous = old->anonymous; /* its budget's place moves with it */
         /* The old state is wiped by op_end(), with the rest of the garbage. */
@@ -446,7 +424,7 @@ static int memory_load_rev(csession_store *store, const char *key, size_t key_le
         *revision = e->revision;
         if (!rc && touch_ttl_seconds > 0)
             csession__mem_table_set_deadline(&op.sh->table, e,
-                                             deadline_of(op.now, touch_ttl_seconds));
+                                             csession__deadline_ms(op.now, touch_ttl_seconds));
     }
     op_end(&op);
     return rc;
@@ -483,7 +461,7 @@ static int memory_update_ttl(csession_store *store, const char *key, size_t key_
     shard_op op;
     csession__mem_entry *e = op_live(m, &op, op_begin(m, &op, hash_key(m, key), key));
     if (e)
-        csession__mem_table_set_deadline(&op.sh->table, e, deadline_of(op.now, ttl_seconds));
+        csession__mem_table_set_deadline(&op.sh->table, e, csession__deadline_ms(op.now, ttl_seconds));
     op_end(&op);
     return 0;
 }
@@ -616,8 +594,8 @@ int csession_store_memory_new(csession_store **out, const csession_store_memory_
     m->max_state_bytes = lim.max_state_bytes;
     atomic_init(&m->live, 0);
     atomic_init(&m->anonymous, 0);
-    m->now_ms = monotonic_ms;
-    m->keygen = csprng_keygen;
+    m->now_ms = csession__monotonic_ms;
+    m->keygen = csession__session_key_draw;
     /* A secret hash key per store: nobody outside can aim keys at one
      * shard or one bucket. */
     crypto_shorthash_keygen(m->hash_key);
@@ -664,7 +642,7 @@ int csession__store_memory_set_clock(csession_store *store, csession__clock_fn n
     if (!csession__store_is_memory(store))
         return csession__error(CSESSION_EINVAL, "not a memory store");
     memory_store *m = (memory_store *)store;
-    m->now_ms = now_ms ? now_ms : monotonic_ms;
+    m->now_ms = now_ms ? now_ms : csession__monotonic_ms;
     m->now_ctx = ctx;
     return 0;
 }
@@ -675,7 +653,7 @@ int csession__store_memory_set_keygen(csession_store *store, csession__keygen_fn
     if (!csession__store_is_memory(store))
         return csession__error(CSESSION_EINVAL, "not a memory store");
     memory_store *m = (memory_store *)store;
-    m->keygen = keygen ? keygen : csprng_keygen;
+    m->keygen = keygen ? keygen : csession__session_key_draw;
     m->keygen_ctx = ctx;
     return 0;
 }

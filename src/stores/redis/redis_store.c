@@ -49,12 +49,6 @@ typedef struct redis_store {
     atomic_ulong refused_values; /* too big, or of another type */
 } redis_store;
 
-static void csprng_keygen(char out[KEY_LEN], void *ctx)
-{
-    (void)ctx;
-    csession__session_key_generate(out);
-}
-
 static int64_t capped(int64_t ttl_seconds)
 {
     return ttl_seconds > MAX_TTL_SECONDS ? MAX_TTL_SECONDS : ttl_seconds;
@@ -461,7 +455,7 @@ int csession_store_redis_new(csession_store **out, const char *url,
     r->prefix_len = prefix_len;
     r->mapper = o.key_mapper;
     r->mapper_payload = o.key_mapper_payload;
-    r->keygen = csprng_keygen;
+    r->keygen = csession__session_key_draw;
     atomic_init(&r->refused_values, 0);
 
     r->base.version = CSESSION_STORE_VERSION;
@@ -505,7 +499,7 @@ int csession__store_redis_set_keygen(csession_store *store, csession__redis_keyg
     if (!csession__store_is_redis(store))
         return csession__error(CSESSION_EINVAL, "not a Redis store");
     redis_store *r = (redis_store *)store;
-    r->keygen = keygen ? keygen : csprng_keygen;
+    r->keygen = keygen ? keygen : csession__session_key_draw;
     r->keygen_ctx = ctx;
     return 0;
 }

@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "clock.h"
 #include "conn.h"
 #include "csession/library.h"
 #include "error.h"
@@ -54,29 +55,6 @@ typedef struct sqlite_store {
     void *keygen_ctx;
     atomic_ulong reclaimed;
 } sqlite_store;
-
-static int64_t wall_clock_ms(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void csprng_keygen(char out[CSESSION__SESSION_KEY_LEN], void *ctx)
-{
-    (void)ctx;
-    csession__session_key_generate(out);
-}
-
-/* now + ttl, saturating: a TTL of centuries means "never" rather than a
- * deadline in the past. */
-static int64_t deadline_of(int64_t now_ms, int64_t ttl_seconds)
-{
-    if (ttl_seconds > (INT64_MAX - now_ms) / 1000)
-        return INT64_MAX;
-    return now_ms + ttl_seconds * 1000;
-}
 
 void csession__sqlite_row_id(const char *key, unsigned char id[CSESSION__SQLITE_ID_BYTES])
 {
@@ -243,7 +221,7 @@ static int insert_row(op *o, const char *state, size_t state_len, int64_t ttl_se
     rc = reclaim(o, o->s->set.cleanup_budget);
     if (rc >= 0) {
         sqlite3_stmt *st = stmt(o, CSESSION__SQ_INSERT);
-        sqlite3_bind_int64(st, 3, deadline_of(o->now, ttl_seconds));
+        sqlite3_bind_int64(st, 3, csession__deadline_ms(o->now, ttl_seconds));
         rc = bind_state(o, st, state, state_len);
         if (!rc)
             rc = run(o, st);
@@ -321,7 +299,7 @@ static int rewrite(op *o, const char *state, size_t state_len, int64_t ttl_secon
                    const uint64_t *expected)
 {
     sqlite3_stmt *st = stmt(o, expected ? CSESSION__SQ_UPDATE_IF : CSESSION__SQ_UPDATE);
-    sqlite3_bind_int64(st, 3, deadline_of(o->now, ttl_seconds));
+    sqlite3_bind_int64(st, 3, csession__deadline_ms(o->now, ttl_seconds));
     if (expected)
         sqlite3_bind_int64(st, 5, (sqlite3_int64)*expected);
     int rc = bind_state(o, st, state, state_len);
@@ -416,7 +394,7 @@ static int sq_load_rev(csession_store *store, const char *key, size_t key_len,
     int touch = touch_ttl_seconds > 0;
     sqlite3_stmt *st = stmt(&o, touch ? CSESSION__SQ_LOAD_TOUCH : CSESSION__SQ_LOAD);
     if (touch)
-        sqlite3_bind_int64(st, 3, deadline_of(o.now, touch_ttl_seconds));
+        sqlite3_bind_int64(st, 3, csession__deadline_ms(o.now, touch_ttl_seconds));
     rc = step(&o, st);
     if (rc == SQLITE_ROW) {
         rc = csession__buf_set(state, sqlite3_column_blob(st, 0),
@@ -452,7 +430,7 @@ static int sq_update_ttl(csession_store *store, const char *key, size_t key_len,
     if (rc)
         return rc;
     sqlite3_stmt *st = stmt(&o, CSESSION__SQ_TOUCH);
-    sqlite3_bind_int64(st, 3, deadline_of(o.now, ttl_seconds));
+    sqlite3_bind_int64(st, 3, csession__deadline_ms(o.now, ttl_seconds));
     rc = run(&o, st);
     return op_end(&o, rc < 0 ? rc : 0);
 }
@@ -562,8 +540,8 @@ int csession_store_sqlite_new(csession_store **out, const char *path,
     if (!s)
         return csession__oom();
     s->set = set;
-    s->now_ms = wall_clock_ms;
-    s->keygen = csprng_keygen;
+    s->now_ms = csession__realtime_ms;
+    s->keygen = csession__session_key_draw;
     atomic_init(&s->reclaimed, 0);
     if ((rc = prepare_file(path, &s->path))) {
         destroy(s, 0);
@@ -692,7 +670,7 @@ int csession__store_sqlite_set_clock(csession_store *store, csession__sqlite_clo
     if (!csession__store_is_sqlite(store))
         return csession__error(CSESSION_EINVAL, "not an SQLite store");
     sqlite_store *s = (sqlite_store *)store;
-    s->now_ms = now_ms ? now_ms : wall_clock_ms;
+    s->now_ms = now_ms ? now_ms : csession__realtime_ms;
     s->now_ctx = ctx;
     return 0;
 }
@@ -703,7 +681,7 @@ int csession__store_sqlite_set_keygen(csession_store *store, csession__sqlite_ke
     if (!csession__store_is_sqlite(store))
         return csession__error(CSESSION_EINVAL, "not an SQLite store");
     sqlite_store *s = (sqlite_store *)store;
-    s->keygen = keygen ? keygen : csprng_keygen;
+    s->keygen = keygen ? keygen : csession__session_key_draw;
     s->keygen_ctx = ctx;
     return 0;
 }
