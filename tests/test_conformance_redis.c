@@ -41,32 +41,7 @@ static int new_store(csession_store **out, void *ctx)
 static void advance_time(csession_store *store, int64_t seconds, void *ctx)
 {
     redis_target *t = ctx;
-    char prefix[128];
-    store_redis_prefix(store, prefix, sizeof prefix);
-    long long cursor = 0;
-    do {
-        redisReply *r = redisCommand(t->raw, "SCAN %lld MATCH %s* COUNT 1000", cursor, prefix);
-        assert_non_null(r);
-        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-        assert_int_equal(r->elements, 2);
-        cursor = atoll(r->element[0]->str);
-        const redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements; i++) {
-            const redisReply *k = keys->element[i];
-            redisReply *p = redisCommand(t->raw, "PTTL %b", k->str, k->len);
-            assert_non_null(p);
-            long long pttl = p->type == REDIS_REPLY_INTEGER ? p->integer : -2;
-            freeReplyObject(p);
-            if (pttl < 0) /* gone meanwhile, or no TTL: not ours to age */
-                continue;
-            long long left = pttl - (long long)seconds * 1000;
-            p = left > 0 ? redisCommand(t->raw, "PEXPIRE %b %lld", k->str, k->len, left)
-                         : redisCommand(t->raw, "DEL %b", k->str, k->len);
-            assert_non_null(p);
-            freeReplyObject(p);
-        }
-        freeReplyObject(r);
-    } while (cursor != 0);
+    store_redis_age(store, t->raw, seconds);
 }
 
 int main(void)

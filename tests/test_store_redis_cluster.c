@@ -299,32 +299,10 @@ static int conformance_store(csession_store **out, void *ctx)
 static void advance_time(csession_store *store, int64_t seconds, void *ctx)
 {
     (void)ctx;
-    char prefix[128];
-    store_redis_prefix(store, prefix, sizeof prefix);
     for (int n = 0; n < CLUSTER_NODES; n++) {
         redisContext *c = redis_test_connect_port(cluster.nodes[n].port, NULL);
         assert_non_null(c);
-        long long cursor = 0;
-        do {
-            redisReply *r = redisCommand(c, "SCAN %lld MATCH %s* COUNT 1000", cursor, prefix);
-            assert_non_null(r);
-            assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-            cursor = atoll(r->element[0]->str);
-            const redisReply *keys = r->element[1];
-            for (size_t i = 0; i < keys->elements; i++) {
-                const redisReply *k = keys->element[i];
-                redisReply *p = redisCommand(c, "PTTL %b", k->str, k->len);
-                long long pttl = p && p->type == REDIS_REPLY_INTEGER ? p->integer : -2;
-                freeReplyObject(p);
-                if (pttl < 0)
-                    continue;
-                long long left = pttl - (long long)seconds * 1000;
-                p = left > 0 ? redisCommand(c, "PEXPIRE %b %lld", k->str, k->len, left)
-                             : redisCommand(c, "DEL %b", k->str, k->len);
-                freeReplyObject(p);
-            }
-            freeReplyObject(r);
-        } while (cursor != 0);
+        store_redis_age(store, c, seconds);
         redisFree(c);
     }
 }

@@ -3,6 +3,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -62,4 +63,34 @@ void store_redis_prefix(csession_store *s, char *out, size_t size)
     memcpy(out, k.ptr, k.size - 64);
     out[k.size - 64] = '\0';
     csession_buf_dispose(&k);
+}
+
+void store_redis_age(csession_store *store, redisContext *c, int64_t seconds)
+{
+    char prefix[128];
+    store_redis_prefix(store, prefix, sizeof prefix);
+    long long cursor = 0;
+    do {
+        redisReply *r = redisCommand(c, "SCAN %lld MATCH %s* COUNT 1000", cursor, prefix);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        assert_int_equal(r->elements, 2);
+        cursor = atoll(r->element[0]->str);
+        const redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements; i++) {
+            const redisReply *k = keys->element[i];
+            redisReply *p = redisCommand(c, "PTTL %b", k->str, k->len);
+            assert_non_null(p);
+            long long pttl = p->type == REDIS_REPLY_INTEGER ? p->integer : -2;
+            freeReplyObject(p);
+            if (pttl < 0) /* gone meanwhile, or no TTL: not ours to age */
+                continue;
+            long long left = pttl - (long long)seconds * 1000;
+            p = left > 0 ? redisCommand(c, "PEXPIRE %b %lld", k->str, k->len, left)
+                         : redisCommand(c, "DEL %b", k->str, k->len);
+            assert_non_null(p);
+            freeReplyObject(p);
+        }
+        freeReplyObject(r);
+    } while (cursor != 0);
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <hiredis/hiredis.h>
+
 #include "csession/sys/store.h"
 #include "stores/redis/redis_store.h"
 
@@ -24,6 +26,14 @@ void store_expect_str(csession_store *s, const char *key, const char *expected);
 /* The Redis store's key prefix (the Redis key of any session key, minus
  * the key), NUL-terminated in out[0..size). */
 void store_redis_prefix(csession_store *s, char *out, size_t size);
+
+/*
+ * Makes every key of `store` (its prefix) on the server behind `c` `seconds`
+ * older: PTTL, then PEXPIRE with the rest, or DEL when nothing is left.
+ * Keys without a TTL are left alone. The conformance suites' advance_time
+ * on Redis, once per server that holds keys.
+ */
+void store_redis_age(csession_store *store, redisContext *c, int64_t seconds);
 
 /* The Redis store's counters. */
 csession__redis_stats store_redis_stats(csession_store *s);
