@@ -81,6 +81,26 @@ static csession_store *new_store(void)
     return s;
 }
 
+/* A manager with a fresh key on `store` (taken). */
+static csession_manager *manager_on(csession_store *store)
+{
+    csession_config *cfg = NULL;
+    unsigned char master[64];
+    assert_int_equal(csession_key_generate(master, sizeof master), 0);
+    assert_int_equal(csession_config_new(&cfg), 0);
+    assert_int_equal(csession_config_add_key(cfg, master, sizeof master), 0);
+    csession_manager *mgr = NULL;
+    assert_int_equal(csession_manager_new(&mgr, cfg, store), 0);
+    csession_config_free(cfg);
+    return mgr;
+}
+
+/* The name=value pair of a Set-Cookie value, as a browser sends it back. */
+static void cookie_of(const csession_buf *set, char *out, size_t size)
+{
+    snprintf(out, size, "%.*s", (int)strcspn(set->ptr, ";"), set->ptr);
+}
+
 static const char STATE1[] = "{\"v\":1,\"state\":{\"n\":1}}";
 static const char STATE2[] = "{\"v\":1,\"state\":{\"n\":2}}";
 static const char STATE3[] = "{\"v\":1,\"state\":{\"n\":3}}";
@@ -174,25 +194,18 @@ static void test_oversized_value_not_read(void **state)
 static void test_wrong_type_value(void **state)
 {
     (void)state;
-    csession_config *cfg = NULL;
-    unsigned char master[64];
-    assert_int_equal(csession_key_generate(master, sizeof master), 0);
-    assert_int_equal(csession_config_new(&cfg), 0);
-    assert_int_equal(csession_config_add_key(cfg, master, sizeof master), 0);
-    csession_manager *mgr = NULL;
     csession_store *st = NULL;
     csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
     o.key_prefix = "wrongtype:";
     assert_int_equal(csession_store_redis_new(&st, server.url, &o), 0);
-    assert_int_equal(csession_manager_new(&mgr, cfg, st), 0);
-    csession_config_free(cfg);
+    csession_manager *mgr = manager_on(st);
     csession *sess;
     csession_buf set = CSESSION_BUF_INIT;
     assert_int_equal(csession_manager_load(mgr, NULL, 0, &sess), 0);
     assert_int_equal(csession_insert_int64(sess, "n", 1), 0);
     assert_int_equal(csession_manager_commit(mgr, sess, &set), 0);
     char cookie[512];
-    snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(set.ptr, ";"), set.ptr);
+    cookie_of(&set, cookie, sizeof cookie);
     csession_free(sess);
     /* the key now holds a hash */
     redisReply *keys = cmd("KEYS wrongtype:*");
@@ -208,7 +221,7 @@ static void test_wrong_type_value(void **state)
         assert_int_equal(csession_manager_commit(mgr, sess, &set), 0);
         assert_true(set.size > 0);
         char fresh[512];
-        snprintf(fresh, sizeof fresh, "%.*s", (int)strcspn(set.ptr, ";"), set.ptr);
+        cookie_of(&set, fresh, sizeof fresh);
         assert_string_not_equal(fresh, cookie);
         csession_free(sess);
         /* the new cookie works */
@@ -419,14 +432,7 @@ static void test_load_with_touch(void **state)
 static void test_commit_one_round_trip(void **state)
 {
     (void)state;
-    csession_config *cfg = NULL;
-    unsigned char master[64];
-    assert_int_equal(csession_key_generate(master, sizeof master), 0);
-    assert_int_equal(csession_config_new(&cfg), 0);
-    assert_int_equal(csession_config_add_key(cfg, master, sizeof master), 0);
-    csession_manager *mgr = NULL;
-    assert_int_equal(csession_manager_new(&mgr, cfg, new_store()), 0);
-    csession_config_free(cfg);
+    csession_manager *mgr = manager_on(new_store());
     csession *sess;
     csession_buf set = CSESSION_BUF_INIT;
     assert_int_equal(csession_manager_load(mgr, NULL, 0, &sess), 0);
@@ -434,7 +440,7 @@ static void test_commit_one_round_trip(void **state)
     assert_int_equal(csession_manager_commit(mgr, sess, &set), 0);
     csession_free(sess);
     char cookie[512];
-    snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(set.ptr, ";"), set.ptr);
+    cookie_of(&set, cookie, sizeof cookie);
     /* the script is known to the server from here on */
     assert_int_equal(csession_manager_load(mgr, cookie, strlen(cookie), &sess), 0);
     assert_int_equal(csession_insert_int64(sess, "n", 2), 0);
