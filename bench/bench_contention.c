@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "csession.h"
 #include "csession/store_redis.h"
 #include "manager_stats.h"
@@ -32,19 +33,6 @@
 
 static long requests_per_thread = 2000;
 static int reps = 5;
-
-static void die(const char *what, int rc)
-{
-    fprintf(stderr, "%s: %s (%s)\n", what, csession_strerror(rc), csession_last_error());
-    exit(1);
-}
-
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef struct worker {
     csession_manager *mgr;
@@ -65,7 +53,7 @@ static void new_session(csession_manager *mgr, char *cookie, size_t size)
     if (!rc)
         rc = csession_manager_commit(mgr, s, &set);
     if (rc)
-        die("first request", rc);
+        bench_die("first request", rc);
     snprintf(cookie, size, "%.*s", (int)strcspn(set.ptr, ";"), set.ptr);
     csession_buf_dispose(&set);
     csession_free(s);
@@ -80,20 +68,20 @@ static void *run(void *arg)
         csession *s;
         int rc = csession_manager_load(w->mgr, w->cookie, strlen(w->cookie), &s);
         if (rc)
-            die("load", rc);
+            bench_die("load", rc);
         for (;;) {
             int64_t n = 0;
             csession_get_int64(s, w->key, &n);
             if ((rc = csession_insert_int64(s, w->key, n + 1)))
-                die("insert", rc);
+                bench_die("insert", rc);
             rc = csession_manager_commit(w->mgr, s, &set);
             if (rc != CSESSION_ECONFLICT)
                 break;
             if ((rc = csession_manager_reload(w->mgr, s)))
-                die("reload", rc);
+                bench_die("reload", rc);
         }
         if (rc)
-            die("commit", rc);
+            bench_die("commit", rc);
         csession_free(s);
         w->done++;
     }
@@ -107,7 +95,7 @@ static int64_t stored(csession_manager *mgr, const char *cookie, const char *key
     int64_t n = 0;
     int rc = csession_manager_load(mgr, cookie, strlen(cookie), &s);
     if (rc)
-        die("load", rc);
+        bench_die("load", rc);
     csession_get_int64(s, key, &n);
     csession_free(s);
     return n;
@@ -144,10 +132,10 @@ static result one_run(csession_manager *mgr, int mode)
     for (int t = 0; t < THREADS; t++)
         pthread_create(&th[t], NULL, run, &w[t]);
     pthread_barrier_wait(&start);
-    double t0 = seconds();
+    double t0 = bench_seconds();
     for (int t = 0; t < THREADS; t++)
         pthread_join(th[t], NULL);
-    double took = seconds() - t0;
+    double took = bench_seconds() - t0;
     csession__manager_get_stats(mgr, &after);
     pthread_barrier_destroy(&start);
     long total = 0;
@@ -169,12 +157,6 @@ static result one_run(csession_manager *mgr, int mode)
     return r;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void bench(const char *store_name, csession_manager *mgr)
 {
     double rps[3][64], ratio[2][64];
@@ -188,9 +170,9 @@ static void bench(const char *store_name, csession_manager *mgr)
         ratio[1][r] = rps[OWN_KEYS][r] / rps[APART][r];
     }
     for (int m = 0; m < 3; m++) {
-        qsort(rps[m], (size_t)reps, sizeof(double), cmp_double);
+        qsort(rps[m], (size_t)reps, sizeof(double), bench_cmp_double);
         if (m < 2)
-            qsort(ratio[m], (size_t)reps, sizeof(double), cmp_double);
+            qsort(ratio[m], (size_t)reps, sizeof(double), bench_cmp_double);
         printf("%-7s %-9s %9.0f req/s", store_name, mode_names[m], rps[m][reps / 2]);
         if (m < 2)
             printf("  x%.2f of apart  conflicts/req %.3f  merges/req %.3f", ratio[m][reps / 2],
@@ -212,7 +194,7 @@ static csession_manager *manager(csession_store *store)
     if (!rc)
         rc = csession_manager_new(&mgr, cfg, store);
     if (rc)
-        die("manager", rc);
+        bench_die("manager", rc);
     csession_config_free(cfg);
     return mgr;
 }
@@ -246,7 +228,7 @@ int main(int argc, char **argv)
         o.pool_size = THREADS;
         int rc = csession_store_redis_new(&st, redis, &o);
         if (rc)
-            die("Redis store", rc);
+            bench_die("Redis store", rc);
         mgr = manager(st);
         bench("redis", mgr);
         csession_manager_free(mgr);

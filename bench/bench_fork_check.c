@@ -23,31 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "csession.h"
 #include "fork_guard.h"
 #include "stores/redis/pool.h"
 #include "stores/redis/url.h"
 
 #define REPS 11
-
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
 
 static void no_reset(void *object)
 {
@@ -63,10 +45,10 @@ static atomic_long sink; /* keeps the loops' results observable */
 static double guard_only(void)
 {
     long changed = 0;
-    double t0 = seconds();
+    double t0 = bench_seconds();
     for (long i = 0; i < iterations; i++)
         changed += csession__fork_guard_check(&guard, no_reset, NULL);
-    double t = seconds() - t0;
+    double t = bench_seconds() - t0;
     atomic_fetch_add(&sink, changed);
     return t;
 }
@@ -74,10 +56,10 @@ static double guard_only(void)
 static double getpid_only(void)
 {
     long changed = 0;
-    double t0 = seconds();
+    double t0 = bench_seconds();
     for (long i = 0; i < iterations; i++)
         changed += getpid() != made_in;
-    double t = seconds() - t0;
+    double t = bench_seconds() - t0;
     atomic_fetch_add(&sink, changed);
     return t;
 }
@@ -95,21 +77,21 @@ static void checkout(void)
 
 static double checkouts(void)
 {
-    double t0 = seconds();
+    double t0 = bench_seconds();
     for (long i = 0; i < iterations; i++)
         checkout();
-    return seconds() - t0;
+    return bench_seconds() - t0;
 }
 
 static double checkouts_getpid(void)
 {
     long changed = 0;
-    double t0 = seconds();
+    double t0 = bench_seconds();
     for (long i = 0; i < iterations; i++) {
         changed += getpid() != made_in;
         checkout();
     }
-    double t = seconds() - t0;
+    double t = bench_seconds() - t0;
     atomic_fetch_add(&sink, changed);
     return t;
 }
@@ -120,7 +102,7 @@ static double ns_per_iteration(double (*fn)(void))
     fn(); /* warm up */
     for (int r = 0; r < REPS; r++)
         v[r] = fn() * 1e9 / (double)iterations;
-    return median(v, REPS);
+    return bench_median(v, REPS);
 }
 
 int main(int argc, char **argv)

@@ -38,6 +38,7 @@
 
 #include <sqlite3.h>
 
+#include "bench_util.h"
 #include "csession.h"
 #include "csession/store_sqlite.h"
 #include "stores/sqlite/sqlite_store.h"
@@ -54,29 +55,11 @@ static char work_dir[512];
 static unsigned char master_key[CSESSION_KEY_BYTES];
 static volatile int sink;
 
-static void die(const char *what, int rc)
-{
-    fprintf(stderr, "%s: %s (%s)\n", what, csession_strerror(rc), csession_last_error());
-    exit(1);
-}
-
 static double now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
 }
 
 static long long file_size(const char *path)
@@ -111,7 +94,7 @@ static csession_manager *new_manager(csession_store *store)
     if (!rc)
         rc = csession_manager_new(&mgr, cfg, store);
     if (rc)
-        die("manager", rc);
+        bench_die("manager", rc);
     csession_config_free(cfg);
     return mgr;
 }
@@ -141,7 +124,7 @@ static void login_all(worker *w)
         if (!rc)
             rc = csession_manager_commit(w->mgr, s, &w->set_cookie);
         if (rc)
-            die("login", rc);
+            bench_die("login", rc);
         size_t pair = strcspn(w->set_cookie.ptr, ";");
         int n = snprintf(w->v[i].header, sizeof w->v[i].header, "_ga=GA1.2.1234567890; %.*s",
                          (int)pair, w->set_cookie.ptr);
@@ -157,18 +140,18 @@ static void requests(worker *w, long iters)
         csession *s;
         int rc = csession_manager_load(w->mgr, v->header, v->header_len, &s);
         if (rc)
-            die("load", rc);
+            bench_die("load", rc);
         const char *user;
         size_t len;
         int64_t counter = 0;
         if ((rc = csession_get_string(s, "user_id", &user, &len)) ||
             (rc = csession_get_int64(s, "counter", &counter)))
-            die("the session did not load", rc);
+            bench_die("the session did not load", rc);
         sink += user[len - 1] + (int)counter;
         if (w->write && (rc = csession_insert_int64(s, "counter", counter + 1)))
-            die("insert", rc);
+            bench_die("insert", rc);
         if ((rc = csession_manager_commit(w->mgr, s, &w->set_cookie)))
-            die("commit", rc);
+            bench_die("commit", rc);
         csession_free(s);
     }
 }
@@ -204,7 +187,7 @@ static double run_threads(worker *w, int threads, int write)
             pthread_join(t[i], NULL);
     }
     pthread_barrier_destroy(&start);
-    return median(runs, REPS);
+    return bench_median(runs, REPS);
 }
 
 /* ns per request over two processes on the store made here (a store
@@ -216,12 +199,12 @@ static double run_processes(csession_store *store, int writes)
     for (int r = 0; r < REPS; r++) {
         int go[2], done[2];
         if (pipe(go) || pipe(done))
-            die("pipe", CSESSION_ERROR);
+            bench_die("pipe", CSESSION_ERROR);
         pid_t pid[2];
         for (int p = 0; p < 2; p++) {
             pid[p] = fork();
             if (pid[p] < 0)
-                die("fork", CSESSION_ERROR);
+                bench_die("fork", CSESSION_ERROR);
             if (pid[p] == 0) {
                 worker w = { 0 };
                 w.mgr = mgr;
@@ -239,19 +222,19 @@ static double run_processes(csession_store *store, int writes)
         char c;
         for (int p = 0; p < 2; p++)
             if (read(done[0], &c, 1) != 1)
-                die("child", CSESSION_ERROR);
+                bench_die("child", CSESSION_ERROR);
         double t0 = now_ns();
         if (write(go[1], "gg", 2) != 2)
-            die("pipe", CSESSION_ERROR);
+            bench_die("pipe", CSESSION_ERROR);
         for (int p = 0; p < 2; p++)
             if (read(done[0], &c, 1) != 1)
-                die("child", CSESSION_ERROR);
+                bench_die("child", CSESSION_ERROR);
         runs[r] = (now_ns() - t0) / ((double)requests_per_run * 2);
         for (int p = 0; p < 2; p++) {
             int status;
             waitpid(pid[p], &status, 0);
             if (!WIFEXITED(status) || WEXITSTATUS(status))
-                die("child failed", CSESSION_ERROR);
+                bench_die("child failed", CSESSION_ERROR);
         }
         close(go[0]);
         close(go[1]);
@@ -259,7 +242,7 @@ static double run_processes(csession_store *store, int writes)
         close(done[1]);
     }
     csession_manager_free(mgr);
-    return median(runs, REPS);
+    return bench_median(runs, REPS);
 }
 
 static csession_store *sqlite_store(const char *name)
@@ -269,7 +252,7 @@ static csession_store *sqlite_store(const char *name)
     csession_store *s;
     int rc = csession_store_sqlite_new(&s, path, NULL);
     if (rc)
-        die("sqlite store", rc);
+        bench_die("sqlite store", rc);
     return s;
 }
 
@@ -281,7 +264,7 @@ static void bench_requests(void)
         if (k == 0) {
             int rc = csession_store_memory_new(&store, NULL);
             if (rc)
-                die("memory store", rc);
+                bench_die("memory store", rc);
         } else {
             store = sqlite_store("requests.db");
         }
@@ -334,7 +317,7 @@ static char *login_state(void)
     if (!rc)
         rc = csession_encode(s, &out);
     if (rc)
-        die("state", rc);
+        bench_die("state", rc);
     char *copy = strdup(out.ptr);
     csession_buf_dispose(&out);
     csession_free(s);
@@ -353,12 +336,12 @@ static void bench_bytes(void)
     for (long i = 0; i < sessions_on_disk; i++) {
         int rc = s->save(s, state, len, TTL, &key);
         if (rc)
-            die("save", rc);
+            bench_die("save", rc);
     }
     /* Expired rows: none; this only checkpoints and empties the WAL. */
     int rc = csession_store_sqlite_cleanup(s, 0, NULL);
     if (rc)
-        die("cleanup", rc);
+        bench_die("cleanup", rc);
     long long bytes = file_size(path);
     printf("bytes on disk: %ld sessions of a %zu-byte state: %lld bytes, %.0f bytes per "
            "session (WAL after checkpoint: %lld bytes)\n",
@@ -397,7 +380,7 @@ static void bench_churn(void)
     uint64_t rnd = 88172645463325252ull;
     sqlite3 *raw = NULL; /* for counting rows */
     if (sqlite3_open_v2(path, &raw, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        die("open", CSESSION_ESTORE);
+        bench_die("open", CSESSION_ESTORE);
     printf("churn: %ld store requests, 30%% new sessions (TTL %d s), 70%% updates of recent "
            "ones, clock +10 ms per request\n",
            churn_requests, TTL);
@@ -412,7 +395,7 @@ static void bench_churn(void)
         if (have == 0 || rnd % 10 < 3) {
             int rc = s->save(s, state, len, TTL, &key);
             if (rc)
-                die("save", rc);
+                bench_die("save", rc);
             memcpy(recent[have % RECENT], key.ptr, CSESSION_SESSION_KEY_LEN);
             have++;
             saves++;
@@ -426,7 +409,7 @@ static void bench_churn(void)
             if (rc == CSESSION_ENOTFOUND)
                 gone++;
             else if (rc)
-                die("update", rc);
+                bench_die("update", rc);
             else
                 updates++;
         }
@@ -453,7 +436,7 @@ static void bench_churn(void)
     double c0 = now_ns();
     int rc = csession_store_sqlite_cleanup(s, 0, &removed);
     if (rc)
-        die("cleanup", rc);
+        bench_die("cleanup", rc);
     printf("  after every session expired, csession_store_sqlite_cleanup(): %zu rows in %.0f ms; "
            "db %lld bytes, wal %lld bytes\n",
            removed, (now_ns() - c0) / 1e6, file_size(path), file_size(wal));
@@ -511,7 +494,7 @@ int main(int argc, char **argv)
         }
     }
     if (csession_key_generate(master_key, sizeof master_key))
-        die("key", CSESSION_ERROR);
+        bench_die("key", CSESSION_ERROR);
     printf("csession %s, SQLite %s; files in %s\n", csession_version(), sqlite3_libversion(),
            work_dir);
     bench_requests();

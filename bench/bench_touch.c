@@ -16,24 +16,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "csession.h"
 #include "csession/store_redis.h"
 
 static long requests = 20000;
 static int reps = 5;
-
-static void die(const char *what, int rc)
-{
-    fprintf(stderr, "%s: %s (%s)\n", what, csession_strerror(rc), csession_last_error());
-    exit(1);
-}
-
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef struct setup {
     csession_manager *mgr;
@@ -58,7 +46,7 @@ static void make(setup *st, csession_store *store, int64_t touch_after)
     if (!rc)
         rc = csession_manager_new(&st->mgr, cfg, store);
     if (rc)
-        die("manager", rc);
+        bench_die("manager", rc);
     csession_config_free(cfg);
     csession *s;
     csession_buf set = CSESSION_BUF_INIT;
@@ -70,7 +58,7 @@ static void make(setup *st, csession_store *store, int64_t touch_after)
     if (!rc)
         rc = csession_manager_commit(st->mgr, s, &set);
     if (rc)
-        die("first request", rc);
+        bench_die("first request", rc);
     snprintf(st->cookie, sizeof st->cookie, "%.*s", (int)strcspn(set.ptr, ";"), set.ptr);
     csession_buf_dispose(&set);
     csession_free(s);
@@ -80,19 +68,19 @@ static void make(setup *st, csession_store *store, int64_t touch_after)
 static double run(setup *st, long *set_cookies)
 {
     csession_buf set = CSESSION_BUF_INIT;
-    double t0 = seconds();
+    double t0 = bench_seconds();
     for (long i = 0; i < requests; i++) {
         csession *s;
         int rc = csession_manager_load(st->mgr, st->cookie, strlen(st->cookie), &s);
         if (rc)
-            die("load", rc);
+            bench_die("load", rc);
         const char *user;
         int64_t n = 0;
         if ((rc = csession_get_string(s, "user_id", &user, NULL)) ||
             (rc = csession_get_int64(s, "counter", &n)))
-            die("the session did not load", rc);
+            bench_die("the session did not load", rc);
         if ((rc = csession_manager_commit(st->mgr, s, &set)))
-            die("commit", rc);
+            bench_die("commit", rc);
         if (set.size) {
             (*set_cookies)++;
             /* a browser keeps the newest cookie (the cookie store's changes) */
@@ -100,15 +88,9 @@ static double run(setup *st, long *set_cookies)
         }
         csession_free(s);
     }
-    double rps = (double)requests / (seconds() - t0);
+    double rps = (double)requests / (bench_seconds() - t0);
     csession_buf_dispose(&set);
     return rps;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 typedef int (*store_fn)(csession_store **out, const void *arg);
@@ -118,7 +100,7 @@ static void bench(const char *name, store_fn new_store, const void *arg)
     setup every, throttled;
     csession_store *a = NULL, *b = NULL;
     if (new_store(&a, arg) || new_store(&b, arg))
-        die("store", CSESSION_ESTORE);
+        bench_die("store", CSESSION_ESTORE);
     make(&every, a, 0);
     make(&throttled, b, 60);
     double e[64], t[64], ratio[64];
@@ -128,9 +110,9 @@ static void bench(const char *name, store_fn new_store, const void *arg)
         t[r] = run(&throttled, &t_sets);
         ratio[r] = t[r] / e[r];
     }
-    qsort(e, (size_t)reps, sizeof(double), cmp);
-    qsort(t, (size_t)reps, sizeof(double), cmp);
-    qsort(ratio, (size_t)reps, sizeof(double), cmp);
+    qsort(e, (size_t)reps, sizeof(double), bench_cmp_double);
+    qsort(t, (size_t)reps, sizeof(double), bench_cmp_double);
+    qsort(ratio, (size_t)reps, sizeof(double), bench_cmp_double);
     long total = requests * reps;
     printf("%-7s every request %9.0f req/s, Set-Cookie on %ld of %ld\n", name, e[reps / 2],
            e_sets, total);
