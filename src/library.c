@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "csession/library.h"
+#include "csession/loop.h"
 #include "error.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -59,4 +60,9 @@ int csession_has_feature(const char *name)
             return (csession_features() & names[i].bit) != 0;
     }
     return 0;
+}
+
+unsigned int csession_loop_version(void)
+{
+    return CSESSION_LOOP_VERSION;
 }

@@ -61,7 +61,7 @@
  * operation is a round trip normally and, when Redis stalls, takes up to
  * pool_wait_timeout_ms + 2 x (2 x connect_timeout_ms + command_timeout_ms),
  * 14 s with the defaults (csession/store_redis.h). Do not call them on an
- * event loop's thread: run them on worker threads. csession_manager_new()
+ * event loop's thread: use the non-blocking calls below. csession_manager_new()
  * and csession_manager_free() do not wait for the network.
  *
  * Thread safety: a manager is immutable once created; every function here
@@ -74,6 +74,7 @@
 #include "csession/buf.h"
 #include "csession/common.h"
 #include "csession/config.h"
+#include "csession/loop.h"
 #include "csession/session.h"
 #include "csession/sys/store.h"
 
@@ -180,6 +181,92 @@ CSESSION_EXTERN(int) csession_manager_load_token(csession_manager *mgr, const ch
  */
 CSESSION_EXTERN(int) csession_manager_commit_token(csession_manager *mgr, csession *s,
                                                    csession_buf *token, int *action);
+
+/* ---- non-blocking calls, for event loops (docs/event-loops.md) ---------- */
+
+/*
+ * The same request flow without waiting, for a thread that runs an event
+ * loop (loop.h):
+ *
+ *   static void loaded(void *arg, int rc, const char *msg, csession *s) { ...;
+ *       csession_manager_commit_async(mgr, loop, s, &r->set_cookie, committed, r, &r->op); }
+ *   csession_manager_load_async(mgr, loop, cookie, cookie_len, loaded, r, &r->op);
+ *
+ * Same rules, codes, merges and conflicts as the blocking calls. Each call
+ * returns at once: 0 when the operation started, and then `done` runs
+ * exactly once, on the loop's thread, from the loop and never before the
+ * call returned, whatever the store (a store that never waits completes on
+ * the loop's next turn), unless the request is abandoned first. A negative
+ * code (CSESSION_EINVAL for a bad argument, CSESSION_ENOMEM) means nothing
+ * started and `done` will not run.
+ * Stores with non-blocking members (sys/store.h version 3: the Redis store)
+ * never block the loop; other stores run their blocking members on the
+ * loop's thread (the memory and cookie stores never wait).
+ * Thread safety: call them on the loop's thread only; one manager and one
+ * store may serve several loops, each on its own thread.
+ */
+
+/* An operation in flight, for csession_request_abandon(). */
+typedef struct csession_request csession_request;
+
+/*
+ * The outcome: `code` as the blocking call would return it, `message` its
+ * text (borrowed for the callback; NULL when code is 0) and `session`: for
+ * a load, the new session, owned by the callback from then on (NULL on
+ * failure); for a commit or reload, the session that was passed in. The
+ * request handle is no longer valid once the callback runs.
+ */
+typedef void (*csession_done_cb)(void *arg, int code, const char *message, csession *session);
+
+/*
+ * csession_manager_load() without waiting. `header` is copied. On success
+ * *request (when `request` is not NULL) receives the handle, valid until
+ * `done` starts or csession_request_abandon() returns.
+ */
+CSESSION_EXTERN(int) csession_manager_load_async(csession_manager *mgr, csession_loop *loop,
+                                                 const char *header, size_t header_len,
+                                                 csession_done_cb done, void *arg,
+                                                 csession_request **request);
+
+/* csession_manager_load_token() without waiting; as above. */
+CSESSION_EXTERN(int) csession_manager_load_token_async(csession_manager *mgr,
+                                                       csession_loop *loop, const char *token,
+                                                       size_t token_len, csession_done_cb done,
+                                                       void *arg, csession_request **request);
+
+/*
+ * csession_manager_commit() without waiting. `s` and `set_cookie` are
+ * borrowed until `done` starts or the request is abandoned: do not touch
+ * or free them meanwhile. `set_cookie` is filled as by the blocking call.
+ */
+CSESSION_EXTERN(int) csession_manager_commit_async(csession_manager *mgr, csession_loop *loop,
+                                                   csession *s, csession_buf *set_cookie,
+                                                   csession_done_cb done, void *arg,
+                                                   csession_request **request);
+
+/* csession_manager_commit_token() without waiting; `token` and `action`
+ * are borrowed as `set_cookie` above. */
+CSESSION_EXTERN(int) csession_manager_commit_token_async(csession_manager *mgr,
+                                                         csession_loop *loop, csession *s,
+                                                         csession_buf *token, int *action,
+                                                         csession_done_cb done, void *arg,
+                                                         csession_request **request);
+
+/* csession_manager_reload() without waiting; `s` borrowed as above. */
+CSESSION_EXTERN(int) csession_manager_reload_async(csession_manager *mgr, csession_loop *loop,
+                                                   csession *s, csession_done_cb done,
+                                                   void *arg, csession_request **request);
+
+/*
+ * Abandons a request in flight (the client went away), on the loop's
+ * thread: `done` will not run, the borrowed session and buffers are free
+ * to release once this returns, and everything the request held is freed
+ * (a store operation already sent may still take effect on the server; a
+ * commit abandoned half-way leaves the store as one of its steps left it,
+ * never a resurrected session). NULL, or a handle whose callback already
+ * started, must not be passed.
+ */
+CSESSION_EXTERN(void) csession_request_abandon(csession_request *request);
 
 CSESSION_END_DECLS
 

@@ -20,12 +20,13 @@
 
 #include "csession/buf.h"
 #include "csession/common.h"
+#include "csession/loop.h"
 
 CSESSION_BEGIN_DECLS
 
 /* The layout described here; set `version` to it (or to 1 for a store that
  * fills only the version 1 members). */
-#define CSESSION_STORE_VERSION 2
+#define CSESSION_STORE_VERSION 3
 
 /* Capability flags of the `flags` member (version 2). */
 /* The key that save/update return is the state itself, sealed into the
@@ -44,6 +45,7 @@ CSESSION_BEGIN_DECLS
 #define CSESSION_SESSION_KEY_LEN 64
 
 typedef struct csession_store csession_store;
+struct csession_store_call;
 
 /*
  * The store vtable.
@@ -208,7 +210,89 @@ struct csession_store {
      */
     int (*save_ex)(csession_store *store, const char *state, size_t state_len,
                    int64_t ttl_seconds, unsigned int save_flags, csession_buf *key_out);
+
+    /* ---- version 3: every member below is optional (NULL) -------------- */
+
+    /*
+     * Starts `call` (a csession_store_call, below) without waiting: the
+     * store watches its sockets and arms its timers on call->loop and
+     * finishes the operation from the loop's callbacks. Runs on the loop's
+     * thread (loop.h).
+     * Returns 0 when the operation started: call->complete then runs
+     * exactly once, on the loop's thread, possibly before start returns
+     * (the library copes with both), unless the call is cancelled first.
+     * Returns CSESSION_EUNSUPPORTED, without calling complete, for a kind
+     * it does not do non-blocking: the library then runs the blocking
+     * member of the same operation on the loop's thread. Any other negative
+     * code is a failure to start (with csession_set_error()); complete is
+     * not called.
+     * NULL: the library runs the blocking members inline on the loop's
+     * thread, as for version 1 and 2 stores; fine for stores that never
+     * wait (memory, cookie), not for one that waits on a network.
+     */
+    int (*start)(csession_store *store, struct csession_store_call *call);
+
+    /*
+     * Abandons a started call whose complete has not run yet: complete
+     * will not run, and the store no longer touches the call or its
+     * buffers once cancel returns (an operation already sent to a server
+     * may still take effect there). Runs on the loop's thread. Required
+     * when `start` is set.
+     */
+    void (*cancel)(csession_store *store, struct csession_store_call *call);
 };
+
+/* Kinds of a non-blocking call: one per blocking member, same contract. */
+typedef enum csession_store_call_kind {
+    CSESSION_CALL_LOAD_REV = 1,   /* key, touch_ttl_seconds -> state_out, revision_out */
+    CSESSION_CALL_SAVE = 2,       /* state, ttl_seconds, save_flags -> key_out */
+    CSESSION_CALL_UPDATE = 3,     /* key, state, ttl_seconds -> key_out (last write wins) */
+    CSESSION_CALL_UPDATE_TTL = 4, /* key, ttl_seconds */
+    CSESSION_CALL_REMOVE = 5,     /* key */
+    CSESSION_CALL_UPDATE_IF = 6,  /* key, expected_revision, state, ttl_seconds */
+    CSESSION_CALL_REMOVE_IF = 7   /* key, expected_revision */
+} csession_store_call_kind;
+
+/*
+ * One non-blocking store operation. The library fills it, owns it and keeps
+ * it (and every buffer it points to) alive until complete runs or cancel
+ * returns; the store reads the inputs and fills the outputs of its kind.
+ * Codes are those of the blocking member of the same kind.
+ */
+typedef struct csession_store_call {
+    unsigned int version; /* 1 */
+    int kind;             /* a csession_store_call_kind */
+    csession_loop *loop;  /* the loop of the calling thread */
+
+    /* Inputs (borrowed until completion). */
+    const char *key;
+    size_t key_len;
+    const char *state;
+    size_t state_len;
+    int64_t ttl_seconds;
+    int64_t touch_ttl_seconds;
+    uint64_t expected_revision;
+    unsigned int save_flags;
+
+    /* Outputs (the library's buffers, filled with csession_buf_set()). */
+    csession_buf *state_out;
+    csession_buf *key_out;
+    uint64_t revision_out;
+
+    /*
+     * Set by the library: the store calls it once with the outcome, `code`
+     * as the blocking member would return it and, for a failure, `message`
+     * (NUL-terminated, borrowed for the call; NULL gives
+     * csession_strerror(code)). The thread's last error is not used: a
+     * completion runs long after the call that started it.
+     */
+    void (*complete)(struct csession_store_call *call, int code, const char *message);
+
+    /* The library's (complete's) data; the store never touches it. */
+    void *library_data;
+    /* The store's, for its own bookkeeping until completion. */
+    void *store_data;
+} csession_store_call;
 
 /* CSESSION_STORE_VERSION, for bindings that cannot read macros. */
 CSESSION_EXTERN(unsigned int) csession_store_version(void);
