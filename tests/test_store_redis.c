@@ -857,7 +857,7 @@ static void test_fork_while_pool_busy(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         alarm(20); /* a hang on the inherited lock becomes a failure */
-        int inherited_fd = h.conn->ctx->fd;
+        int inherited_fd = csession__redis_conn_fd(h.conn);
         csession__redis_conn *c = NULL;
         csession__redis_failure failure;
         int code = 0;
@@ -866,7 +866,7 @@ static void test_fork_while_pool_busy(void **state)
         else if (!ping(c))
             code = 3;
         /* The inherited descriptor is closed (a new one may take its number). */
-        else if (c->ctx->fd != inherited_fd && fcntl(inherited_fd, F_GETFD) != -1)
+        else if (csession__redis_conn_fd(c) != inherited_fd && fcntl(inherited_fd, F_GETFD) != -1)
             code = 5;
         if (c)
             csession__redis_pool_release(&pool, c);
