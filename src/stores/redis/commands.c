@@ -5,61 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "alloc.h"
 #include "buf.h"
 #include "digits.h"
 #include "error.h"
+#include "redis_async.h"
 #include "revision.h"
 
 /* Longest decimal int64 and its NUL. */
 #define TTL_TEXT 24
 
-#define MAX_CMDS 2 /* commands pipelined by one operation */
-
 static const char *const asking_argv[] = {"ASKING"};
 static const size_t asking_lens[] = {6};
-
-/*
- * One attempt on `c`: the commands, each preceded by ASKING after an ASK
- * redirect (ASKING is good for one command), then WAIT when `wait` (how
- * many replicas acknowledged the write goes to *acked). On success the
- * commands' replies are in replies[0 .. n).
- */
-static int attempt(csession__redis_topology *t, csession__redis_conn *c,
-                   const csession__redis_route *route, int wait, const char *what,
-                   const csession__redis_cmd *cmds, size_t n, redisReply **replies,
-                   long long *acked, csession__redis_failure *failure)
-{
-    csession__redis_cmd all[2 * MAX_CMDS + 1];
-    redisReply *got[2 * MAX_CMDS + 1];
-    size_t at[MAX_CMDS];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (route->asking)
-            all[k++] = (csession__redis_cmd){1, (const char **)asking_argv, asking_lens};
-        at[i] = k;
-        all[k++] = cmds[i];
-    }
-    char replicas[16], ms[16];
-    const char *wait_argv[3] = {"WAIT", replicas, ms};
-    size_t wait_lens[3] = {4, 0, 0};
-    if (wait) {
-        wait_lens[1] = (size_t)snprintf(replicas, sizeof replicas, "%u", t->wait_replicas);
-        wait_lens[2] = (size_t)snprintf(ms, sizeof ms, "%u", t->wait_timeout_ms);
-        all[k++] = (csession__redis_cmd){3, wait_argv, wait_lens};
-    }
-    int rc = csession__redis_conn_run(c, what, all, k, got, failure);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        replies[i] = got[at[i]];
-        got[at[i]] = NULL;
-    }
-    if (wait)
-        *acked = got[k - 1]->type == REDIS_REPLY_INTEGER ? got[k - 1]->integer : -1;
-    for (size_t i = 0; i < k; i++)
-        csession__redis_reply_free(got[i]); /* ASKING's OK, WAIT's count */
-    return 0;
-}
 
 static csession__redis_event event_of(csession__redis_failure failure)
 {
@@ -78,115 +37,238 @@ static csession__redis_event event_of(csession__redis_failure failure)
     }
 }
 
-static void free_replies(redisReply **replies, size_t n)
+/* NOSCRIPT: the server has not seen the script yet (new, restarted, failed
+ * over, or SCRIPT FLUSH). */
+static int no_script(const redisReply *r)
 {
-    for (size_t i = 0; i < n; i++) {
-        csession__redis_reply_free(replies[i]);
-        replies[i] = NULL;
+    return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* ---- the operation machine ------------------------------------------------ */
+
+/* Copies argv[0 .. argc) into the op. */
+static int op_args(csession__redis_op *op, const char *what, int write, int key_arg, int argc,
+                   const char **argv, const size_t *lens)
+{
+    size_t total = 0;
+    for (int i = 0; i < argc; i++)
+        total += lens[i];
+    char *p = csession__malloc(total ? total : 1);
+    if (!p)
+        return csession__oom();
+    op->args = p;
+    op->args_size = total;
+    for (int i = 0; i < argc; i++) {
+        if (lens[i])
+            memcpy(p, argv[i], lens[i]);
+        op->argv[i] = p;
+        op->lens[i] = lens[i];
+        p += lens[i];
     }
+    op->what = what;
+    op->write = write;
+    op->key_arg = key_arg;
+    op->argc = argc;
+    op->script = 0;
+    op->retried = 0;
+    return 0;
+}
+
+void csession__redis_op_dispose(csession__redis_op *op)
+{
+    if (op->args) {
+        sodium_memzero(op->args, op->args_size);
+        csession__free(op->args);
+    }
+    op->args = NULL;
+    op->args_size = 0;
+}
+
+static void op_attempt(csession__redis_op *op);
+
+/*
+ * After an attempt: what the topology makes of it decides what follows:
+ * one more attempt on a fresh route and connection (a dropped connection;
+ * after a failover, on the new master), following a redirect (at most
+ * CSESSION__REDIS_MAX_REDIRECTS), EVAL after NOSCRIPT, or the end. A
+ * timeout is never retried: the server may be busy carrying the command
+ * out, and retrying would double the wait the caller configured.
+ */
+static void op_attempted(void *arg, int rc, csession__redis_failure failure,
+                         redisReply **got, size_t k)
+{
+    csession__redis_op *op = arg;
+    csession__redis_topology *t = op->t;
+    int wait = op->write && t->wait_replicas > 0;
+    redisReply *reply = NULL;
+    long long acked = 0;
+    csession__redis_event event;
+    op->req = NULL;
+    if (rc == 0) {
+        size_t at = op->route.asking ? 1 : 0;
+        reply = got[at];
+        got[at] = NULL;
+        if (wait)
+            acked = got[k - 1]->type == REDIS_REPLY_INTEGER ? got[k - 1]->integer : -1;
+        for (size_t i = 0; i < k; i++)
+            csession__redis_reply_free(got[i]); /* ASKING's OK, WAIT's count */
+        if (reply->type == REDIS_REPLY_ERROR) {
+            event = CSESSION__REDIS_EV_ERROR_REPLY;
+            if (op->script && !op->evaled && no_script(reply)) {
+                csession__redis_reply_free(reply);
+                op->evaled = 1;
+                op->argv[0] = "EVAL";
+                op->lens[0] = 4;
+                op->argv[1] = op->script_text;
+                op->lens[1] = op->script_len;
+                op_attempt(op);
+                return;
+            }
+        } else if (wait && acked < (long long)t->wait_replicas) {
+            event = CSESSION__REDIS_EV_NOT_REPLICATED;
+            atomic_fetch_add(&t->not_replicated, 1);
+        } else {
+            op->cb(op, 0, reply);
+            return;
+        }
+    } else {
+        event = event_of(failure);
+    }
+    /* failed() may do I/O (a lookup), which sets errors of its own. */
+    char msg[720] = "";
+    if (rc)
+        snprintf(msg, sizeof msg, "%s", csession_last_error());
+    const redisReply *bad = event == CSESSION__REDIS_EV_ERROR_REPLY ? reply : NULL;
+    csession__redis_next next = t->failed(t, &op->route, event, bad);
+    if (next == CSESSION__REDIS_RETRY && !op->retried) {
+        op->retried = 1;
+        op->fresh = 1;
+        csession__redis_reply_free(reply);
+        const char *key = op->argv[op->key_arg];
+        if ((rc = t->route(t, key, op->lens[op->key_arg], &op->route)) != 0) {
+            op->cb(op, rc, NULL);
+            return;
+        }
+        op_attempt(op);
+        return;
+    }
+    if (next == CSESSION__REDIS_REDIRECT && op->redirects < CSESSION__REDIS_MAX_REDIRECTS) {
+        op->redirects++;
+        op->fresh = 0;
+        csession__redis_reply_free(reply);
+        op_attempt(op);
+        return;
+    }
+    if (event == CSESSION__REDIS_EV_ERROR_REPLY && next != CSESSION__REDIS_REDIRECT) {
+        op->cb(op, 0, reply); /* the caller reports the server's text */
+        return;
+    }
+    if (next == CSESSION__REDIS_REDIRECT)
+        rc = csession__error(CSESSION_ESTORE, "%s: more than %d Redis Cluster redirections (%.*s)",
+                             op->what, CSESSION__REDIS_MAX_REDIRECTS,
+                             (int)(bad->len > 200 ? 200 : bad->len), bad->str);
+    else if (event == CSESSION__REDIS_EV_NOT_REPLICATED)
+        rc = csession__error(CSESSION_ETIMEOUT,
+                             "%s: the write reached %lld of %u replicas within %u ms "
+                             "(it may be lost if the master fails)",
+                             op->what, acked < 0 ? 0 : acked, t->wait_replicas,
+                             t->wait_timeout_ms);
+    else
+        rc = rc == CSESSION_ENOMEM ? csession__oom() : csession__error(rc, "%s", msg);
+    csession__redis_reply_free(reply);
+    op->cb(op, rc, NULL);
 }
 
 /*
- * Runs `n` pipelined commands on `key` (all on that key) on a pooled
- * connection of the server the topology routes it to. `write`: a change
- * that WAIT must see replicated, when the URL asks for it.
- *
- * What the topology makes of a failure decides what follows: one more
- * attempt on a fresh route and connection (a dropped connection; after a
- * failover, on the new master), following a redirect (at most
- * CSESSION__REDIS_MAX_REDIRECTS), or giving up. A timeout is never retried:
- * the server may be busy carrying the command out, and retrying would
- * double the wait the caller configured.
- *
- * Returns 0 with the replies (error replies included, except those the
- * topology acted on), or a failure with its message.
+ * One attempt: the command, preceded by ASKING after an ASK redirect, then
+ * WAIT when the write must be replicated; on a pooled connection (blocking)
+ * or one of the loop's.
  */
-static int exec_retried(csession__redis_topology *t, const char *key, size_t key_len,
-                        const char *what, const csession__redis_cmd *cmds, size_t n, int write,
-                        redisReply **replies, int *retried_out)
+static void op_attempt(csession__redis_op *op)
 {
-    csession__redis_route route;
-    int rc = t->route(t, key, key_len, &route);
-    if (rc)
-        return rc;
-    int wait = write && t->wait_replicas > 0;
-    int retried = 0, redirects = 0, fresh = 0;
-    for (;;) {
-        csession__redis_conn *c;
-        csession__redis_failure failure;
-        csession__redis_event event;
-        const redisReply *bad = NULL;
-        long long acked = 0;
-        int have_replies = 0;
-        rc = csession__redis_pool_acquire(route.pool, fresh, &c, &failure);
-        if (rc) {
-            event = event_of(failure);
-        } else if ((rc = attempt(t, c, &route, wait, what, cmds, n, replies, &acked,
-                                 &failure)) != 0) {
-            int dropped = failure == CSESSION__REDIS_DROPPED;
-            csession__redis_pool_discard(route.pool, c, dropped);
-            event = event_of(failure);
-        } else {
-            csession__redis_pool_release(route.pool, c);
-            have_replies = 1;
-            for (size_t i = 0; i < n && !bad; i++) {
-                if (replies[i]->type == REDIS_REPLY_ERROR)
-                    bad = replies[i];
-            }
-            if (bad) {
-                event = CSESSION__REDIS_EV_ERROR_REPLY;
-            } else if (wait && acked < (long long)t->wait_replicas) {
-                event = CSESSION__REDIS_EV_NOT_REPLICATED;
-                atomic_fetch_add(&t->not_replicated, 1);
-            } else {
-                return 0;
-            }
-        }
-        csession__redis_next next = t->failed(t, &route, event, bad);
-        if (next == CSESSION__REDIS_RETRY && !retried) {
-            retried = 1;
-            if (retried_out)
-                *retried_out = 1;
-            fresh = 1;
-        } else if (next == CSESSION__REDIS_REDIRECT && redirects < CSESSION__REDIS_MAX_REDIRECTS) {
-            redirects++;
-            fresh = 0;
-        } else if (event == CSESSION__REDIS_EV_ERROR_REPLY && next != CSESSION__REDIS_REDIRECT) {
-            return 0; /* the caller reports the server's text */
-        } else {
-            if (next == CSESSION__REDIS_REDIRECT)
-                rc = csession__error(CSESSION_ESTORE,
-                                     "%s: more than %d Redis Cluster redirections (%.*s)", what,
-                                     CSESSION__REDIS_MAX_REDIRECTS,
-                                     (int)(bad->len > 200 ? 200 : bad->len), bad->str);
-            else if (event == CSESSION__REDIS_EV_NOT_REPLICATED)
-                rc = csession__error(CSESSION_ETIMEOUT,
-                                     "%s: the write reached %lld of %u replicas within %u ms "
-                                     "(it may be lost if the master fails)",
-                                     what, acked < 0 ? 0 : acked, t->wait_replicas,
-                                     t->wait_timeout_ms);
-            if (have_replies)
-                free_replies(replies, n);
-            return rc;
-        }
-        if (have_replies)
-            free_replies(replies, n);
-        if (next == CSESSION__REDIS_RETRY && (rc = t->route(t, key, key_len, &route)) != 0)
-            return rc;
+    csession__redis_topology *t = op->t;
+    csession__redis_cmd all[3];
+    size_t k = 0;
+    if (op->route.asking)
+        all[k++] = (csession__redis_cmd){1, (const char **)asking_argv, asking_lens};
+    all[k++] = (csession__redis_cmd){op->argc, op->argv, op->lens};
+    char replicas[16], ms[16];
+    const char *wait_argv[3] = {"WAIT", replicas, ms};
+    size_t wait_lens[3] = {4, 0, 0};
+    if (op->write && t->wait_replicas > 0) {
+        wait_lens[1] = (size_t)snprintf(replicas, sizeof replicas, "%u", t->wait_replicas);
+        wait_lens[2] = (size_t)snprintf(ms, sizeof ms, "%u", t->wait_timeout_ms);
+        all[k++] = (csession__redis_cmd){3, wait_argv, wait_lens};
     }
+    if (op->loop) {
+        csession__redis_async_send(op->async, op->loop, op->route.pool, op->fresh, op->what,
+                                   all, k, op_attempted, op, &op->req);
+        return;
+    }
+    csession__redis_conn *c;
+    csession__redis_failure failure;
+    redisReply *got[3] = {NULL, NULL, NULL};
+    int rc = csession__redis_pool_acquire(op->route.pool, op->fresh, &c, &failure);
+    if (rc == 0) {
+        rc = csession__redis_conn_run(c, op->what, all, k, got, &failure);
+        if (rc)
+            csession__redis_pool_discard(op->route.pool, c, failure == CSESSION__REDIS_DROPPED);
+        else
+            csession__redis_pool_release(op->route.pool, c);
+    }
+    op_attempted(op, rc, failure, got, k);
 }
 
-static int exec(csession__redis_topology *t, const char *key, size_t key_len, const char *what,
-                const csession__redis_cmd *cmds, size_t n, int write, redisReply **replies)
+void csession__redis_op_start(csession__redis_op *op)
 {
-    return exec_retried(t, key, key_len, what, cmds, n, write, replies, NULL);
+    op->redirects = 0;
+    op->fresh = 0;
+    op->evaled = 0;
+    op->req = NULL;
+    int rc = op->t->route(op->t, op->argv[op->key_arg], op->lens[op->key_arg], &op->route);
+    if (rc) {
+        op->cb(op, rc, NULL);
+        return;
+    }
+    op_attempt(op);
 }
 
-static int exec1(csession__redis_topology *t, const char *what, int argc, const char **argv,
-                 const size_t *lens, int write, redisReply **reply)
+void csession__redis_op_cancel(csession__redis_op *op)
 {
-    csession__redis_cmd cmd = {argc, argv, lens};
-    return exec(t, argv[1], lens[1], what, &cmd, 1, write, reply);
+    if (op->req)
+        csession__redis_req_cancel(op->req);
+    op->req = NULL;
+}
+
+/* The blocking functions: the op run with no loop, its callback has run
+ * when csession__redis_op_start() returns. */
+typedef struct sync_result {
+    int rc;
+    redisReply *reply;
+} sync_result;
+
+static void sync_done(csession__redis_op *op, int rc, redisReply *reply)
+{
+    sync_result *res = op->arg;
+    res->rc = rc;
+    res->reply = reply;
+}
+
+/* Runs the op built in `op` (whose `t` is set) blocking, and disposes of it. */
+static int run_blocking(csession__redis_op *op, int built, redisReply **reply)
+{
+    *reply = NULL;
+    if (built)
+        return built;
+    sync_result res = {0, NULL};
+    op->loop = NULL;
+    op->async = NULL;
+    op->cb = sync_done;
+    op->arg = &res;
+    csession__redis_op_start(op);
+    csession__redis_op_dispose(op);
+    *reply = res.reply;
+    return res.rc;
 }
 
 static size_t ttl_text(char out[TTL_TEXT], int64_t ttl_seconds)
@@ -194,54 +276,81 @@ static size_t ttl_text(char out[TTL_TEXT], int64_t ttl_seconds)
     return (size_t)snprintf(out, TTL_TEXT, "%" PRId64, ttl_seconds);
 }
 
-int csession__redis_set(csession__redis_topology *t, const char *key, size_t key_len,
-                        const char *value, size_t value_len, int64_t ttl_seconds, int mode,
-                        int *stored)
+int csession__redis_op_set(csession__redis_op *op, const char *key, size_t key_len,
+                           const char *value, size_t value_len, int64_t ttl_seconds, int mode)
 {
     char ttl[TTL_TEXT];
     const char *cond = mode == CSESSION__REDIS_SET_XX ? "XX" : "NX";
     const char *argv[] = {"SET", key, value ? value : "", cond, "EX", ttl};
     const size_t lens[] = {3, key_len, value_len, 2, 2, ttl_text(ttl, ttl_seconds)};
     const char *what = mode == CSESSION__REDIS_SET_XX ? "Redis SET XX" : "Redis SET NX";
-    redisReply *r;
+    return op_args(op, what, 1, 1, 6, argv, lens);
+}
+
+int csession__redis_set_result(redisReply *r, int mode, int *stored)
+{
+    int rc = 0;
     *stored = 0;
-    int rc = exec1(t, what, 6, argv, lens, 1, &r);
-    if (rc)
-        return rc;
     if (r->type == REDIS_REPLY_STATUS && r->len == 2 && memcmp(r->str, "OK", 2) == 0)
         *stored = 1;
     else if (r->type != REDIS_REPLY_NIL)
-        rc = csession__redis_reply_error(r, what);
+        rc = csession__redis_reply_error(r, mode == CSESSION__REDIS_SET_XX ? "Redis SET XX"
+                                                                           : "Redis SET NX");
     csession__redis_reply_free(r);
     return rc;
 }
 
+int csession__redis_set(csession__redis_topology *t, const char *key, size_t key_len,
+                        const char *value, size_t value_len, int64_t ttl_seconds, int mode,
+                        int *stored)
+{
+    csession__redis_op op = {.t = t};
+    redisReply *r;
+    *stored = 0;
+    int rc = run_blocking(&op, csession__redis_op_set(&op, key, key_len, value, value_len,
+                                                      ttl_seconds, mode), &r);
+    return rc ? rc : csession__redis_set_result(r, mode, stored);
+}
+
 /* An integer reply (EXPIRE, DEL): any value is success. */
-static int expect_integer(redisReply *r, const char *what)
+int csession__redis_integer_result(redisReply *r, const char *what)
 {
     int rc = r->type == REDIS_REPLY_INTEGER ? 0 : csession__redis_reply_error(r, what);
     csession__redis_reply_free(r);
     return rc;
 }
 
-int csession__redis_expire(csession__redis_topology *t, const char *key, size_t key_len,
-                           int64_t ttl_seconds)
+int csession__redis_op_expire(csession__redis_op *op, const char *key, size_t key_len,
+                              int64_t ttl_seconds)
 {
     char ttl[TTL_TEXT];
     const char *argv[] = {"EXPIRE", key, ttl};
     const size_t lens[] = {6, key_len, ttl_text(ttl, ttl_seconds)};
+    return op_args(op, "Redis EXPIRE", 0, 1, 3, argv, lens);
+}
+
+int csession__redis_expire(csession__redis_topology *t, const char *key, size_t key_len,
+                           int64_t ttl_seconds)
+{
+    csession__redis_op op = {.t = t};
     redisReply *r;
-    int rc = exec1(t, "Redis EXPIRE", 3, argv, lens, 0, &r);
-    return rc ? rc : expect_integer(r, "Redis EXPIRE");
+    int rc = run_blocking(&op, csession__redis_op_expire(&op, key, key_len, ttl_seconds), &r);
+    return rc ? rc : csession__redis_integer_result(r, "Redis EXPIRE");
+}
+
+int csession__redis_op_del(csession__redis_op *op, const char *key, size_t key_len)
+{
+    const char *argv[] = {"DEL", key};
+    const size_t lens[] = {3, key_len};
+    return op_args(op, "Redis DEL", 1, 1, 2, argv, lens);
 }
 
 int csession__redis_del(csession__redis_topology *t, const char *key, size_t key_len)
 {
-    const char *argv[] = {"DEL", key};
-    const size_t lens[] = {3, key_len};
+    csession__redis_op op = {.t = t};
     redisReply *r;
-    int rc = exec1(t, "Redis DEL", 2, argv, lens, 1, &r);
-    return rc ? rc : expect_integer(r, "Redis DEL");
+    int rc = run_blocking(&op, csession__redis_op_del(&op, key, key_len), &r);
+    return rc ? rc : csession__redis_integer_result(r, "Redis DEL");
 }
 
 /*
@@ -291,38 +400,22 @@ const char *csession__redis_write_if_sha(void)
     return WRITE_IF_SHA;
 }
 
-/* NOSCRIPT: the server has not seen the script yet (new, restarted, failed
- * over, or SCRIPT FLUSH). */
-static int no_script(const redisReply *r)
-{
-    return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
-}
-
-/*
- * Runs a script by EVALSHA, and once more by EVAL (which makes the server
- * remember it) when the server does not know it. argv[0] and argv[1] are
- * set here; the rest is the caller's. *retried: whether a dropped
- * connection made the store send it again.
- */
-static int run_script(csession__redis_topology *t, const char *key, size_t key_len,
-                      const char *what, const char *script, size_t script_len, const char *sha,
-                      const char **argv, size_t *lens, int argc, int write, redisReply **r,
-                      int *retried)
+/* An op running a script by EVALSHA, and once more by EVAL (which makes the
+ * server remember it) when the server does not know it; argv[0] and argv[1]
+ * are set here, KEYS[1] is argv[3]. */
+static int op_script(csession__redis_op *op, const char *what, const char *script,
+                     size_t script_len, const char *sha, const char **argv, size_t *lens,
+                     int argc, int write)
 {
     argv[0] = "EVALSHA";
     lens[0] = 7;
     argv[1] = sha;
     lens[1] = 40;
-    const csession__redis_cmd cmd = {argc, argv, lens};
-    int rc = exec_retried(t, key, key_len, what, &cmd, 1, write, r, retried);
-    if (rc == 0 && no_script(*r)) {
-        csession__redis_reply_free(*r);
-        *r = NULL;
-        argv[0] = "EVAL";
-        lens[0] = 4;
-        argv[1] = script;
-        lens[1] = script_len;
-        rc = exec_retried(t, key, key_len, what, &cmd, 1, write, r, retried);
+    int rc = op_args(op, what, write, 3, argc, argv, lens);
+    if (rc == 0) {
+        op->script = 1;
+        op->script_text = script;
+        op->script_len = script_len;
     }
     return rc;
 }
@@ -350,30 +443,28 @@ const char *csession__redis_read_touch_sha(void)
     return READ_TOUCH_SHA;
 }
 
-int csession__redis_read(csession__redis_topology *t, const char *key, size_t key_len,
-                         size_t max_bytes, int64_t touch_ttl_seconds, csession_buf *value,
-                         int *refused)
+int csession__redis_op_read(csession__redis_op *op, const char *key, size_t key_len,
+                            size_t max_bytes, int64_t touch_ttl_seconds)
 {
     char last[CSESSION__DECIMAL_MAX], ttl[TTL_TEXT];
     const char *last_text = csession__decimal_u64(last, max_bytes);
     size_t last_len = (size_t)(last + sizeof last - last_text);
-    redisReply *r = NULL;
-    int rc;
-    *refused = 0;
     if (touch_ttl_seconds > 0) {
         const char *argv[] = {NULL, NULL, "1", key, last_text, ttl};
         size_t lens[] = {0, 0, 1, key_len, last_len, ttl_text(ttl, touch_ttl_seconds)};
-        int retried = 0;
-        rc = run_script(t, key, key_len, "Redis read and touch", READ_TOUCH_SCRIPT,
-                        sizeof READ_TOUCH_SCRIPT - 1, READ_TOUCH_SHA, argv, lens, 6, 0, &r,
-                        &retried);
-    } else {
-        const char *argv[] = {"GETRANGE", key, "0", last_text};
-        const size_t lens[] = {8, key_len, 1, last_len};
-        rc = exec1(t, "Redis GETRANGE", 4, argv, lens, 0, &r);
+        return op_script(op, "Redis read and touch", READ_TOUCH_SCRIPT,
+                         sizeof READ_TOUCH_SCRIPT - 1, READ_TOUCH_SHA, argv, lens, 6, 0);
     }
-    if (rc)
-        return rc;
+    const char *argv[] = {"GETRANGE", key, "0", last_text};
+    const size_t lens[] = {8, key_len, 1, last_len};
+    return op_args(op, "Redis GETRANGE", 0, 1, 4, argv, lens);
+}
+
+int csession__redis_read_result(redisReply *r, size_t max_bytes, int touch, csession_buf *value,
+                                int *refused)
+{
+    int rc;
+    *refused = 0;
     if (csession__redis_error_is(r, "WRONGTYPE")) {
         *refused = CSESSION__REDIS_READ_WRONG_TYPE;
         rc = CSESSION_ENOTFOUND;
@@ -385,16 +476,28 @@ int csession__redis_read(csession__redis_topology *t, const char *key, size_t ke
     } else if (r->type == REDIS_REPLY_STRING) {
         rc = csession__buf_set(value, r->str, (size_t)r->len);
     } else {
-        rc = csession__redis_reply_error(r, touch_ttl_seconds > 0 ? "Redis read and touch"
-                                                                  : "Redis GETRANGE");
+        rc = csession__redis_reply_error(r, touch ? "Redis read and touch" : "Redis GETRANGE");
     }
     csession__redis_reply_free(r);
     return rc;
 }
 
-int csession__redis_write_if(csession__redis_topology *t, const char *key, size_t key_len,
-                             int mode, uint64_t expected, const char *state, size_t state_len,
-                             int64_t ttl_seconds, long long *result)
+int csession__redis_read(csession__redis_topology *t, const char *key, size_t key_len,
+                         size_t max_bytes, int64_t touch_ttl_seconds, csession_buf *value,
+                         int *refused)
+{
+    csession__redis_op op = {.t = t};
+    redisReply *r;
+    *refused = 0;
+    int rc = run_blocking(
+        &op, csession__redis_op_read(&op, key, key_len, max_bytes, touch_ttl_seconds), &r);
+    return rc ? rc
+              : csession__redis_read_result(r, max_bytes, touch_ttl_seconds > 0, value, refused);
+}
+
+int csession__redis_op_write_if(csession__redis_op *op, const char *key, size_t key_len,
+                                int mode, uint64_t expected, const char *state,
+                                size_t state_len, int64_t ttl_seconds)
 {
     static const char modes[] = {'u', 'a', 'd'};
     char ttl[TTL_TEXT], rev[CSESSION__DECIMAL_MAX], tag[CSESSION__REDIS_TAG_LEN];
@@ -416,22 +519,37 @@ int csession__redis_write_if(csession__redis_topology *t, const char *key, size_
                           body ? body : "", ttl, envelope ? "e" : "r", tag};
     size_t lens[] = {0, 0, 1, key_len, 1, (size_t)(rev + sizeof rev - rev_text), body_len,
                      ttl_text(ttl, ttl_seconds), 1, sizeof tag};
-    redisReply *r;
-    int retried = 0;
-    int rc = run_script(t, key, key_len, "Redis conditional write", WRITE_IF_SCRIPT,
-                        sizeof WRITE_IF_SCRIPT - 1, WRITE_IF_SHA, argv, lens, 10, 1, &r,
-                        &retried);
+    int rc = op_script(op, "Redis conditional write", WRITE_IF_SCRIPT, sizeof WRITE_IF_SCRIPT - 1,
+                       WRITE_IF_SHA, argv, lens, 10, 1);
     csession_buf_dispose(&escaped);
-    if (rc)
-        return rc;
+    return rc;
+}
+
+int csession__redis_write_if_result(const csession__redis_op *op, redisReply *r, int mode,
+                                    long long *result)
+{
+    int rc = 0;
     if (r->type == REDIS_REPLY_INTEGER)
         *result = r->integer;
     else
         rc = csession__redis_reply_error(r, "Redis conditional write");
     /* A delete leaves nothing to recognise it by: retried, "no such key"
      * most likely means that the first attempt deleted it. */
-    if (rc == 0 && mode == CSESSION__REDIS_DELETE_IF_REV && retried && *result == 0)
+    if (rc == 0 && mode == CSESSION__REDIS_DELETE_IF_REV && op->retried && *result == 0)
         *result = 1;
     csession__redis_reply_free(r);
     return rc;
+}
+
+int csession__redis_write_if(csession__redis_topology *t, const char *key, size_t key_len,
+                             int mode, uint64_t expected, const char *state, size_t state_len,
+                             int64_t ttl_seconds, long long *result)
+{
+    csession__redis_op op = {.t = t};
+    redisReply *r;
+    int rc = csession__redis_op_write_if(&op, key, key_len, mode, expected, state, state_len,
+                                         ttl_seconds);
+    /* The op's retry flag outlives its disposal. */
+    rc = run_blocking(&op, rc, &r);
+    return rc ? rc : csession__redis_write_if_result(&op, r, mode, result);
 }

@@ -20,7 +20,10 @@
 #include <stdint.h>
 
 #include "csession/buf.h"
+#include "csession/loop.h"
 #include "topology.h"
+
+struct csession__redis_async;
 
 /* SET modes. */
 #define CSESSION__REDIS_SET_NX 0 /* only when the key does not exist */
@@ -86,5 +89,80 @@ int csession__redis_write_if(csession__redis_topology *t, const char *key, size_
 /* The script and its SHA-1, for the tests. */
 const char *csession__redis_write_if_script(void);
 const char *csession__redis_write_if_sha(void);
+
+/* ---- the same commands, one state machine for both ways of waiting ------
+ *
+ * An operation (csession__redis_op) is one command on one key: routed by
+ * the topology, sent (after ASKING, followed by WAIT when asked), and
+ * retried, redirected, or sent again by EVAL after NOSCRIPT as the rules
+ * above say. How it waits depends on `loop`: NULL runs each attempt on a
+ * connection of the thread-shared pool, blocking (the callback has run when
+ * csession__redis_op_start() returns); a loop sends it on that loop's own
+ * connections (redis_async.h) and returns at once, the callback running
+ * later from the loop (or at once, for a failure found at once).
+ *
+ * The callback receives rc 0 and the reply (the callback's to free with
+ * csession__redis_reply_free(); an error reply the topology did not act on
+ * included), or rc < 0 with the message as the thread's last error.
+ */
+typedef struct csession__redis_op csession__redis_op;
+typedef void (*csession__redis_op_cb)(csession__redis_op *op, int rc, redisReply *reply);
+
+#define CSESSION__REDIS_OP_MAX_ARGS 10
+
+struct csession__redis_op {
+    /* Where and how it waits (set by the caller before a builder). */
+    csession__redis_topology *t;
+    csession_loop *loop;                 /* NULL: blocking */
+    struct csession__redis_async *async; /* the store's loop connections (loop set) */
+    csession__redis_op_cb cb;
+    void *arg;
+    /* Filled by the builders below. */
+    const char *what;
+    int write;
+    int argc;
+    const char *argv[CSESSION__REDIS_OP_MAX_ARGS];
+    size_t lens[CSESSION__REDIS_OP_MAX_ARGS];
+    char *args; /* owned copies of the arguments */
+    size_t args_size;
+    int key_arg;
+    int script;  /* argv[0..1] are EVALSHA <sha>, EVAL <script> after NOSCRIPT */
+    const char *script_text; /* static */
+    size_t script_len;
+    int retried; /* sent again after a dropped connection or a failover */
+    /* The machine's. */
+    csession__redis_route route;
+    int redirects, fresh, evaled;
+    struct csession__redis_req *req; /* in flight on a loop connection */
+};
+
+/* Builders: each copies its arguments into the op (0 or CSESSION_ENOMEM).
+ * Interpreters: turn the reply into the blocking function's outcome, and
+ * free it. */
+int csession__redis_op_set(csession__redis_op *op, const char *key, size_t key_len,
+                           const char *value, size_t value_len, int64_t ttl_seconds, int mode);
+int csession__redis_set_result(redisReply *r, int mode, int *stored);
+int csession__redis_op_expire(csession__redis_op *op, const char *key, size_t key_len,
+                              int64_t ttl_seconds);
+int csession__redis_op_del(csession__redis_op *op, const char *key, size_t key_len);
+int csession__redis_integer_result(redisReply *r, const char *what);
+int csession__redis_op_read(csession__redis_op *op, const char *key, size_t key_len,
+                            size_t max_bytes, int64_t touch_ttl_seconds);
+int csession__redis_read_result(redisReply *r, size_t max_bytes, int touch, csession_buf *value,
+                                int *refused);
+int csession__redis_op_write_if(csession__redis_op *op, const char *key, size_t key_len,
+                                int mode, uint64_t expected, const char *state,
+                                size_t state_len, int64_t ttl_seconds);
+int csession__redis_write_if_result(const csession__redis_op *op, redisReply *r, int mode,
+                                    long long *result);
+
+/* Runs the op built above (see the block comment). */
+void csession__redis_op_start(csession__redis_op *op);
+
+/* Abandons an op in flight on a loop: its callback will not run. */
+void csession__redis_op_cancel(csession__redis_op *op);
+
+/* Frees the op's copies of its arguments (wiped: they may hold a state). */
+void csession__redis_op_dispose(csession__redis_op *op);
 
 #endif

@@ -516,6 +516,9 @@ static void connect_unix(csession__redis_conn *c, const char *path)
 static void check_connect(csession__redis_conn *c)
 {
     struct csession__redis_conn_state *s = c->s;
+    struct pollfd p = {s->fd, POLLOUT, 0};
+    if (poll(&p, 1, 0) == 0)
+        return; /* still in progress */
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
@@ -849,6 +852,37 @@ int csession__redis_conn_fd(const csession__redis_conn *c)
     return c->s->fd;
 }
 
+csession__redis_failure csession__redis_conn_failure(const csession__redis_conn *c)
+{
+    return c->s->failure;
+}
+
+void csession__redis_conn_flush(csession__redis_conn *c)
+{
+    struct csession__redis_conn_state *s = c->s;
+    if (s->in_io || (s->state != LOGIN && s->state != READY))
+        return;
+    s->in_io = 1;
+    flush(c);
+    s->in_io = 0;
+}
+
+void csession__redis_conn_forget(csession__redis_conn *c)
+{
+    struct csession__redis_conn_state *s = c->s;
+    if (s->tr)
+        s->tr->ops->free(s->tr, 0);
+    s->tr = NULL;
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    s->state = BROKEN;
+    s->fail_rc = CSESSION_ESTORE;
+    s->failure = CSESSION__REDIS_FAILED;
+    for (csession__redis_req *r = s->head; r; r = r->next)
+        r->cb = NULL;
+}
+
 /* ---- closing ------------------------------------------------------------ */
 
 static void destroy(csession__redis_conn *c, int polite)
@@ -893,7 +927,7 @@ void csession__redis_conn_abandon(csession__redis_conn *c)
 static void poll_until(csession__redis_conn *c, const int *done, int ready)
 {
     /* What is queued can usually be written at once: no poll before. */
-    csession__redis_conn_io(c, CSESSION_IO_WRITE);
+    csession__redis_conn_flush(c);
     while (!*done && !csession__redis_conn_broken(c) && !(ready && csession__redis_conn_ready(c))) {
         unsigned int ev = csession__redis_conn_events(c);
         long long deadline = csession__redis_conn_deadline(c);

@@ -89,7 +89,10 @@ struct csession__redis_conn {
     /* ---- a non-blocking driver's (redis_async.c) ---- */
     void *owner;      /* the driver's record of the connection */
     void *io, *timer; /* its watcher and timer on the loop */
+    int io_fd;        /* the descriptor `io` watches */
     unsigned int watching;
+    long long armed_ms; /* the deadline `timer` is armed for, 0: none */
+    int reaping;        /* broken, out of use, freed from its timer */
     /* ---- the machine's (conn.c) ---- */
     struct csession__redis_conn_state *s;
 };
@@ -147,6 +150,24 @@ unsigned int csession__redis_conn_depth(const csession__redis_conn *c);
 
 /* The socket, or -1. */
 int csession__redis_conn_fd(const csession__redis_conn *c);
+
+/* Once broken: why (DROPPED for a connection closed or reset). */
+csession__redis_failure csession__redis_conn_failure(const csession__redis_conn *c);
+
+/*
+ * Writes what is queued, if the socket takes it now; nothing while a
+ * callback of this connection runs (the write follows when it returns).
+ * May run callbacks (a write that finds the connection broken).
+ */
+void csession__redis_conn_flush(csession__redis_conn *c);
+
+/*
+ * In a process forked from the one that opened `c`: closes its descriptor
+ * without a byte on it (as abandon), and drops its requests without their
+ * callbacks; the memory stays (requests of the parent's operations may
+ * still be referred to), and is never freed.
+ */
+void csession__redis_conn_forget(csession__redis_conn *c);
 
 /* ---- blocking: the same machine, driven by poll() --------------------- */
 

@@ -51,6 +51,7 @@ int csession__redis_pool_init(csession__redis_pool *pool, const csession__redis_
     atomic_init(&pool->dropped, 0);
     atomic_init(&pool->wait_timeouts, 0);
     atomic_init(&pool->inherited, 0);
+    atomic_init(&pool->loop_open, 0);
     csession__fork_guard_init(&pool->fork);
     return init_sync(pool) == 0 ? 0 : csession__oom();
 }
@@ -176,6 +177,27 @@ void csession__redis_pool_retarget(csession__redis_pool *pool, const char *host,
     pthread_mutex_unlock(&pool->lock);
 }
 
+static unsigned long snapshot_locked(csession__redis_pool *pool, csession__redis_target *target,
+                                     char *host)
+{
+    *target = pool->target;
+    if (target->host) {
+        memcpy(host, pool->host_buf, sizeof pool->host_buf);
+        target->host = host;
+    }
+    return pool->epoch;
+}
+
+unsigned long csession__redis_pool_snapshot(csession__redis_pool *pool,
+                                            csession__redis_target *target, char *host)
+{
+    fork_check(pool, 1);
+    pthread_mutex_lock(&pool->lock);
+    unsigned long epoch = snapshot_locked(pool, target, host);
+    pthread_mutex_unlock(&pool->lock);
+    return epoch;
+}
+
 int csession__redis_pool_acquire(csession__redis_pool *pool, int fresh,
                                  csession__redis_conn **out, csession__redis_failure *failure)
 {
@@ -208,14 +230,10 @@ int csession__redis_pool_acquire(csession__redis_pool *pool, int fresh,
         }
         if (pool->open < pool->size) {
             pool->open++;
-            unsigned long epoch = pool->epoch;
             /* A snapshot: the target may be changed while this opens. */
-            csession__redis_target target = pool->target;
+            csession__redis_target target;
             char host[sizeof pool->host_buf];
-            if (target.host) {
-                memcpy(host, pool->host_buf, sizeof host);
-                target.host = host;
-            }
+            unsigned long epoch = snapshot_locked(pool, &target, host);
             pthread_mutex_unlock(&pool->lock);
             close_list(stale);
             stale = NULL;
@@ -267,33 +285,56 @@ void csession__redis_pool_release(csession__redis_pool *pool, csession__redis_co
     pthread_mutex_unlock(&pool->lock);
 }
 
-void csession__redis_pool_discard(csession__redis_pool *pool, csession__redis_conn *c,
-                                  int dropped)
+/* Under the lock: a connection of `epoch` was found dropped. Retires only
+ * connections as old as this one: a newer connection was opened after
+ * whatever closed this one. 1 when it did (and `server` names it, if the
+ * log is on). */
+static int drop_locked(csession__redis_pool *pool, unsigned long epoch, char *server,
+                       size_t size)
 {
-    char server[300] = "";
-    int retired = 0;
-    pthread_mutex_lock(&pool->lock);
-    pool->open--;
-    untrack(pool, c);
-    /* Retire only connections as old as this one: a newer connection was
-     * opened after whatever closed this one. */
-    if (dropped && c->epoch == pool->epoch) {
-        pool->epoch++;
-        pool->reconnecting = 1;
-        retired = csession__log_on();
-        if (retired)
-            csession__redis_describe(&pool->target, server, sizeof server);
-    }
-    pthread_cond_signal(&pool->available);
-    pthread_mutex_unlock(&pool->lock);
-    if (dropped)
-        atomic_fetch_add(&pool->dropped, 1);
-    csession__redis_conn_close(c);
+    if (epoch != pool->epoch)
+        return 0;
+    pool->epoch++;
+    pool->reconnecting = 1;
+    if (!csession__log_on())
+        return 0;
+    csession__redis_describe(&pool->target, server, size);
+    return 1;
+}
+
+static void log_retired(int retired, const char *server)
+{
     if (retired)
         csession__log(CSESSION_LOG_WARN,
                       "Redis store: %s closed or reset a connection; the connections opened "
                       "before it are replaced as they come back",
                       server);
+}
+
+void csession__redis_pool_discard(csession__redis_pool *pool, csession__redis_conn *c,
+                                  int dropped)
+{
+    char server[300] = "";
+    pthread_mutex_lock(&pool->lock);
+    pool->open--;
+    untrack(pool, c);
+    int retired = dropped && drop_locked(pool, c->epoch, server, sizeof server);
+    pthread_cond_signal(&pool->available);
+    pthread_mutex_unlock(&pool->lock);
+    if (dropped)
+        atomic_fetch_add(&pool->dropped, 1);
+    csession__redis_conn_close(c);
+    log_retired(retired, server);
+}
+
+void csession__redis_pool_note_drop(csession__redis_pool *pool, unsigned long epoch)
+{
+    char server[300] = "";
+    pthread_mutex_lock(&pool->lock);
+    int retired = drop_locked(pool, epoch, server, sizeof server);
+    pthread_mutex_unlock(&pool->lock);
+    atomic_fetch_add(&pool->dropped, 1);
+    log_retired(retired, server);
 }
 
 void csession__redis_pool_add_stats(csession__redis_pool *pool, struct csession__redis_stats *out)
@@ -304,7 +345,7 @@ void csession__redis_pool_add_stats(csession__redis_pool *pool, struct csession_
     out->dropped += atomic_load(&pool->dropped);
     out->wait_timeouts += atomic_load(&pool->wait_timeouts);
     pthread_mutex_lock(&pool->lock);
-    out->open += pool->open;
+    out->open += pool->open + atomic_load(&pool->loop_open);
     for (const csession__redis_conn *c = pool->idle; c; c = c->next)
         out->idle++;
     pthread_mutex_unlock(&pool->lock);

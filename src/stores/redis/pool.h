@@ -51,6 +51,9 @@ typedef struct csession__redis_pool {
     atomic_ulong dropped;       /* connections found closed or reset */
     atomic_ulong wait_timeouts; /* acquisitions that gave up waiting */
     atomic_ulong inherited;     /* connections inherited across fork() and closed */
+    /* Connections of the same server kept per loop (redis_async.c), which
+     * count in the stats with the pool's. */
+    atomic_uint loop_open;
 } csession__redis_pool;
 
 /* 0, or CSESSION_ENOMEM when the lock cannot be made. Opens nothing.
@@ -61,6 +64,18 @@ int csession__redis_pool_init(csession__redis_pool *pool, const csession__redis_
 /* Points new connections at `host`:`port` (at most 255 bytes of host) and
  * retires the connections open now as they come back. */
 void csession__redis_pool_retarget(csession__redis_pool *pool, const char *host, int port);
+
+/*
+ * For connections opened outside the pool (per loop, redis_async.c): the
+ * pool's epoch now, and a copy of its target (host copied into `host`, of
+ * at least 256 bytes), both read under the lock.
+ */
+unsigned long csession__redis_pool_snapshot(csession__redis_pool *pool,
+                                            csession__redis_target *target, char *host);
+
+/* Counts a dropped connection opened outside the pool (per loop): the
+ * connections of the pool opened before it are retired too. */
+void csession__redis_pool_note_drop(csession__redis_pool *pool, unsigned long epoch);
 
 /* Closes every connection; none may be in use. */
 void csession__redis_pool_dispose(csession__redis_pool *pool);
