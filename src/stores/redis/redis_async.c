@@ -10,33 +10,21 @@
 #include "topology.h"
 
 /* A loop's connections to one server. */
-typedef struct loop_set {
+typedef struct csession__redis_loop_set {
     csession_loop *loop;
     csession__redis_pool *pool;
     csession__redis_conn *conns; /* in use (linked by `next`) */
     csession__redis_conn *dead;  /* broken, freed from their timers */
     unsigned int n;
-    struct loop_set *next;
+    struct csession__redis_loop_set *next;
 } loop_set;
 
-struct csession__redis_async {
-    pthread_mutex_t lock; /* guards the list of sets (not their contents) */
-    loop_set *sets;
-    csession__fork_guard fork;
-};
-
-int csession__redis_async_new(csession__redis_async **out)
+int csession__redis_async_init(csession__redis_async *a)
 {
-    *out = NULL;
-    csession__redis_async *a = csession__calloc(1, sizeof *a);
-    if (!a)
+    a->sets = NULL;
+    if (pthread_mutex_init(&a->lock, NULL) != 0)
         return csession__oom();
-    if (pthread_mutex_init(&a->lock, NULL) != 0) {
-        csession__free(a);
-        return csession__oom();
-    }
     csession__fork_guard_init(&a->fork);
-    *out = a;
     return 0;
 }
 
@@ -79,10 +67,8 @@ static void close_conn(csession_loop *loop, csession__redis_conn *c)
     csession__redis_conn_close(c);
 }
 
-void csession__redis_async_free(csession__redis_async *a)
+void csession__redis_async_dispose(csession__redis_async *a)
 {
-    if (!a)
-        return;
     csession__fork_guard_check(&a->fork, after_fork, a);
     loop_set *set = a->sets;
     while (set) {
@@ -103,8 +89,8 @@ void csession__redis_async_free(csession__redis_async *a)
         csession__free(set);
         set = next;
     }
+    a->sets = NULL;
     pthread_mutex_destroy(&a->lock);
-    csession__free(a);
 }
 
 static loop_set *find_set(csession__redis_async *a, csession_loop *loop,

@@ -30,24 +30,34 @@
 #ifndef CSESSION_SRC_STORES_REDIS_REDIS_ASYNC_H
 #define CSESSION_SRC_STORES_REDIS_REDIS_ASYNC_H
 
+#include <pthread.h>
+
 #include "conn.h"
+#include "fork_guard.h"
 #include "csession/loop.h"
 #include "pool.h"
 
 /* Requests in flight on a connection before another is opened. */
 #define CSESSION__REDIS_LOOP_DEPTH 64
 
-typedef struct csession__redis_async csession__redis_async;
+struct csession__redis_loop_set;
 
-/* 0 with *out, or CSESSION_ENOMEM. */
-int csession__redis_async_new(csession__redis_async **out);
+/* Embedded in the store: no allocation until a loop is seen. */
+typedef struct csession__redis_async {
+    pthread_mutex_t lock; /* guards the list of sets (not their contents) */
+    struct csession__redis_loop_set *sets;
+    csession__fork_guard fork;
+} csession__redis_async;
+
+/* 0, or CSESSION_ENOMEM. */
+int csession__redis_async_init(csession__redis_async *a);
 
 /*
- * Closes every loop connection and frees `a`; NULL is a no-op. Calls the
+ * Closes every loop connection and releases `a`. Calls the
  * loops' io_close / timer_close: the loops must still exist and not be
  * running on another thread (the store is freed once its loops stopped).
  */
-void csession__redis_async_free(csession__redis_async *a);
+void csession__redis_async_dispose(csession__redis_async *a);
 
 /*
  * Sends `cmds` as one request on a connection of `loop` to `pool`'s server

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "commands.h"
 #include "conn.h"
+#include "redis_async.h"
 #include "csession/errors.h"
 #include "csession/library.h"
 #include "error.h"
@@ -39,6 +40,7 @@ typedef struct redis_store {
     csession_store base; /* first: the vtable the library sees */
     csession__redis_url url;
     csession__redis_topology *topology;
+    csession__redis_async async; /* connections of the non-blocking calls */
     size_t max_state_bytes;
     char prefix[CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX];
     size_t prefix_len;
@@ -117,76 +119,153 @@ static int check_state(const redis_store *r, const char *state, size_t state_len
     return 0;
 }
 
-/* SET NX under fresh keys until one is new, at revision 1. The key goes to
- * the caller before it is stored, so that a stored session always has an
- * owner. */
-static int save_new(redis_store *r, const char *state, size_t state_len, int64_t ttl_seconds,
-                    csession_buf *key_out)
-{
-    csession_buf value = CSESSION_BUF_INIT;
-    int rc = csession__redis_rev_wrap(state, state_len, 1, &value);
-    if (rc)
-        return rc;
-    state = value.ptr;
-    state_len = value.size;
-    char key[KEY_LEN];
-    for (int attempt = 0; attempt < KEY_ATTEMPTS; attempt++) {
-        r->keygen(key, r->keygen_ctx);
-        if ((rc = csession__buf_set(key_out, key, KEY_LEN)))
-            break;
-        redis_key k;
-        if ((rc = redis_key_make(r, key, &k)))
-            break;
-        int stored = 0;
-        rc = csession__redis_set(r->topology, k.ptr, k.len, state, state_len, capped(ttl_seconds),
-                                 CSESSION__REDIS_SET_NX, &stored);
-        redis_key_dispose(&k);
-        if (rc)
-            break;
-        if (stored) {
-            sodium_memzero(key, sizeof key);
-            csession_buf_dispose(&value);
-            return 0;
-        }
-        /* A live session has this key: never overwrite, draw again. */
-    }
-    sodium_memzero(key, sizeof key);
-    csession_buf_dispose(&value);
-    csession__buf_clear(key_out);
-    if (rc == 0)
-        rc = csession__error(CSESSION_ESTORE,
-                             "could not draw an unused session key in %d attempts",
-                             KEY_ATTEMPTS);
-    return rc;
-}
-
 /* Room for what the store adds to a state in the value: the revision and
  * the write's tag (revision.h). */
 #define STORED_HEAD_EXTRA 64
 
 /*
- * Reads the value of a valid session key, its TTL reset in the same
- * command when `touch_ttl_seconds` > 0, the revision taken out. A value
- * longer than a state may be, or a key of another type, is not read into
- * memory whole: it counts as not found, so that the request gets a fresh
- * session and the next commit a new key.
+ * One operation of the store, of any kind (a csession_store_call), as a
+ * state machine over the command operations of commands.h. The same
+ * machine serves both ways of calling: `start` runs it with the call's
+ * loop, and the blocking members run it with no loop, each command then
+ * waiting on the thread-shared pool, so that it has completed when
+ * run_call() returns.
  */
-static int load_value(redis_store *r, const char *key, int64_t touch_ttl_seconds,
-                      csession_buf *state, uint64_t *revision)
+typedef struct rcall {
+    redis_store *r;
+    csession_store_call *call;
+    csession__redis_op op;
+    csession_buf value; /* SAVE: the state at revision 1 */
+    char key[KEY_LEN];  /* SAVE: the key being tried */
+    int attempts;
+} rcall;
+
+/* Ends the call: frees what it held, then calls complete with the outcome
+ * and, for a failure, the thread's last error. */
+static void finish(rcall *rc_, int code)
 {
+    csession_store_call *call = rc_->call;
+    char msg[520];
+    int has_msg = code < 0 && code != CSESSION_ENOTFOUND && code != CSESSION_ECONFLICT;
+    if (has_msg)
+        snprintf(msg, sizeof msg, "%s", csession_last_error());
+    /* A failed save or update leaves no key to use. */
+    if (code && (call->kind == CSESSION_CALL_SAVE || call->kind == CSESSION_CALL_UPDATE))
+        csession__buf_clear(call->key_out);
+    csession__redis_op_dispose(&rc_->op);
+    csession_buf_dispose(&rc_->value);
+    sodium_memzero(rc_->key, sizeof rc_->key);
+    csession__free(rc_);
+    call->store_data = NULL;
+    call->complete(call, code, has_msg ? msg : NULL);
+}
+
+typedef int (*build_fn)(rcall *c, const redis_key *k);
+
+/* Builds the next command of `c` on the Redis key of session key `key` and
+ * starts it; its reply goes to `then`. */
+static void send_on(rcall *c, const char *key, build_fn build, csession__redis_op_cb then)
+{
+    csession__redis_op_dispose(&c->op);
+    c->op.t = c->r->topology;
+    c->op.loop = c->call->loop;
+    c->op.async = &c->r->async;
+    c->op.cb = then;
+    c->op.arg = c;
     redis_key k;
-    int rc = redis_key_make(r, key, &k);
-    if (rc)
-        return rc;
-    int refused = 0;
-    size_t max = r->max_state_bytes + STORED_HEAD_EXTRA;
-    rc = csession__redis_read(r->topology, k.ptr, k.len, max,
-                              touch_ttl_seconds > 0 ? capped(touch_ttl_seconds) : 0, state,
-                              &refused);
-    redis_key_dispose(&k);
+    int rc = redis_key_make(c->r, key, &k);
     if (rc == 0) {
-        csession__redis_rev_unwrap(state, revision);
-        if (state->size > r->max_state_bytes)
+        rc = build(c, &k);
+        redis_key_dispose(&k);
+    }
+    if (rc) {
+        finish(c, rc);
+        return;
+    }
+    csession__redis_op_start(&c->op);
+}
+
+/* ---- SAVE: SET NX under fresh keys until one is new, at revision 1 ------- */
+
+static void save_try(rcall *c);
+
+static void save_replied(csession__redis_op *op, int rc, redisReply *reply)
+{
+    rcall *c = op->arg;
+    int stored = 0;
+    if (rc == 0)
+        rc = csession__redis_set_result(reply, CSESSION__REDIS_SET_NX, &stored);
+    if (rc || stored) {
+        finish(c, rc);
+        return;
+    }
+    /* A live session has this key: never overwrite, draw again. */
+    save_try(c);
+}
+
+static int build_set(rcall *c, const redis_key *k)
+{
+    return csession__redis_op_set(&c->op, k->ptr, k->len, c->value.ptr, c->value.size,
+                                  capped(c->call->ttl_seconds), CSESSION__REDIS_SET_NX);
+}
+
+/* The key goes to the caller before it is stored, so that a stored session
+ * always has an owner. */
+static void save_try(rcall *c)
+{
+    if (c->attempts++ == KEY_ATTEMPTS) {
+        finish(c, csession__error(CSESSION_ESTORE,
+                                  "could not draw an unused session key in %d attempts",
+                                  KEY_ATTEMPTS));
+        return;
+    }
+    c->r->keygen(c->key, c->r->keygen_ctx);
+    int rc = csession__buf_set(c->call->key_out, c->key, KEY_LEN);
+    if (rc) {
+        finish(c, rc);
+        return;
+    }
+    send_on(c, c->key, build_set, save_replied);
+}
+
+static void save_start(rcall *c)
+{
+    const csession_store_call *call = c->call;
+    int rc = csession__redis_rev_wrap(call->state, call->state_len, 1, &c->value);
+    if (rc) {
+        finish(c, rc);
+        return;
+    }
+    c->attempts = 0;
+    save_try(c);
+}
+
+/* ---- LOAD_REV ------------------------------------------------------------- */
+
+static size_t max_value(const redis_store *r)
+{
+    return r->max_state_bytes + STORED_HEAD_EXTRA;
+}
+
+/*
+ * The value of a valid session key, its TTL reset in the same command when
+ * touch_ttl_seconds > 0, the revision taken out. A value longer than a
+ * state may be, or a key of another type, is not read into memory whole: it
+ * counts as not found, so that the request gets a fresh session and the
+ * next commit a new key.
+ */
+static void load_replied(csession__redis_op *op, int rc, redisReply *reply)
+{
+    rcall *c = op->arg;
+    redis_store *r = c->r;
+    csession_store_call *call = c->call;
+    int refused = 0;
+    if (rc == 0)
+        rc = csession__redis_read_result(reply, max_value(r), call->touch_ttl_seconds > 0,
+                                         call->state_out, &refused);
+    if (rc == 0) {
+        csession__redis_rev_unwrap(call->state_out, &call->revision_out);
+        if (call->state_out->size > r->max_state_bytes)
             refused = CSESSION__REDIS_READ_TOO_BIG;
     }
     if (refused) {
@@ -200,22 +279,222 @@ static int load_value(redis_store *r, const char *key, int64_t touch_ttl_seconds
         atomic_fetch_add(&r->refused_values, 1);
         rc = CSESSION_ENOTFOUND;
     }
-    if (rc)
-        csession__buf_clear(state);
-    return rc;
+    if (rc) {
+        csession__buf_clear(call->state_out);
+        call->revision_out = 0;
+    }
+    finish(c, rc);
+}
+
+static int build_read(rcall *c, const redis_key *k)
+{
+    int64_t touch = c->call->touch_ttl_seconds;
+    return csession__redis_op_read(&c->op, k->ptr, k->len, max_value(c->r),
+                                   touch > 0 ? capped(touch) : 0);
+}
+
+/* ---- UPDATE, UPDATE_IF, REMOVE_IF: the conditional write script ----------- */
+
+/* The script's answer as a store code: 0, CSESSION_ENOTFOUND, CSESSION_ECONFLICT. */
+static int write_if_code(long long result)
+{
+    return result > 0 ? 0 : result == 0 ? CSESSION_ENOTFOUND : CSESSION_ECONFLICT;
+}
+
+static int write_mode(const rcall *c)
+{
+    switch (c->call->kind) {
+    case CSESSION_CALL_UPDATE:
+        return CSESSION__REDIS_WRITE_ANY;
+    case CSESSION_CALL_REMOVE_IF:
+        return CSESSION__REDIS_DELETE_IF_REV;
+    default:
+        return CSESSION__REDIS_WRITE_IF_REV;
+    }
+}
+
+static void write_replied(csession__redis_op *op, int rc, redisReply *reply)
+{
+    rcall *c = op->arg;
+    long long result = 0;
+    if (rc == 0)
+        rc = csession__redis_write_if_result(op, reply, write_mode(c), &result);
+    if (rc == 0 && c->call->kind == CSESSION_CALL_UPDATE && result <= 0) {
+        /* The key expired or was deleted since it was loaded: as save, under
+         * a new key (never recreate the old one, which its owner gave up). */
+        save_start(c);
+        return;
+    }
+    finish(c, rc ? rc : c->call->kind == CSESSION_CALL_UPDATE ? 0 : write_if_code(result));
+}
+
+static int build_write(rcall *c, const redis_key *k)
+{
+    const csession_store_call *call = c->call;
+    int remove = call->kind == CSESSION_CALL_REMOVE_IF;
+    return csession__redis_op_write_if(&c->op, k->ptr, k->len, write_mode(c),
+                                       call->expected_revision, remove ? "" : call->state,
+                                       remove ? 0 : call->state_len,
+                                       remove ? 1 : capped(call->ttl_seconds));
+}
+
+/* ---- UPDATE_TTL, REMOVE -------------------------------------------------- */
+
+static void integer_replied(csession__redis_op *op, int rc, redisReply *reply)
+{
+    rcall *c = op->arg;
+    finish(c, rc ? rc : csession__redis_integer_result(reply, op->what));
+}
+
+static int build_expire(rcall *c, const redis_key *k)
+{
+    return csession__redis_op_expire(&c->op, k->ptr, k->len, capped(c->call->ttl_seconds));
+}
+
+static int build_del(rcall *c, const redis_key *k)
+{
+    return csession__redis_op_del(&c->op, k->ptr, k->len);
+}
+
+/* ---- any kind --------------------------------------------------------------- */
+
+/*
+ * What each kind checks before any I/O, as the blocking members always
+ * did: 1 with *code when the call is decided without the server.
+ */
+static int decided(const redis_store *r, const csession_store_call *call, int *code)
+{
+    int key_ok = call->key && csession__session_key_valid(call->key, call->key_len);
+    *code = 0;
+    switch (call->kind) {
+    case CSESSION_CALL_LOAD_REV:
+        if (!call->state_out) {
+            *code = csession__error(CSESSION_EINVAL, "NULL argument");
+            return 1;
+        }
+        /* A key this store cannot have made does not exist: no I/O at all. */
+        *code = CSESSION_ENOTFOUND;
+        return !key_ok;
+    case CSESSION_CALL_SAVE:
+    case CSESSION_CALL_UPDATE:
+    case CSESSION_CALL_UPDATE_IF: {
+        csession_buf unused = CSESSION_BUF_INIT;
+        *code = check_state(r, call->state, call->state_len, call->ttl_seconds,
+                            call->kind == CSESSION_CALL_UPDATE_IF ? &unused : call->key_out);
+        if (*code)
+            return 1;
+        *code = CSESSION_ENOTFOUND;
+        return call->kind == CSESSION_CALL_UPDATE_IF && !key_ok;
+    }
+    case CSESSION_CALL_UPDATE_TTL:
+        if (call->ttl_seconds < 1) {
+            *code = csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+            return 1;
+        }
+        return !key_ok;
+    case CSESSION_CALL_REMOVE:
+        return !key_ok;
+    case CSESSION_CALL_REMOVE_IF:
+        *code = CSESSION_ENOTFOUND;
+        return !key_ok;
+    default:
+        *code = csession__error(CSESSION_EINVAL, "unknown store call kind %d", call->kind);
+        return 1;
+    }
+}
+
+/* Runs `call`: 0 when it started (complete runs, maybe already has), or a
+ * failure to start (complete not called). */
+static int run_call(redis_store *r, csession_store_call *call)
+{
+    int code;
+    if (call->kind == CSESSION_CALL_LOAD_REV && call->state_out) {
+        csession__buf_clear(call->state_out);
+        call->revision_out = 0;
+    }
+    if (decided(r, call, &code)) {
+        call->complete(call, code, code < 0 && code != CSESSION_ENOTFOUND
+                                       ? csession_last_error()
+                                       : NULL);
+        return 0;
+    }
+    rcall *c = csession__calloc(1, sizeof *c);
+    if (!c)
+        return csession__oom();
+    c->r = r;
+    c->call = call;
+    csession_buf_init(&c->value);
+    call->store_data = c;
+    switch (call->kind) {
+    case CSESSION_CALL_LOAD_REV:
+        send_on(c, call->key, build_read, load_replied);
+        break;
+    case CSESSION_CALL_SAVE:
+        save_start(c);
+        break;
+    case CSESSION_CALL_UPDATE:
+        if (!csession__session_key_valid(call->key, call->key_len)) {
+            save_start(c);
+            break;
+        }
+        if ((code = csession__buf_set(call->key_out, call->key, KEY_LEN)) != 0) {
+            finish(c, code);
+            break;
+        }
+        send_on(c, call->key, build_write, write_replied);
+        break;
+    case CSESSION_CALL_UPDATE_IF:
+    case CSESSION_CALL_REMOVE_IF:
+        send_on(c, call->key, build_write, write_replied);
+        break;
+    case CSESSION_CALL_UPDATE_TTL:
+        send_on(c, call->key, build_expire, integer_replied);
+        break;
+    default: /* CSESSION_CALL_REMOVE */
+        send_on(c, call->key, build_del, integer_replied);
+        break;
+    }
+    return 0;
+}
+
+/* ---- the blocking members: the same machine with no loop ------------------ */
+
+typedef struct sync_call {
+    csession_store_call call; /* first */
+    int code;
+} sync_call;
+
+/* The thread's last error already says why: nothing to copy. */
+static void sync_complete(csession_store_call *call, int code, const char *message)
+{
+    (void)message;
+    ((sync_call *)call)->code = code;
+}
+
+static int run_sync(redis_store *r, sync_call *sc, int kind)
+{
+    sc->call.version = 1;
+    sc->call.kind = kind;
+    sc->call.loop = NULL;
+    sc->call.complete = sync_complete;
+    sc->code = 0;
+    int rc = run_call(r, &sc->call);
+    return rc ? rc : sc->code;
 }
 
 static int redis_load_rev(csession_store *store, const char *key, size_t key_len,
                           int64_t touch_ttl_seconds, csession_buf *state, uint64_t *revision)
 {
-    redis_store *r = (redis_store *)store;
     if (!state || !revision)
         return csession__error(CSESSION_EINVAL, "NULL argument");
-    *revision = 0;
-    /* A key this store cannot have made does not exist: no I/O at all. */
-    if (!csession__session_key_valid(key, key_len))
-        return CSESSION_ENOTFOUND;
-    return load_value(r, key, touch_ttl_seconds, state, revision);
+    sync_call sc = {0};
+    sc.call.key = key;
+    sc.call.key_len = key_len;
+    sc.call.touch_ttl_seconds = touch_ttl_seconds;
+    sc.call.state_out = state;
+    int rc = run_sync((redis_store *)store, &sc, CSESSION_CALL_LOAD_REV);
+    *revision = sc.call.revision_out;
+    return rc;
 }
 
 static int redis_load(csession_store *store, const char *key, size_t key_len,
@@ -225,122 +504,103 @@ static int redis_load(csession_store *store, const char *key, size_t key_len,
     return redis_load_rev(store, key, key_len, 0, state, &revision);
 }
 
-/* The conditional write script on a valid session key. */
-static int write_if(redis_store *r, const char *key, int mode, uint64_t expected,
-                    const char *state, size_t state_len, int64_t ttl_seconds, long long *result)
-{
-    redis_key k;
-    int rc = redis_key_make(r, key, &k);
-    if (rc)
-        return rc;
-    rc = csession__redis_write_if(r->topology, k.ptr, k.len, mode, expected, state, state_len,
-                                  capped(ttl_seconds), result);
-    redis_key_dispose(&k);
-    return rc;
-}
-
-/* The script's answer as a store code: 0, CSESSION_ENOTFOUND, CSESSION_ECONFLICT. */
-static int write_if_code(long long result)
-{
-    return result > 0 ? 0 : result == 0 ? CSESSION_ENOTFOUND : CSESSION_ECONFLICT;
-}
-
 static int redis_update_if(csession_store *store, const char *key, size_t key_len,
                            uint64_t expected_revision, const char *state, size_t state_len,
                            int64_t ttl_seconds)
 {
-    redis_store *r = (redis_store *)store;
-    csession_buf unused = CSESSION_BUF_INIT;
-    int rc = check_state(r, state, state_len, ttl_seconds, &unused);
-    if (rc)
-        return rc;
-    if (!csession__session_key_valid(key, key_len))
-        return CSESSION_ENOTFOUND;
-    long long result = 0;
-    rc = write_if(r, key, CSESSION__REDIS_WRITE_IF_REV, expected_revision, state, state_len,
-                  ttl_seconds, &result);
-    return rc ? rc : write_if_code(result);
+    sync_call sc = {0};
+    sc.call.key = key;
+    sc.call.key_len = key_len;
+    sc.call.expected_revision = expected_revision;
+    sc.call.state = state;
+    sc.call.state_len = state_len;
+    sc.call.ttl_seconds = ttl_seconds;
+    return run_sync((redis_store *)store, &sc, CSESSION_CALL_UPDATE_IF);
 }
 
 static int redis_remove_if(csession_store *store, const char *key, size_t key_len,
                            uint64_t expected_revision)
 {
-    redis_store *r = (redis_store *)store;
-    if (!csession__session_key_valid(key, key_len))
-        return CSESSION_ENOTFOUND;
-    long long result = 0;
-    int rc = write_if(r, key, CSESSION__REDIS_DELETE_IF_REV, expected_revision, "", 0, 1,
-                      &result);
-    return rc ? rc : write_if_code(result);
+    sync_call sc = {0};
+    sc.call.key = key;
+    sc.call.key_len = key_len;
+    sc.call.expected_revision = expected_revision;
+    return run_sync((redis_store *)store, &sc, CSESSION_CALL_REMOVE_IF);
 }
 
 static int redis_save(csession_store *store, const char *state, size_t state_len,
                       int64_t ttl_seconds, csession_buf *key_out)
 {
-    redis_store *r = (redis_store *)store;
-    int rc = check_state(r, state, state_len, ttl_seconds, key_out);
-    return rc ? rc : save_new(r, state, state_len, ttl_seconds, key_out);
+    sync_call sc = {0};
+    sc.call.state = state;
+    sc.call.state_len = state_len;
+    sc.call.ttl_seconds = ttl_seconds;
+    sc.call.key_out = key_out;
+    return run_sync((redis_store *)store, &sc, CSESSION_CALL_SAVE);
 }
 
 static int redis_update(csession_store *store, const char *key, size_t key_len,
                         const char *state, size_t state_len, int64_t ttl_seconds,
                         csession_buf *key_out)
 {
-    redis_store *r = (redis_store *)store;
-    int rc = check_state(r, state, state_len, ttl_seconds, key_out);
-    if (rc)
-        return rc;
-    if (!csession__session_key_valid(key, key_len))
-        return save_new(r, state, state_len, ttl_seconds, key_out);
-    if ((rc = csession__buf_set(key_out, key, KEY_LEN)))
-        return rc;
-    long long result = 0;
-    rc = write_if(r, key, CSESSION__REDIS_WRITE_ANY, 0, state, state_len, ttl_seconds, &result);
-    if (rc) {
-        csession__buf_clear(key_out);
-        return rc;
-    }
-    if (result > 0)
-        return 0;
-    /* The key expired or was deleted since it was loaded: as save, under a
-     * new key (never recreate the old one, which its owner gave up). */
-    return save_new(r, state, state_len, ttl_seconds, key_out);
+    sync_call sc = {0};
+    sc.call.key = key;
+    sc.call.key_len = key_len;
+    sc.call.state = state;
+    sc.call.state_len = state_len;
+    sc.call.ttl_seconds = ttl_seconds;
+    sc.call.key_out = key_out;
+    return run_sync((redis_store *)store, &sc, CSESSION_CALL_UPDATE);
 }
 
 static int redis_update_ttl(csession_store *store, const char *key, size_t key_len,
                             int64_t ttl_seconds)
 {
-    redis_store *r = (redis_store *)store;
-    if (ttl_seconds < 1)
-        return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
-    if (!csession__session_key_valid(key, key_len))
-        return 0;
-    redis_key k;
-    int rc = redis_key_make(r, key, &k);
-    if (rc)
-        return rc;
-    rc = csession__redis_expire(r->topology, k.ptr, k.len, capped(ttl_seconds));
-    redis_key_dispose(&k);
-    return rc;
+    sync_call sc = {0};
+    sc.call.key = key;
+    sc.call.key_len = key_len;
+    sc.call.ttl_seconds = ttl_seconds;
+    return run_sync((redis_store *)store, &sc, CSESSION_CALL_UPDATE_TTL);
 }
 
 static int redis_remove(csession_store *store, const char *key, size_t key_len)
 {
-    redis_store *r = (redis_store *)store;
-    if (!csession__session_key_valid(key, key_len))
-        return 0;
-    redis_key k;
-    int rc = redis_key_make(r, key, &k);
-    if (rc)
-        return rc;
-    rc = csession__redis_del(r->topology, k.ptr, k.len);
-    redis_key_dispose(&k);
-    return rc;
+    sync_call sc = {0};
+    sc.call.key = key;
+    sc.call.key_len = key_len;
+    return run_sync((redis_store *)store, &sc, CSESSION_CALL_REMOVE);
+}
+
+/* ---- the non-blocking members (version 3) --------------------------------- */
+
+static int redis_start(csession_store *store, csession_store_call *call)
+{
+    if (!call || !call->loop || !call->complete)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    call->store_data = NULL;
+    return run_call((redis_store *)store, call);
+}
+
+/* The command in flight, if any, is left to run; its reply is read and
+ * dropped. */
+static void redis_cancel(csession_store *store, csession_store_call *call)
+{
+    (void)store;
+    rcall *c = call ? call->store_data : NULL;
+    if (!c)
+        return;
+    csession__redis_op_cancel(&c->op);
+    csession__redis_op_dispose(&c->op);
+    csession_buf_dispose(&c->value);
+    sodium_memzero(c->key, sizeof c->key);
+    csession__free(c);
+    call->store_data = NULL;
 }
 
 static void redis_free(csession_store *store)
 {
     redis_store *r = (redis_store *)store;
+    csession__redis_async_dispose(&r->async);
     r->topology->free(r->topology);
     csession__redis_url_dispose(&r->url);
     sodium_memzero(r, sizeof *r);
@@ -449,6 +709,12 @@ int csession_store_redis_new(csession_store **out, const char *url,
         csession__free(r);
         return rc;
     }
+    if ((rc = csession__redis_async_init(&r->async))) {
+        r->topology->free(r->topology);
+        csession__redis_url_dispose(&r->url);
+        csession__free(r);
+        return rc;
+    }
     r->max_state_bytes = o.max_state_bytes;
     if (prefix_len)
         memcpy(r->prefix, o.key_prefix, prefix_len);
@@ -470,6 +736,8 @@ int csession_store_redis_new(csession_store **out, const char *url,
     r->base.load_rev = redis_load_rev;
     r->base.update_if = redis_update_if;
     r->base.remove_if = redis_remove_if;
+    r->base.start = redis_start;
+    r->base.cancel = redis_cancel;
     *out = &r->base;
     return 0;
 }
