@@ -211,7 +211,9 @@ static csession__redis_conn *pick(loop_set *set, unsigned long epoch, int fresh)
     while (c) {
         csession__redis_conn *next = c->next;
         unsigned int depth = csession__redis_conn_depth(c);
-        if (c->epoch != epoch) {
+        if (csession__redis_conn_broken(c)) {
+            /* Failing its requests right now (a retry is being picked). */
+        } else if (c->epoch != epoch) {
             if (depth == 0) {
                 csession__redis_conn_fail(c, "connection retired");
                 sync_conn(c);
