@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -582,6 +583,59 @@ static void test_debug_sleep(void **state)
     redis_server_stop(&srv);
 }
 
+/* ---- fork() ------------------------------------------------------------------ */
+
+/* A child forgets the loop connections it inherited, without a byte on
+ * them, and opens its own; the parent's connection is as it was. */
+static void test_fork(void **state)
+{
+    (void)state;
+    redis_server srv;
+    start_server(&srv);
+    csession_store *s = store_for(srv.url, 2000, 4);
+    csession__poll_loop pl;
+    csession__poll_loop_init(&pl);
+    char key[65];
+    assert_int_equal(async_save(s, &pl, "parent", key), 0);
+    unsigned long opened = store_redis_stats(s).opened;
+    long long commands = redis_server_info_number(&srv, "stats", "total_commands_processed:");
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        csession__poll_loop child_loop;
+        csession__poll_loop_init(&child_loop);
+        int code = 0;
+        char text[16] = "";
+        if (async_load(s, &child_loop, key, text, sizeof text, NULL) != 0 ||
+            strcmp(text, "parent") != 0)
+            code = 2;
+        csession__redis_stats st = store_redis_stats(s);
+        if (code == 0 && (st.inherited != 1 || st.opened != opened + 1))
+            code = 3;
+        _exit(code);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* The child sent its one GETRANGE on a connection of its own (INFO
+     * counts itself). */
+    assert_int_equal(redis_server_info_number(&srv, "stats", "total_commands_processed:"),
+                     commands + 2);
+    /* The parent's connection: in step, still the only one. */
+    char text[16];
+    assert_int_equal(async_load(s, &pl, key, text, sizeof text, NULL), 0);
+    assert_string_equal(text, "parent");
+    assert_int_equal(store_redis_stats(s).opened, opened);
+    assert_int_equal(store_redis_stats(s).inherited, 0);
+    csession_store_free(s);
+    csession__poll_loop_dispose(&pl);
+    redis_server_stop(&srv);
+}
+
 /* A server that cannot be reached fails each call, inside start or later. */
 static void test_unreachable(void **state)
 {
@@ -610,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_client_kill_retried),
         cmocka_unit_test(test_debug_sleep),
         cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
