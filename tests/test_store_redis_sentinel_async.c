@@ -84,6 +84,11 @@ static void test_failover(void **state)
     csession__poll_loop_init(&pl);
     char first[65];
     assert_int_equal(async_save(s, &pl, "before", first), 0);
+    /* On the replica too before the failover (the store does not wait here). */
+    redisReply *w = redis_test_command(old_master, PASSWORD, "WAIT 1 2000");
+    assert_non_null(w);
+    assert_int_equal(w->integer, 1);
+    freeReplyObject(w);
 
     redisReply *r = redis_test_command(group.sentinels[0].port, SENTINEL_PASSWORD,
                                        "SENTINEL FAILOVER %s", NAME);
@@ -147,7 +152,9 @@ static void test_failover(void **state)
     assert_true(st.master_changes >= 1);
     /* The session saved before is on the new master too (replicated). */
     char text[32];
-    assert_int_equal(async_load(s, &pl, first, text, sizeof text, NULL), 0);
+    int rc = async_load(s, &pl, first, text, sizeof text, NULL);
+    if (rc != 0)
+        fail_msg("load after the failover: %s", csession_strerror(rc));
     assert_string_equal(text, "before");
     csession_store_free(s);
     csession__poll_loop_dispose(&pl);
