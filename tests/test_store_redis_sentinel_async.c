@@ -104,7 +104,10 @@ static void test_failover(void **state)
     long ok = 0, failed = 0;
     int new_master = 0;
     char moved_key[65] = "";
+    long long switched_at = 0, moved_at = 0;
     while (!moved_key[0] && test_now_ms() - failover_at < 30000) {
+        if (!switched_at && store_redis_stats(s).master_changes >= 1)
+            switched_at = test_now_ms();
         for (int i = 0; i < IN_FLIGHT; i++) {
             if (running[i] && calls[i].done) {
                 running[i] = 0;
@@ -117,6 +120,7 @@ static void test_failover(void **state)
                     if (!moved_key[0] && m > 0 && m != old_master &&
                         store_redis_stats(s).master_changes >= 1 && node_has(s, m, key)) {
                         new_master = m;
+                        moved_at = test_now_ms();
                         memcpy(moved_key, key, sizeof key);
                     }
                 } else if (calls[i].code == CSESSION_ESTORE ||
@@ -145,9 +149,14 @@ static void test_failover(void **state)
     for (size_t i = 0; i < n; i++)
         async_call_dispose(left[i]);
     csession__redis_stats st = store_redis_stats(s);
-    fprintf(stderr, "non-blocking failover: %ld saves, %ld failed, on the new master after "
-                    "%lld ms\n", ok, failed, test_now_ms() - failover_at);
+    fprintf(stderr, "non-blocking failover: %ld saves, %ld failed; the store switched after "
+                    "%lld ms, saves on the new master after %lld ms\n",
+            ok, failed, switched_at ? switched_at - failover_at : -1,
+            moved_at ? moved_at - failover_at : -1);
     assert_true(moved_key[0]);
+    /* Saves follow the switch at once, not only once the old master is
+     * demoted (some ten seconds later). */
+    assert_true(switched_at > 0 && moved_at - switched_at < 3000);
     assert_true(new_master != old_master);
     assert_true(st.master_changes >= 1);
     /* The session saved before is on the new master too (replicated). */
