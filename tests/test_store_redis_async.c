@@ -424,13 +424,12 @@ static void test_paused_server_times_out(void **state)
     char key[65];
     assert_int_equal(async_save(s, &pl, "x", key), 0);
 
+    redis_server_pause(&srv);
     ticker t = {&pl.loop, NULL, 0, 0, 0};
     t.timer = pl.loop.timer_open(&pl.loop, tick, &t);
     assert_non_null(t.timer);
     t.due = now_ms() + 10;
     pl.loop.timer_set(&pl.loop, t.timer, 10);
-
-    redis_server_pause(&srv);
     async_call c;
     async_call_init(&c, &pl.loop, CSESSION_CALL_LOAD_REV, key, NULL, 0);
     long long t0 = now_ms();

@@ -315,8 +315,13 @@ int redis_server_restart(redis_server *s)
 
 void redis_server_pause(redis_server *s)
 {
-    if (s->pid > 0)
-        kill(s->pid, SIGSTOP);
+    if (s->pid <= 0 || kill(s->pid, SIGSTOP) != 0)
+        return;
+    /* The signal is delivered asynchronously: wait until the child has
+     * stopped, so that nothing sent from now on is answered. */
+    int status;
+    while (waitpid(s->pid, &status, WUNTRACED) < 0 && errno == EINTR) {
+    }
 }
 
 void redis_server_resume(redis_server *s)

@@ -56,7 +56,8 @@ void redis_server_kill(redis_server *s);
 /* Starts it again on the same port with the same arguments. 0 or -1. */
 int redis_server_restart(redis_server *s);
 
-/* SIGSTOP / SIGCONT: a server that holds connections but never answers. */
+/* SIGSTOP / SIGCONT: a server that holds connections but never answers.
+ * Pause returns once the server has stopped. */
 void redis_server_pause(redis_server *s);
 void redis_server_resume(redis_server *s);
 
