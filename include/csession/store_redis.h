@@ -48,24 +48,38 @@
  * application; the failures it can see are still CSESSION_ESTORE and
  * CSESSION_ETIMEOUT.
  *
- * Blocking. Every operation runs on the calling thread and blocks it until
- * the server answers or a timeout passes; this version has no non-blocking
- * interface. With W = pool_wait_timeout_ms, C = connect_timeout_ms and
+ * Blocking members. The vtable's load, save, update, ... run on the
+ * calling thread and block it until the server answers or a timeout
+ * passes. With W = pool_wait_timeout_ms, C = connect_timeout_ms and
  * T = command_timeout_ms (2000 ms each by default), one operation waits at
- * most W for a free connection, 2C for a new one (the connect, then the
- * AUTH/SELECT reply), T for the reply, and the connection and reply part
- * once more when a broken connection is retried: W + 2 x (2C + T), 14 s
- * with the defaults. An update whose key has expired saves anew in the same
- * operation (one more reply, T). With Sentinel, finding the master adds up
- * to n x (2C + T) + 2C for n sentinels; with Cluster each redirect (at most
- * 5) costs one more command. Through a manager, csession_manager_load()
- * makes one operation on this store and csession_manager_commit() at most
- * two (a renewal deletes the old key, then saves). A server that is down
- * fails at once (connection refused); one that stalls holds the calling
- * thread for those times. So do not call them on an event loop's thread,
- * where a Redis stall would freeze every connection the loop serves: run
- * them on worker threads (a thread pool, libuv's uv_queue_work()), or lower
- * the timeouts. docs/store-redis.md has the details.
+ * most W for a free connection of the pool, C for a new one (the connect
+ * and the AUTH/SELECT reply together), T for the reply, and the connection
+ * and reply part once more when a broken connection is retried:
+ * W + 2 x (C + T), 10 s with the defaults. An update whose key has expired
+ * saves anew in the same operation (one more reply, T). With Sentinel,
+ * finding the master adds up to n x (2C + T) for n sentinels; with
+ * Cluster each redirect (at most 5) costs one more command. Through a
+ * manager, csession_manager_load() makes one operation on this store and
+ * csession_manager_commit() at most two (a renewal deletes the old key,
+ * then saves). A server that is down fails at once (connection refused);
+ * one that stalls holds the calling thread for those times. So do not call
+ * the blocking members on an event loop's thread: use the non-blocking
+ * ones.
+ *
+ * Non-blocking members (sys/store.h version 3: start and cancel, used by
+ * the manager's *_async calls). Every kind runs on the call's loop
+ * (csession/loop.h) without waiting: the same commands, retries, redirects
+ * and timeouts as the blocking members (the same code: the blocking
+ * members run that machine on a pooled connection and wait with poll()),
+ * on connections the store keeps per loop and per server, many requests
+ * pipelined on each; the timeouts are the loop's timers (C until a new
+ * connection has logged in, then T for each reply). Still done on the
+ * loop's thread, waiting: resolving a host name that is not an address,
+ * and the topology's lookups (a Sentinel master lookup, and its
+ * once-a-second check with a sentinel; a Cluster slot map load), each
+ * bounded as above. A loop's connections live until the store is freed:
+ * free the store after its loops stopped running and before they are
+ * destroyed. docs/store-redis.md, "Non-blocking calls".
  *
  * Thread safety: every operation may run concurrently on the same store.
  * fork(): a store made before fork() may be used in the parent and in every
