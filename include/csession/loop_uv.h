@@ -17,7 +17,8 @@
  *    uv_poll_stop()), level-triggered as libuv's poll handles are; an error
  *    libuv reports on the socket (it then stops the handle) is passed on as
  *    CSESSION_IO_ERROR together with the watched events, and the watcher is
- *    watching nothing until the next io_set;
+ *    watching nothing until the next io_set. uv_poll_init_socket() makes
+ *    the descriptor non-blocking (csession's sockets are already);
  *  - a timer is a uv_timer_t started without repeat;
  *  - io_close and timer_close call uv_close(): the callback never runs
  *    again from that moment, and the memory is freed by the close callback
