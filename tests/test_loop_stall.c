@@ -32,6 +32,7 @@
 #define MAX_COMPLETION_MS 2500.0
 
 static const char *loop_name;
+static int skipped; /* the store cannot be driven on a loop: exit 77 */
 
 static double now_ms(void)
 {
@@ -117,6 +118,7 @@ static void test_loop_keeps_time_while_redis_is_stopped(void **state)
                       loop_name);
         csession_store_free(store);
         redis_server_stop(&srv);
+        skipped = 1;
         skip();
     }
 
@@ -175,5 +177,6 @@ int main(int argc, char **argv)
     };
     char group[64];
     snprintf(group, sizeof group, "loop_stall_%s", loop_name);
-    return cmocka_run_group_tests_name(group, tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name(group, tests, NULL, NULL);
+    return failed ? failed : skipped ? 77 : 0; /* 77: ctest's SKIP_RETURN_CODE */
 }
