@@ -141,9 +141,10 @@ static void cookie_of(const csession_buf *set, char *out, size_t size)
  * Every call once, as a browser's requests would make them: a new session
  * saved, loaded back from its cookie, changed, reloaded, committed through
  * a token, loaded from that token, purged. `inline_turns`: the turns each
- * `done` may take at most (1 for a store that completes inline).
+ * `done` may take at most (1 for a store that completes inline). Returns
+ * the manager (which owns `st`), for the caller to free.
  */
-static void every_call(csession_store *st, int inline_turns)
+static csession_manager *every_call(csession_store *st, int inline_turns)
 {
     csession_manager *mgr = manager_on(st, CSESSION_TTL_ON_STATE_CHANGES);
     int turns;
@@ -203,13 +204,14 @@ static void every_call(csession_store *st, int inline_turns)
 
     csession_buf_dispose(&token);
     csession_buf_dispose(&set);
-    csession_manager_free(mgr);
+    return mgr;
 }
 
 static void test_every_call_on_the_memory_store(void **state)
 {
     (void)state;
-    every_call(memory_store(), 1);
+    csession_manager *mgr = every_call(memory_store(), 1);
+    csession_manager_free(mgr);
 }
 
 static void test_every_call_on_the_cookie_store(void **state)
@@ -217,16 +219,18 @@ static void test_every_call_on_the_cookie_store(void **state)
     (void)state;
     csession_store *st = NULL;
     assert_int_equal(csession_store_cookie_new(&st), 0);
-    every_call(st, 1);
+    csession_manager *mgr = every_call(st, 1);
+    csession_manager_free(mgr);
 }
 
 static void test_every_call_on_a_non_blocking_store(void **state)
 {
     (void)state;
     async_store *a = async_on_memory(3);
-    every_call(async_store_base(a), 100);
+    csession_manager *mgr = every_call(async_store_base(a), 100);
     /* the calls went through start, and each took its turns */
     assert_true(async_store_started(a, 0) >= 5);
+    csession_manager_free(mgr);
 }
 
 static void test_store_that_completes_inside_start(void **state)
@@ -234,8 +238,9 @@ static void test_store_that_completes_inside_start(void **state)
     (void)state;
     async_store *a = async_on_memory(1);
     async_store_set_inline(a, 1);
-    every_call(async_store_base(a), 1);
+    csession_manager *mgr = every_call(async_store_base(a), 1);
     assert_true(async_store_started(a, 0) >= 5);
+    csession_manager_free(mgr);
 }
 
 static void test_store_that_answers_unsupported(void **state)
@@ -243,8 +248,9 @@ static void test_store_that_answers_unsupported(void **state)
     (void)state;
     async_store *a = async_on_memory(1);
     async_store_set_unsupported(a, 1);
-    every_call(async_store_base(a), 1);
+    csession_manager *mgr = every_call(async_store_base(a), 1);
     assert_int_equal(async_store_started(a, 0), 0);
+    csession_manager_free(mgr);
 }
 
 /* A store call takes the turns it was given: done waits for the store. */
@@ -634,7 +640,8 @@ static void test_version_1_store(void **state)
     assert_non_null(st);
     st->version = 1;
     fill_v1(st);
-    every_call(st, 1);
+    csession_manager *mgr = every_call(st, 1);
+    csession_manager_free(mgr);
 }
 
 static void test_version_2_store(void **state)
@@ -649,7 +656,8 @@ static void test_version_2_store(void **state)
     st->remove_if = w_remove_if;
     /* members past its version are not the store's: never read */
     st->start = (int (*)(csession_store *, csession_store_call *))(uintptr_t)1;
-    every_call(st, 1);
+    csession_manager *mgr = every_call(st, 1);
+    csession_manager_free(mgr);
 }
 
 int main(void)
