@@ -1500,28 +1500,28 @@ static int run_blocking(csession__flow *f)
     return rc;
 }
 
-int csession_manager_load(csession_manager *mgr, const char *header, size_t header_len,
-                          csession **out)
+static int load_blocking(csession_manager *mgr, const char *header, size_t header_len, int token,
+                         csession **out)
 {
     int rc = csession__flow_check_load(mgr, header, header_len, out);
     if (rc)
         return rc;
     csession__flow f;
     flow_init(&f, mgr, FLOW_LOAD);
-    csession__flow_begin_load(&f, mgr, header, header_len, 0, out);
+    csession__flow_begin_load(&f, mgr, header, header_len, token, out);
     return run_blocking(&f);
+}
+
+int csession_manager_load(csession_manager *mgr, const char *header, size_t header_len,
+                          csession **out)
+{
+    return load_blocking(mgr, header, header_len, 0, out);
 }
 
 int csession_manager_load_token(csession_manager *mgr, const char *token, size_t token_len,
                                 csession **out)
 {
-    int rc = csession__flow_check_load(mgr, token, token_len, out);
-    if (rc)
-        return rc;
-    csession__flow f;
-    flow_init(&f, mgr, FLOW_LOAD_TOKEN);
-    csession__flow_begin_load(&f, mgr, token, token_len, 1, out);
-    return run_blocking(&f);
+    return load_blocking(mgr, token, token_len, 1, out);
 }
 
 int csession_manager_reload(csession_manager *mgr, csession *s)
@@ -1535,25 +1535,27 @@ int csession_manager_reload(csession_manager *mgr, csession *s)
     return run_blocking(&f);
 }
 
-int csession_manager_commit(csession_manager *mgr, csession *s, csession_buf *set_cookie)
+/* A commit that gives a Set-Cookie value (`set_cookie`) or a token. */
+static int commit_blocking(csession_manager *mgr, csession *s, csession_buf *set_cookie,
+                           csession_buf *token, int *action)
 {
-    int rc = csession__flow_check_commit(mgr, s, set_cookie, NULL, 0);
+    int rc = csession__flow_check_commit(mgr, s, set_cookie ? set_cookie : token, action,
+                                         set_cookie == NULL);
     if (rc)
         return rc;
     csession__flow f;
     flow_init(&f, mgr, FLOW_COMMIT);
-    csession__flow_begin_commit(&f, mgr, s, set_cookie, NULL, NULL);
+    csession__flow_begin_commit(&f, mgr, s, set_cookie, token, action);
     return run_blocking(&f);
+}
+
+int csession_manager_commit(csession_manager *mgr, csession *s, csession_buf *set_cookie)
+{
+    return commit_blocking(mgr, s, set_cookie, NULL, NULL);
 }
 
 int csession_manager_commit_token(csession_manager *mgr, csession *s, csession_buf *token,
                                   int *action)
 {
-    int rc = csession__flow_check_commit(mgr, s, token, action, 1);
-    if (rc)
-        return rc;
-    csession__flow f;
-    flow_init(&f, mgr, FLOW_COMMIT_TOKEN);
-    csession__flow_begin_commit(&f, mgr, s, NULL, token, action);
-    return run_blocking(&f);
+    return commit_blocking(mgr, s, NULL, token, action);
 }

@@ -1,6 +1,8 @@
 #include "async_store.h"
 
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "csession/sys/store.h"
 
@@ -267,6 +269,13 @@ void async_store_set_inline(async_store *a, int on)
 void async_store_set_unsupported(async_store *a, int on)
 {
     a->unsupported = on;
+}
+
+void async_store_set_version(async_store *a, unsigned int version)
+{
+    size_t end = version < 2 ? offsetof(csession_store, flags) : offsetof(csession_store, start);
+    a->base.version = version;
+    memset((char *)&a->base + end, 0xA5, sizeof a->base - end);
 }
 
 int async_store_pending(const async_store *a)

@@ -29,6 +29,15 @@ void async_store_set_inline(async_store *a, int on);
 /* 1: answer CSESSION_EUNSUPPORTED to every start. */
 void async_store_set_unsupported(async_store *a, int on);
 
+/*
+ * Makes the store say it is of `version` (1 or 2) before it is handed to a
+ * manager: the members past that version are filled with values that must
+ * not be read (garbage flags, pointers that cannot be called), as memory
+ * past the end of a store built against an older header would be. Its
+ * calls then go through its blocking members only.
+ */
+void async_store_set_version(async_store *a, unsigned int version);
+
 /* Calls started and not yet completed nor cancelled. */
 int async_store_pending(const async_store *a);
 /* Calls started of `kind` (a csession_store_call_kind; 0: of any kind). */
