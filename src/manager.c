@@ -596,9 +596,16 @@ typedef struct commit_frame {
 
 enum { FLOW_LOAD, FLOW_LOAD_TOKEN, FLOW_RELOAD, FLOW_COMMIT, FLOW_COMMIT_TOKEN };
 
+/* Frames that hold memory, made ready on first use (own()). */
+#define OWN_LOAD 0x1u
+#define OWN_COMMIT 0x2u
+#define OWN_WRITE 0x4u
+#define OWN_REVOKE 0x8u
+
 struct csession__flow {
     csession_manager *mgr;
     int what;                /* FLOW_* */
+    unsigned int owned;      /* OWN_* */
     /* The store operation due, and its answer. */
     csession_store_call call;
     int call_rc, call_touched;
@@ -622,6 +629,7 @@ static void flow_init(csession__flow *f, csession_manager *mgr, int what)
 {
     f->mgr = mgr;
     f->what = what;
+    f->owned = 0;
     memset(&f->call, 0, sizeof f->call);
     f->call.version = 1;
     f->call_rc = f->call_touched = 0;
@@ -631,35 +639,54 @@ static void flow_init(csession__flow *f, csession_manager *mgr, int what)
     f->s = NULL;
     f->set_cookie = f->token = NULL;
     f->action = NULL;
-    f->load.pc = 0;
-    csession_buf_init(&f->load.key);
-    f->load.found = f->load.reissue = 0;
-    f->load.sealed_len = 0;
-    stored_init(&f->load.st);
-    f->commit.pc = 0;
-    result_init(&f->commit.r);
-    f->write.pc = 0;
-    stored_init(&f->write.newest[0]);
-    stored_init(&f->write.newest[1]);
-    csession_buf_init(&f->write.record);
-    f->merge.pc = 0;
     f->merge.merged = NULL;
-    f->live.pc = 0;
-    f->revoke.pc = 0;
-    csession_buf_init(&f->revoke.next);
+}
+
+/* Makes the frames in `frames` (OWN_* bits) ready the first time a flow
+ * needs them: most flows use few of them, and a blocking call pays for
+ * what it uses only. */
+static void own(csession__flow *f, unsigned int frames)
+{
+    unsigned int fresh = frames & ~f->owned;
+    f->owned |= frames;
+    if (fresh & OWN_LOAD) {
+        f->load.pc = 0;
+        csession_buf_init(&f->load.key);
+        f->load.found = f->load.reissue = 0;
+        f->load.sealed_len = 0;
+        stored_init(&f->load.st);
+    }
+    if (fresh & OWN_COMMIT) {
+        f->commit.pc = 0;
+        result_init(&f->commit.r);
+    }
+    if (fresh & OWN_WRITE) {
+        stored_init(&f->write.newest[0]);
+        stored_init(&f->write.newest[1]);
+        csession_buf_init(&f->write.record);
+    }
+    if (fresh & OWN_REVOKE)
+        csession_buf_init(&f->revoke.next);
 }
 
 static void flow_dispose(csession__flow *f)
 {
-    csession_buf_dispose(&f->load.key);
-    stored_dispose(&f->load.st);
-    result_dispose(&f->commit.r);
-    stored_dispose(&f->write.newest[0]);
-    stored_dispose(&f->write.newest[1]);
-    csession_buf_dispose(&f->write.record);
+    if (f->owned & OWN_LOAD) {
+        csession_buf_dispose(&f->load.key);
+        stored_dispose(&f->load.st);
+    }
+    if (f->owned & OWN_COMMIT)
+        result_dispose(&f->commit.r);
+    if (f->owned & OWN_WRITE) {
+        stored_dispose(&f->write.newest[0]);
+        stored_dispose(&f->write.newest[1]);
+        csession_buf_dispose(&f->write.record);
+    }
+    if (f->owned & OWN_REVOKE)
+        csession_buf_dispose(&f->revoke.next);
+    f->owned = 0;
     csession__json_delete_wiped(f->merge.merged);
     f->merge.merged = NULL;
-    csession_buf_dispose(&f->revoke.next);
 }
 
 /* Describes the store operation due: `kind` on `key` (NULL: none). */
@@ -706,6 +733,7 @@ static void ask_write(csession__flow *f, int kind, const csession_buf *key, uint
 
 static void revoke_begin(csession__flow *f, const csession_buf *key, stored_state *st)
 {
+    own(f, OWN_REVOKE);
     f->revoke.pc = 0;
     f->revoke.key = key;
     f->revoke.st = st;
@@ -1043,6 +1071,7 @@ static void merged_onto(csession__flow *f, write_frame *w)
 static void write_begin(csession__flow *f, int rotate)
 {
     write_frame *w = &f->write;
+    own(f, OWN_WRITE);
     w->pc = 0;
     w->rotate = rotate;
     /* The state the next conflict is measured from: as loaded, then the
@@ -1399,6 +1428,7 @@ void csession__flow_begin_load(csession__flow *f, csession_manager *mgr, const c
 {
     f->mgr = mgr;
     f->what = token ? FLOW_LOAD_TOKEN : FLOW_LOAD;
+    own(f, OWN_LOAD);
     f->header = header;
     f->header_len = header_len;
     f->out = out;
@@ -1410,6 +1440,7 @@ void csession__flow_begin_commit(csession__flow *f, csession_manager *mgr, csess
 {
     f->mgr = mgr;
     f->what = set_cookie ? FLOW_COMMIT : FLOW_COMMIT_TOKEN;
+    own(f, OWN_COMMIT);
     f->s = s;
     f->set_cookie = set_cookie;
     f->token = token;
@@ -1423,6 +1454,7 @@ void csession__flow_begin_reload(csession__flow *f, csession_manager *mgr, csess
 {
     f->mgr = mgr;
     f->what = FLOW_RELOAD;
+    own(f, OWN_LOAD);
     f->s = s;
 }
 
