@@ -20,6 +20,7 @@
 #include "csession/store_cookie.h"
 #include "loop/poll_loop.h"
 #include "manager_stats.h"
+#include "session.h"
 
 static csession__poll_loop pl;
 
@@ -331,6 +332,37 @@ static void test_failures_carry_their_message(void **state)
     csession_manager_free(mgr);
 }
 
+/* A store without revisions that leaves the fallback of an update whose
+ * key is gone to the library: the state is saved under a new key. */
+static void test_update_of_a_vanished_key_saves(void **state)
+{
+    (void)state;
+    async_store *a = async_on_memory(2);
+    async_store_drop_revisions(a);
+    char cookie[4200];
+    csession_manager *mgr = with_session(a, cookie, sizeof cookie);
+    int turns;
+    csession *s = load(mgr, cookie, &turns);
+    csession_store *mem = async_store_inner(a);
+    assert_int_equal(mem->remove(mem, s->key.ptr, s->key.size), 0); /* gone behind its back */
+    assert_int_equal(csession_insert_int64(s, "a", 9), 0);
+    csession_buf set = CSESSION_BUF_INIT;
+    assert_int_equal(commit(mgr, s, &set, &turns), 0);
+    assert_int_equal(async_store_started(a, CSESSION_CALL_UPDATE), 1);
+    assert_int_equal(async_store_started(a, CSESSION_CALL_SAVE), 1);
+    char moved[4200];
+    cookie_of(&set, moved, sizeof moved);
+    assert_string_not_equal(moved, cookie);
+    csession *again = load(mgr, moved, &turns);
+    int64_t v = 0;
+    assert_int_equal(csession_get_int64(again, "a", &v), 0);
+    assert_int_equal(v, 9);
+    csession_free(again);
+    csession_free(s);
+    csession_buf_dispose(&set);
+    csession_manager_free(mgr);
+}
+
 static void test_bad_arguments_start_nothing(void **state)
 {
     (void)state;
@@ -581,6 +613,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_that_answers_unsupported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_done_waits_for_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_carry_their_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_of_a_vanished_key_saves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments_start_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleaved_commits_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interleaved_commits_of_one_key_conflict, setup,

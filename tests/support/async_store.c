@@ -23,6 +23,7 @@ struct async_store {
     int turns;
     int fail_n, fail_code;
     int inline_completion, unsupported;
+    int update_not_found; /* UPDATE of a missing key: CSESSION_ENOTFOUND */
     int started[CSESSION_CALL_REMOVE_IF + 1];
     int cancelled;
     pending *list;
@@ -104,6 +105,13 @@ static int perform(async_store *a, csession_store_call *c)
     case CSESSION_CALL_SAVE:
         return a_save_ex(s, c->state, c->state_len, c->ttl_seconds, c->save_flags, c->key_out);
     case CSESSION_CALL_UPDATE:
+        if (a->update_not_found) {
+            csession_buf probe = CSESSION_BUF_INIT;
+            int rc = a_load(s, c->key, c->key_len, &probe);
+            csession_buf_dispose(&probe);
+            if (rc)
+                return rc;
+        }
         return a_update(s, c->key, c->key_len, c->state, c->state_len, c->ttl_seconds,
                         c->key_out);
     case CSESSION_CALL_UPDATE_TTL:
@@ -276,6 +284,14 @@ void async_store_set_version(async_store *a, unsigned int version)
     size_t end = version < 2 ? offsetof(csession_store, flags) : offsetof(csession_store, start);
     a->base.version = version;
     memset((char *)&a->base + end, 0xA5, sizeof a->base - end);
+}
+
+void async_store_drop_revisions(async_store *a)
+{
+    a->base.load_rev = NULL;
+    a->base.update_if = NULL;
+    a->base.remove_if = NULL;
+    a->update_not_found = 1;
 }
 
 int async_store_pending(const async_store *a)

@@ -38,6 +38,14 @@ void async_store_set_unsupported(async_store *a, int on);
  */
 void async_store_set_version(async_store *a, unsigned int version);
 
+/*
+ * Makes the store one without revisions (no load_rev, update_if,
+ * remove_if: last write wins) whose UPDATE of a key that is gone answers
+ * CSESSION_ENOTFOUND, leaving the fallback to save to the library (as
+ * sys/store.h allows). Before the store is handed to a manager.
+ */
+void async_store_drop_revisions(async_store *a);
+
 /* Calls started and not yet completed nor cancelled. */
 int async_store_pending(const async_store *a);
 /* Calls started of `kind` (a csession_store_call_kind; 0: of any kind). */
