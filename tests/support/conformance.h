@@ -11,6 +11,19 @@
 
 #include "csession.h"
 
+/*
+ * An event loop to run the scenarios on, through the manager's
+ * non-blocking calls: `loop` is handed to them, and `run_once` runs one
+ * turn of it (waiting for something to happen), returning a negative
+ * number when it cannot (nothing is pending).
+ */
+typedef struct conformance_loop {
+    const char *name;
+    csession_loop *loop;
+    int (*run_once)(void *ctx);
+    void *ctx;
+} conformance_loop;
+
 typedef struct conformance_target {
     /* Shown in test names: "memory", "cookie", "redis", ... */
     const char *name;
@@ -26,6 +39,9 @@ typedef struct conformance_target {
      * (memory, Redis): a renewed or purged session's old cookie no longer
      * loads the state. 0 for the cookie store, where it still does. */
     int can_invalidate;
+    /* NULL: the blocking calls; else every scenario goes through the
+     * non-blocking ones on this loop. */
+    const conformance_loop *loop;
 } conformance_target;
 
 /* Runs every scenario for signed and for private cookies. Returns the
