@@ -11,18 +11,9 @@
 
 #include "csession.h"
 
-/*
- * An event loop to run the scenarios on, through the manager's
- * non-blocking calls: `loop` is handed to them, and `run_once` runs one
- * turn of it (waiting for something to happen), returning a negative
- * number when it cannot (nothing is pending).
- */
-typedef struct conformance_loop {
-    const char *name;
-    csession_loop *loop;
-    int (*run_once)(void *ctx);
-    void *ctx;
-} conformance_loop;
+/* An event loop to run the scenarios on, through the manager's
+ * non-blocking calls (NULL in a target: the blocking calls). */
+#include "conformance_loop.h"
 
 typedef struct conformance_target {
     /* Shown in test names: "memory", "cookie", "redis", ... */

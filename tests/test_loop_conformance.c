@@ -1,22 +1,23 @@
 /*
  * The conformance suite through the manager's non-blocking calls, on the
- * internal poll() loop: on the memory store and the cookie store (no
+ * loop named by the first argument ("poll", "uv", "event", "ev": see
+ * tests/support/loop_adapters.h): on the memory store and the cookie store (no
  * `start`: their blocking members run on the loop's thread, `done` on the
  * next turn) and on a store with non-blocking members (tests/support/
  * async_store.c over a memory store: every call completes turns later).
- * Loop adapters run the same suite by adding a conformance_loop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <cmocka.h>
 
 #include "async_store.h"
 #include "conformance.h"
-#include "loop/poll_loop.h"
+#include "loop_adapters.h"
 #include "stores/cookie_store.h"
 #include "stores/memory.h"
 
@@ -72,28 +73,22 @@ static int async_memory_store(csession_store **out, void *ctx)
     return 0;
 }
 
-static csession__poll_loop poll_loop;
-
-static int poll_run_once(void *ctx)
+int main(int argc, char **argv)
 {
-    return csession__poll_loop_run_once(ctx, -1);
-}
-
-int main(void)
-{
-    csession__poll_loop_init(&poll_loop);
-    const conformance_loop on_poll = { "poll", &poll_loop.loop, poll_run_once, &poll_loop };
+    const char *name = argc > 1 ? argv[1] : "poll";
+    conformance_loop loop;
+    if (loop_adapter_create(&loop, name) != 0) {
+        fprintf(stderr, "no %s loop in this build\n", name);
+        return 77;
+    }
     const conformance_target targets[] = {
-        { "memory", memory_store, advance_time, NULL, 1, &on_poll },
-        { "cookie", cookie_store, advance_time, NULL, 0, &on_poll },
-        { "async store", async_memory_store, advance_time, NULL, 1, &on_poll },
+        { "memory", memory_store, advance_time, NULL, 1, &loop },
+        { "cookie", cookie_store, advance_time, NULL, 0, &loop },
+        { "async store", async_memory_store, advance_time, NULL, 1, &loop },
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
         failed += conformance_run(&targets[i]);
-    /* every request handed its handles back */
-    if (csession__poll_loop_pending(&poll_loop) != 0)
-        failed++;
-    csession__poll_loop_dispose(&poll_loop);
+    loop_adapter_destroy(&loop);
     return failed;
 }
