@@ -136,7 +136,7 @@ enum { DEMO_ANSWERED = 0, DEMO_NEEDS_SESSION = 1 };
 /*
  * Decides what a request gets from its method, path (NUL-terminated, query
  * removed, percent-decoded) and complete body. DEMO_ANSWERED: `r` holds the
- * whole answer (404, 405, 400, /app), no session is involved.
+ * whole answer (404, 405, 400, /app, /healthz), no session is involved.
  * DEMO_NEEDS_SESSION: `call` says what to run once the session is loaded.
  * `r` must be zeroed; the caller frees its body with text_free().
  */

@@ -222,7 +222,7 @@ done:
 /* ---- dispatch -------------------------------------------------------- */
 
 /* What a route is: answered without a session, or run on one. */
-enum { ROUTE_SESSION, ROUTE_APP_PAGE };
+enum { ROUTE_SESSION, ROUTE_APP_PAGE, ROUTE_HEALTH };
 
 struct demo_route {
     const char *path;
@@ -240,6 +240,9 @@ static const struct demo_route ROUTES[] = {
     { "/protected/count", "GET", get_protected_count, ROUTE_SESSION, 0 },
     { "/session", "GET", get_session, ROUTE_SESSION, 0 },
     { "/app", "GET", NULL, ROUTE_APP_PAGE, 0 },
+    /* For load balancers and supervisors: the process answers. It touches
+     * no session and no store, so it answers while the store is down. */
+    { "/healthz", "GET", NULL, ROUTE_HEALTH, 0 },
 };
 
 /* What happened to the session, for the log line. */
@@ -289,6 +292,10 @@ int demo_route_pick(const char *method, const char *path, const char *body, size
     }
     if (rt->kind == ROUTE_APP_PAGE) {
         app_page_reply(r);
+        return DEMO_ANSWERED;
+    }
+    if (rt->kind == ROUTE_HEALTH) {
+        demo_reply_text(r, 200, "ok\n");
         return DEMO_ANSWERED;
     }
     *call = (demo_call){ .route = rt };
