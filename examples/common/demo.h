@@ -10,6 +10,8 @@
 #ifndef SESSION_DEMO_H
 #define SESSION_DEMO_H
 
+#include <netdb.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -72,6 +74,21 @@ int demo_manager_new(const server_options *o, csession_manager **out);
 
 /* The start-up lines on stdout: the URL and curl lines to try. */
 void demo_print_banner(const server_options *o, unsigned port);
+
+/*
+ * The start of main(), before any other thread: names the program, parses
+ * the flags (options_parse()), then blocks SIGINT and SIGTERM - every
+ * thread inherits the mask, so only a sigwait() on *stop sees them and
+ * shutting down runs as ordinary code, not in a signal handler - and
+ * ignores SIGPIPE (a client that hangs up is not fatal). Returns -1 to go
+ * on, else the exit status (0 after --help, 2 for bad flags).
+ */
+int demo_start(server_options *opts, int argc, char **argv, const char *program,
+               unsigned extras, const char *threads_what, sigset_t *stop);
+
+/* The address of --host and --port for a listening socket. 0, or -1 after
+ * a message. *out is freed with freeaddrinfo(). */
+int demo_resolve(const server_options *o, struct addrinfo **out);
 
 /* Writes "<program>: <what>: <code>: <message>" to stderr; `message` NULL
  * stands for csession_last_error() (right after a blocking call; a

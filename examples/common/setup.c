@@ -4,6 +4,7 @@
 #include "demo.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,39 @@ void demo_print_banner(const server_options *o, unsigned port)
            "Stop it with Ctrl-C.\n",
            base, base, base, base, base, base);
     fflush(stdout);
+}
+
+int demo_start(server_options *opts, int argc, char **argv, const char *program,
+               unsigned extras, const char *threads_what, sigset_t *stop)
+{
+    demo_program = program;
+    int rc = options_parse(opts, argc, argv, extras, threads_what);
+    if (rc == OPTIONS_HELP)
+        return 0;
+    if (rc)
+        return 2;
+    sigemptyset(stop);
+    sigaddset(stop, SIGINT);
+    sigaddset(stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return -1;
+}
+
+int demo_resolve(const server_options *o, struct addrinfo **out)
+{
+    struct addrinfo hints = { 0 };
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof port, "%u", o->port);
+    int err = getaddrinfo(o->host, port, &hints, out);
+    if (err) {
+        fprintf(stderr, "%s: --host %s: %s\n", demo_program, o->host, gai_strerror(err));
+        return -1;
+    }
+    return 0;
 }
 
 void demo_report(const char *what, int rc, const char *message)

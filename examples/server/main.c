@@ -121,17 +121,9 @@ static unsigned conn_limit(const server_options *o, rlim_t nofile, int select_on
 
 static struct MHD_Daemon *start_daemon(const server_options *o, app *a)
 {
-    struct addrinfo hints = { 0 }, *addr = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char port[8];
-    snprintf(port, sizeof port, "%u", o->port);
-    int err = getaddrinfo(o->host, port, &hints, &addr);
-    if (err) {
-        fprintf(stderr, "session_server: --host %s: %s\n", o->host, gai_strerror(err));
+    struct addrinfo *addr = NULL;
+    if (demo_resolve(o, &addr))
         return NULL;
-    }
     /* A pool of threads, each polling its share of the connections; they
      * all use the one manager. epoll (or poll) rather than select(), which
      * cannot watch a descriptor numbered FD_SETSIZE (1024) or above. */
@@ -176,22 +168,11 @@ static struct MHD_Daemon *start_daemon(const server_options *o, app *a)
 int main(int argc, char **argv)
 {
     server_options opts;
-    demo_program = "session_server";
-    int rc = options_parse(&opts, argc, argv, OPTIONS_CONN_LIMITS, "worker threads");
-    if (rc == OPTIONS_HELP)
-        return 0;
-    if (rc)
-        return 2;
-
-    /* Block the stop signals before any thread starts, so that every thread
-     * inherits the mask and only sigwait() below sees them: shutting down
-     * then runs as ordinary code, not in a signal handler. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not fatal */
+    sigset_t stop; /* only sigwait() below sees these signals */
+    int rc = demo_start(&opts, argc, argv, "session_server", OPTIONS_CONN_LIMITS,
+                        "worker threads", &stop);
+    if (rc >= 0)
+        return rc;
 
     app a = { .opts = &opts };
     if (demo_manager_new(&opts, &a.mgr))

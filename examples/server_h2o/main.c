@@ -129,17 +129,9 @@ static void worker_dispose(worker *w)
  */
 static unsigned open_listeners(const server_options *o, worker *ws, unsigned n)
 {
-    struct addrinfo hints = { 0 }, *addr = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char port[8];
-    snprintf(port, sizeof port, "%u", o->port);
-    int err = getaddrinfo(o->host, port, &hints, &addr);
-    if (err) {
-        fprintf(stderr, "%s: --host %s: %s\n", demo_program, o->host, gai_strerror(err));
+    struct addrinfo *addr = NULL;
+    if (demo_resolve(o, &addr))
         return 0;
-    }
     struct sockaddr_storage ss;
     socklen_t len = addr->ai_addrlen;
     memcpy(&ss, addr->ai_addr, len);
@@ -217,21 +209,10 @@ static void config_init(h2o_globalconf_t *conf, const server_options *o)
 int main(int argc, char **argv)
 {
     server_options opts;
-    demo_program = "session_server_h2o";
-    int rc = options_parse(&opts, argc, argv, 0, "event-loop threads");
-    if (rc == OPTIONS_HELP)
-        return 0;
-    if (rc)
-        return 2;
-
-    /* Only sigwait() below sees the stop signals: every thread inherits
-     * the mask, and shutting down runs as ordinary code. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not fatal */
+    sigset_t stop; /* only sigwait() below sees these signals */
+    int rc = demo_start(&opts, argc, argv, "session_server_h2o", 0, "event-loop threads", &stop);
+    if (rc >= 0)
+        return rc;
 
     csession_manager *mgr = NULL;
     if (demo_manager_new(&opts, &mgr))

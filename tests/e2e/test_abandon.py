@@ -23,8 +23,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import redis_servers  # noqa: E402
 import test_server as e2e  # noqa: E402
-from test_server import Failure, Server, check, raw_get  # noqa: E402
-from test_healthz import request  # noqa: E402
+from test_server import Failure, check, raw_get  # noqa: E402
+from test_healthz import request, server_on_redis  # noqa: E402
 
 SKIP = 77
 
@@ -44,15 +44,10 @@ def send_and_close(port, cookie, linger):
 
 def abandoned_request():
     print("== a client closes while its request waits for Redis", flush=True)
-    redis = redis_servers.Single()
+    redis, srv, cookie = server_on_redis()
     pid = redis.servers[0].proc.pid
-    srv = Server("--insecure", "--store", redis.url, "--threads", "1")
     stopped = False
     try:
-        status, headers, _ = request(srv.port, "POST", "/do_something")
-        check(status == 200, "first request: %d" % status)
-        cookie = headers["set-cookie"].split(";", 1)[0]
-
         os.kill(pid, signal.SIGSTOP)
         stopped = True
         t0 = time.monotonic()

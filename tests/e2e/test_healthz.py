@@ -46,6 +46,25 @@ def request(port, method, path, headers=None, timeout=15):
         conn.close()
 
 
+def server_on_redis():
+    """A Redis server of its own, a demo server on it with one loop thread,
+    and the cookie of a session made there (counter 1)."""
+    redis = redis_servers.Single()
+    srv = None
+    try:
+        srv = Server("--insecure", "--store", redis.url, "--threads", "1")
+        status, headers, _ = request(srv.port, "POST", "/do_something")
+        check(status == 200, "first request: %d" % status)
+        return redis, srv, headers["set-cookie"].split(";", 1)[0]
+    except BaseException:
+        try:
+            if srv:
+                srv.stop()
+        finally:
+            redis.stop()
+        raise
+
+
 def dead_port():
     """A loopback port nothing listens on (bound and released)."""
     s = socket.socket()
@@ -95,15 +114,10 @@ def stalled_store():
         print("== stalled store: skipped (redis-server or redis-cli missing)")
         return SKIP
     print("== /healthz while Redis is stopped for %.0f s" % STALL_SECONDS, flush=True)
-    redis = redis_servers.Single()
+    redis, srv, cookie = server_on_redis()
     pid = redis.servers[0].proc.pid
-    srv = Server("--insecure", "--store", redis.url, "--threads", "1")
     stopped = False
     try:
-        status, headers, _ = request(srv.port, "POST", "/do_something")
-        check(status == 200, "first request: %d" % status)
-        cookie = headers["set-cookie"].split(";", 1)[0]
-
         outcome = {}
 
         def session_request():
