@@ -2,7 +2,11 @@
 # Installs what is missing, builds the library and starts the demo web server
 # (examples/server) on the in-memory store, printing its URL and curl lines.
 #
-# usage: scripts/demo.sh [SERVER FLAGS...]    e.g. --port 9000, --store cookie
+# usage: scripts/demo.sh [--h2o] [SERVER FLAGS...]    e.g. --port 9000, --store cookie
+#
+# --h2o starts session_server_h2o (examples/server_h2o) instead: the same
+# routes and flags on h2o and libuv, one event loop per --threads, every
+# request on csession's non-blocking calls.
 #
 # The server listens on http://127.0.0.1 in plain HTTP, so it runs with
 # --insecure: without it, cookies carry the Secure attribute and clients only
@@ -33,7 +37,14 @@ step() {
 }
 step "configuring" cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCSESSION_BUILD_TESTS=OFF -DCSESSION_BUILD_EXAMPLES=ON
+server=session_server
+dir=server
+if [ "${1:-}" = "--h2o" ]; then
+    shift
+    server=session_server_h2o
+    dir=server_h2o
+fi
 step "building the demo server" cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
-    --target session_server
+    --target "$server"
 echo "demo: plain http on localhost, hence --insecure (cookies without the Secure attribute)" >&2
-exec "$build/examples/server/session_server" --store memory --insecure "$@"
+exec "$build/examples/$dir/$server" --store memory --insecure "$@"

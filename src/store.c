@@ -44,6 +44,8 @@ int csession__store_check(const csession_store *store)
                                                : NULL;
     if (missing)
         return csession__error(CSESSION_EINVAL, "session store has no '%s' operation", missing);
+    if (store->version >= 3 && store->start && !store->cancel)
+        return csession__error(CSESSION_EINVAL, "session store has 'start' but no 'cancel'");
     return 0;
 }
 
@@ -73,6 +75,24 @@ static int check_state(const char *state, size_t state_len, int64_t ttl_seconds)
     return 0;
 }
 
+/* A read's answer: the state, CSESSION_ENOTFOUND, or a failure; `state`
+ * is left empty unless found. */
+static int loaded(int rc, csession_buf *state, const char *op)
+{
+    if (rc == 0)
+        return 0;
+    csession__buf_clear(state);
+    return rc == CSESSION_ENOTFOUND ? rc : failure(rc, op);
+}
+
+/* The answer of update_ttl and remove: a key that is not there is fine. */
+static int kept(int rc, const char *op)
+{
+    if (rc == 0 || rc == CSESSION_ENOTFOUND)
+        return 0;
+    return failure(rc, op);
+}
+
 int csession__store_load(csession_store *store, const char *key, size_t key_len,
                          csession_buf *state)
 {
@@ -81,10 +101,7 @@ int csession__store_load(csession_store *store, const char *key, size_t key_len,
     int rc = check_key(key, key_len);
     if (rc == 0)
         rc = store->load(store, key, key_len, state);
-    if (rc == 0)
-        return 0;
-    csession__buf_clear(state);
-    return rc == CSESSION_ENOTFOUND ? rc : failure(rc, "load");
+    return loaded(rc, state, "load");
 }
 
 /* A key handed back by save or update becomes a cookie: it cannot be empty. */
@@ -102,7 +119,7 @@ static int returned_key(int rc, csession_buf *key_out, const char *op)
 int csession__store_save(csession_store *store, const char *state, size_t state_len,
                          int64_t ttl_seconds, csession_buf *key_out)
 {
-    static const csession__store_caps none = {0, 0, 0, 0, 0};
+    static const csession__store_caps none = {0, 0, 0, 0, 0, 0};
     return csession__store_save_flags(store, &none, state, state_len, ttl_seconds, 0, key_out);
 }
 
@@ -153,10 +170,7 @@ int csession__store_update_ttl(csession_store *store, const char *key, size_t ke
         rc = csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
     if (rc)
         return rc;
-    rc = store->update_ttl(store, key, key_len, ttl_seconds);
-    if (rc == 0 || rc == CSESSION_ENOTFOUND)
-        return 0;
-    return failure(rc, "update_ttl");
+    return kept(store->update_ttl(store, key, key_len, ttl_seconds), "update_ttl");
 }
 
 int csession__store_remove(csession_store *store, const char *key, size_t key_len)
@@ -166,10 +180,7 @@ int csession__store_remove(csession_store *store, const char *key, size_t key_le
     int rc = check_key(key, key_len);
     if (rc)
         return rc;
-    rc = store->remove(store, key, key_len);
-    if (rc == 0 || rc == CSESSION_ENOTFOUND)
-        return 0;
-    return failure(rc, "remove");
+    return kept(store->remove(store, key, key_len), "remove");
 }
 
 /* ---- version 2 ------------------------------------------------------------ */
@@ -177,7 +188,7 @@ int csession__store_remove(csession_store *store, const char *key, size_t key_le
 void csession__store_caps_of(const csession_store *store, csession__store_caps *caps)
 {
     caps->flags = 0;
-    caps->load_rev = caps->update_if = caps->remove_if = caps->save_ex = 0;
+    caps->load_rev = caps->update_if = caps->remove_if = caps->save_ex = caps->start = 0;
     if (!store || store->version < 2)
         return; /* nothing past `payload` exists in a version 1 store */
     caps->flags = store->flags;
@@ -185,6 +196,9 @@ void csession__store_caps_of(const csession_store *store, csession__store_caps *
     caps->update_if = store->update_if != NULL;
     caps->remove_if = store->update_if != NULL && store->remove_if != NULL;
     caps->save_ex = store->save_ex != NULL;
+    if (store->version < 3)
+        return; /* nor anything past save_ex in a version 2 one */
+    caps->start = store->start != NULL && store->cancel != NULL;
 }
 
 int csession__store_load_rev(csession_store *store, const csession__store_caps *caps,
@@ -202,13 +216,10 @@ int csession__store_load_rev(csession_store *store, const csession__store_caps *
         rc = csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
     if (rc == 0)
         rc = store->load_rev(store, key, key_len, touch_ttl_seconds, state, revision);
-    if (rc == 0) {
-        *touched = touch_ttl_seconds > 0;
-        return 0;
-    }
-    *revision = 0;
-    csession__buf_clear(state);
-    return rc == CSESSION_ENOTFOUND ? rc : failure(rc, "load_rev");
+    *touched = rc == 0 && touch_ttl_seconds > 0;
+    if (rc)
+        *revision = 0;
+    return loaded(rc, state, "load_rev");
 }
 
 /* The three answers of a conditional write that are not failures. */
@@ -245,4 +256,135 @@ int csession__store_remove_if(csession_store *store, const char *key, size_t key
         return rc;
     rc = store->remove_if(store, key, key_len, expected_revision);
     return conditional(rc, "remove_if");
+}
+
+/* ---- version 3 ------------------------------------------------------------ */
+
+static const char *call_name(int kind)
+{
+    switch (kind) {
+    case CSESSION_CALL_LOAD_REV: return "load_rev";
+    case CSESSION_CALL_SAVE: return "save";
+    case CSESSION_CALL_UPDATE: return "update";
+    case CSESSION_CALL_UPDATE_TTL: return "update_ttl";
+    case CSESSION_CALL_REMOVE: return "remove";
+    case CSESSION_CALL_UPDATE_IF: return "update_if";
+    case CSESSION_CALL_REMOVE_IF: return "remove_if";
+    default: return "call";
+    }
+}
+
+int csession__store_run(csession_store *store, const csession__store_caps *caps,
+                        csession_store_call *c, int *touched)
+{
+    *touched = 0;
+    switch (c->kind) {
+    case CSESSION_CALL_LOAD_REV:
+        return csession__store_load_rev(store, caps, c->key, c->key_len, c->touch_ttl_seconds,
+                                        c->state_out, &c->revision_out, touched);
+    case CSESSION_CALL_SAVE:
+        return csession__store_save_flags(store, caps, c->state, c->state_len, c->ttl_seconds,
+                                          c->save_flags, c->key_out);
+    case CSESSION_CALL_UPDATE:
+        return csession__store_update(store, c->key, c->key_len, c->state, c->state_len,
+                                      c->ttl_seconds, c->key_out);
+    case CSESSION_CALL_UPDATE_TTL:
+        return csession__store_update_ttl(store, c->key, c->key_len, c->ttl_seconds);
+    case CSESSION_CALL_REMOVE:
+        return csession__store_remove(store, c->key, c->key_len);
+    case CSESSION_CALL_UPDATE_IF:
+        return csession__store_update_if(store, c->key, c->key_len, c->expected_revision,
+                                         c->state, c->state_len, c->ttl_seconds);
+    case CSESSION_CALL_REMOVE_IF:
+        return csession__store_remove_if(store, c->key, c->key_len, c->expected_revision);
+    default:
+        return csession__error(CSESSION_EINVAL, "unknown store call kind %d", c->kind);
+    }
+}
+
+/* The arguments of a call, checked as the blocking wrappers check theirs. */
+static int check_call(csession_store_call *c)
+{
+    int k = c->kind;
+    int rc = 0;
+    if (k < CSESSION_CALL_LOAD_REV || k > CSESSION_CALL_REMOVE_IF)
+        return csession__error(CSESSION_EINVAL, "unknown store call kind %d", k);
+    if (k != CSESSION_CALL_SAVE)
+        rc = check_key(c->key, c->key_len);
+    if (!rc && (k == CSESSION_CALL_SAVE || k == CSESSION_CALL_UPDATE ||
+                k == CSESSION_CALL_UPDATE_IF))
+        rc = check_state(c->state, c->state_len, c->ttl_seconds);
+    if (!rc && k == CSESSION_CALL_UPDATE_TTL && c->ttl_seconds < 1)
+        rc = csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+    if (!rc && k == CSESSION_CALL_LOAD_REV && c->touch_ttl_seconds < 0)
+        rc = csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
+    if (rc)
+        return rc;
+    csession_buf *out = k == CSESSION_CALL_LOAD_REV                          ? c->state_out
+                        : k == CSESSION_CALL_SAVE || k == CSESSION_CALL_UPDATE ? c->key_out
+                                                                               : NULL;
+    if ((k == CSESSION_CALL_LOAD_REV || k == CSESSION_CALL_SAVE || k == CSESSION_CALL_UPDATE) &&
+        !out)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    if (out)
+        csession__buf_clear(out);
+    c->revision_out = 0;
+    return 0;
+}
+
+int csession__store_start(csession_store *store, const csession__store_caps *caps,
+                          csession_store_call *call)
+{
+    if (!store || !call)
+        return csession__error(CSESSION_EINVAL, "NULL argument");
+    if (!caps->start)
+        return CSESSION_EUNSUPPORTED;
+    int rc = check_call(call);
+    if (rc)
+        return rc;
+    rc = store->start(store, call);
+    if (rc == 0 || rc == CSESSION_EUNSUPPORTED)
+        return rc;
+    /* "not found" or "conflict" is an answer, not a reason not to start */
+    if (rc == CSESSION_ENOTFOUND || rc == CSESSION_ECONFLICT)
+        return csession__error(CSESSION_ESTORE, "session store start of %s returned %d",
+                               call_name(call->kind), rc);
+    return failure(rc, "start");
+}
+
+int csession__store_finish(csession_store_call *c, int code, const char *message, int *touched)
+{
+    const char *op = call_name(c->kind);
+    *touched = 0;
+    csession_clear_error();
+    if (code < 0 && code != CSESSION_ENOTFOUND && code != CSESSION_ECONFLICT && message)
+        csession__error(code, "%s", message);
+    switch (c->kind) {
+    case CSESSION_CALL_LOAD_REV:
+        *touched = code == 0 && c->touch_ttl_seconds > 0;
+        if (code)
+            c->revision_out = 0;
+        return loaded(code, c->state_out, op);
+    case CSESSION_CALL_UPDATE:
+        if (code == CSESSION_ENOTFOUND) {
+            /* the fallback of csession__store_update(): a save */
+            csession__buf_clear(c->key_out);
+            c->kind = CSESSION_CALL_SAVE;
+            c->save_flags = 0;
+            return CSESSION__STORE_AGAIN;
+        }
+        return returned_key(code, c->key_out, op);
+    case CSESSION_CALL_SAVE:
+        return returned_key(code, c->key_out, op);
+    case CSESSION_CALL_UPDATE_TTL:
+    case CSESSION_CALL_REMOVE:
+        return kept(code, op);
+    default:
+        return conditional(code, op);
+    }
+}
+
+void csession__store_cancel(csession_store *store, csession_store_call *call)
+{
+    store->cancel(store, call);
 }

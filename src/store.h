@@ -54,6 +54,7 @@ typedef struct csession__store_caps {
     int update_if;        /* conditional update: revisions are kept */
     int remove_if;        /* conditional delete */
     int save_ex;          /* save with CSESSION_SAVE_* flags */
+    int start;            /* version 3: start and cancel, non-blocking calls */
 } csession__store_caps;
 
 void csession__store_caps_of(const csession_store *store, csession__store_caps *caps);
@@ -82,5 +83,49 @@ int csession__store_update_if(csession_store *store, const char *key, size_t key
                               int64_t ttl_seconds);
 int csession__store_remove_if(csession_store *store, const char *key, size_t key_len,
                               uint64_t expected_revision);
+
+/* ---- version 3: calls as csession_store_call ------------------------- */
+
+/*
+ * Runs `call` through the blocking members, by the wrappers above (so with
+ * their checks and fallbacks): LOAD_REV by csession__store_load_rev(),
+ * SAVE by csession__store_save_flags(), and so on. Returns their code; a
+ * LOAD_REV fills call->revision_out and *touched. `loop`, `complete` and
+ * the library's data are not used.
+ */
+int csession__store_run(csession_store *store, const csession__store_caps *caps,
+                        csession_store_call *call, int *touched);
+
+/*
+ * Starts `call` through the store's `start` (the caller filled its inputs,
+ * outputs, loop, complete and library_data). The arguments are checked
+ * first as the blocking wrappers check them (CSESSION_EINVAL, complete not
+ * called) and the output buffers emptied. Returns 0 when started (complete
+ * then runs once, maybe before this returns), CSESSION_EUNSUPPORTED when
+ * the store has no `start` or does not do this kind without blocking (run
+ * it with csession__store_run()), or a failure to start: negative, with a
+ * message (a positive answer gives CSESSION_ESTORE).
+ */
+int csession__store_start(csession_store *store, const csession__store_caps *caps,
+                          csession_store_call *call);
+
+/* An answer of csession__store_finish(): the call was turned into another
+ * one (an update of a vanished key into a save, as csession__store_update()
+ * does); start it again. */
+#define CSESSION__STORE_AGAIN 1
+
+/*
+ * Holds a completion (`code`, `message` as given to complete) to the
+ * contract, as the blocking wrappers hold a member's return: the same
+ * codes come out, a failure is negative and becomes the thread's last
+ * error (with `message`, or one naming the operation), outputs are emptied
+ * on failure, an empty key becomes CSESSION_ESTORE. *touched tells whether
+ * a LOAD_REV extended the TTL. CSESSION__STORE_AGAIN: see above.
+ */
+int csession__store_finish(csession_store_call *call, int code, const char *message,
+                           int *touched);
+
+/* Cancels a started call whose complete has not run. */
+void csession__store_cancel(csession_store *store, csession_store_call *call);
 
 #endif

@@ -33,6 +33,6 @@ static void advance_time(csession_store *store, int64_t seconds, void *ctx)
 
 int main(void)
 {
-    conformance_target t = { "cookie", new_store, advance_time, NULL, 0 };
+    conformance_target t = { "cookie", new_store, advance_time, NULL, 0, NULL };
     return conformance_run(&t);
 }

@@ -18,6 +18,6 @@ static int new_store(csession_store **out, void *ctx)
 
 int main(void)
 {
-    conformance_target t = { "fake", new_store, NULL, NULL, 1 };
+    conformance_target t = { "fake", new_store, NULL, NULL, 1, NULL };
     return conformance_run(&t);
 }

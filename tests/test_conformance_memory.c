@@ -35,6 +35,6 @@ static void advance_time(csession_store *store, int64_t seconds, void *ctx)
 
 int main(void)
 {
-    conformance_target t = { "memory", new_store, advance_time, NULL, 1 };
+    conformance_target t = { "memory", new_store, advance_time, NULL, 1, NULL };
     return conformance_run(&t);
 }

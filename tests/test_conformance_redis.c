@@ -56,7 +56,7 @@ int main(void)
         fprintf(stderr, "cannot connect to %s\n", t.url);
         return 1;
     }
-    conformance_target target = {"redis", new_store, advance_time, &t, 1};
+    conformance_target target = {"redis", new_store, advance_time, &t, 1, NULL};
     int failed = conformance_run(&target);
     redisFree(t.raw);
     return failed;

@@ -50,7 +50,7 @@ int main(void)
         return 1;
     }
     snprintf(url, sizeof url, "redis+sentinel://%s/%s", group.hosts, NAME);
-    conformance_target target = {"redis sentinel", new_store, advance_time, NULL, 1};
+    conformance_target target = {"redis sentinel", new_store, advance_time, NULL, 1, NULL};
     int failed = conformance_run(&target);
     sentinel_group_stop(&group);
     return failed;

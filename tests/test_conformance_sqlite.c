@@ -50,7 +50,7 @@ int main(void)
     static sqlite_target t;
     if (temp_dir_make(t.dir, sizeof t.dir, "conformance-sqlite") != 0)
         return 1;
-    conformance_target target = { "sqlite", new_store, advance_time, &t, 1 };
+    conformance_target target = { "sqlite", new_store, advance_time, &t, 1, NULL };
     int failed = conformance_run(&target);
     temp_dir_remove(t.dir);
     return failed;

@@ -491,7 +491,7 @@ int main(void)
         PREFORK_TESTS(test_prefork),
     };
     int failed = cmocka_run_group_tests_name("cluster", tests, NULL, NULL);
-    conformance_target target = {"redis cluster", conformance_store, advance_time, NULL, 1};
+    conformance_target target = {"redis cluster", conformance_store, advance_time, NULL, 1, NULL};
     failed += conformance_run(&target);
     const struct CMUnitTest load[] = {
         cmocka_unit_test(test_reshard_under_load),

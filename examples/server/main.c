@@ -21,129 +21,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#ifdef CSESSION_HAVE_REDIS_STORE
-#include <csession/store_redis.h>
-#endif
-
-/* Keys are secrets: overwrite copies before the memory goes back. The
- * volatile pointer keeps the compiler from dropping the stores. */
-static void wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "session_server: %s: %s\n", what, csession_last_error());
-}
-
-/* The cookie key: --key-file, else $CSESSION_KEY, else a random one. */
-static int add_key(csession_config *cfg, const server_options *o)
-{
-    char line[1024];
-    size_t len;
-    int rc;
-    if (o->key_file) {
-        FILE *f = fopen(o->key_file, "rb");
-        if (!f) {
-            fprintf(stderr, "session_server: %s: %s\n", o->key_file, strerror(errno));
-            return CSESSION_EINVAL;
-        }
-        len = fread(line, 1, sizeof line, f);
-        int too_long = len == sizeof line && fgetc(f) != EOF;
-        int failed = ferror(f);
-        fclose(f);
-        if (failed || too_long) {
-            wipe(line, sizeof line);
-            fprintf(stderr, "session_server: %s: %s\n", o->key_file,
-                    failed ? "read error" : "too long for a key");
-            return CSESSION_EINVAL;
-        }
-        rc = csession_config_add_key_text(cfg, line, len);
-        wipe(line, sizeof line);
-        if (rc)
-            fprintf(stderr, "session_server: key file %s: %s\n", o->key_file,
-                    csession_last_error());
-        return rc;
-    }
-    const char *env = getenv("CSESSION_KEY");
-    if (env && *env) {
-        if ((rc = csession_config_add_key_text(cfg, env, strlen(env))))
-            fail("CSESSION_KEY");
-        return rc;
-    }
-    unsigned char key[CSESSION_KEY_BYTES];
-    rc = csession_key_generate(key, sizeof key);
-    if (!rc)
-        rc = csession_config_add_key(cfg, key, sizeof key);
-    wipe(key, sizeof key);
-    if (rc)
-        fail("generating a key");
-    else
-        fprintf(stderr, "session_server: warning: no --key-file and no CSESSION_KEY: using a "
-                        "random key, so sessions will not survive a restart\n");
-    return rc;
-}
-
-static int make_store(const server_options *o, csession_store **out)
-{
-    *out = NULL;
-    if (!strcmp(o->store, "memory")) {
-        csession_store_memory_options mo = CSESSION_STORE_MEMORY_OPTIONS_INIT;
-        mo.max_sessions = o->max_sessions; /* 0 keeps the default */
-        return csession_store_memory_new(out, &mo);
-    }
-    if (!strcmp(o->store, "cookie"))
-        return csession_store_cookie_new(out);
-    if (!strncmp(o->store, "sqlite:", 7))
-        return csession_store_sqlite_new(out, o->store + 7, NULL);
-#ifdef CSESSION_HAVE_REDIS_STORE
-    return csession_store_redis_new(out, o->store, NULL);
-#else
-    return csession_set_error(CSESSION_EUNSUPPORTED, "this build has no Redis store");
-#endif
-}
-
-static int make_manager(const server_options *o, csession_manager **out)
-{
-    csession_config *cfg = NULL;
-    csession_store *store = NULL;
-    int rc = csession_config_new(&cfg);
-    if (rc) {
-        fail("configuration");
-        return rc;
-    }
-    if ((rc = add_key(cfg, o)))
-        goto done;
-    if ((o->insecure && (rc = csession_config_set_secure(cfg, 0))) ||
-        (rc = csession_config_set_security(cfg, o->security)) ||
-        (o->persistent &&
-         (rc = csession_config_set_persistent(cfg, o->ttl ? o->ttl : CSESSION_DEFAULT_TTL))) ||
-        (!o->persistent && o->ttl && (rc = csession_config_set_browser_session(cfg, o->ttl))) ||
-        (rc = csession_config_set_absolute_timeout(cfg, o->absolute_ttl)) ||
-        (o->touch_after &&
-         ((rc = csession_config_set_ttl_policy(cfg, CSESSION_TTL_ON_EVERY_REQUEST)) ||
-          (rc = csession_config_set_touch_after(cfg, o->touch_after)))) ||
-        (rc = csession_config_set_rotation(cfg, o->rotate_every, o->rotate_grace))) {
-        fail("configuration");
-        goto done;
-    }
-    if ((rc = make_store(o, &store))) {
-        fail("store");
-        goto done;
-    }
-    /* On success the manager owns the store; on failure we still do. */
-    if ((rc = csession_manager_new(out, cfg, store))) {
-        fail("session manager");
-        csession_store_free(store);
-    }
-done:
-    csession_config_free(cfg); /* the manager keeps its own copy */
-    return rc;
-}
-
 /* Lines of libmicrohttpd's messages written per second, at most. */
 #define LIBRARY_LOG_LINES_PER_SECOND 20
 
@@ -244,17 +121,9 @@ static unsigned conn_limit(const server_options *o, rlim_t nofile, int select_on
 
 static struct MHD_Daemon *start_daemon(const server_options *o, app *a)
 {
-    struct addrinfo hints = { 0 }, *addr = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char port[8];
-    snprintf(port, sizeof port, "%u", o->port);
-    int err = getaddrinfo(o->host, port, &hints, &addr);
-    if (err) {
-        fprintf(stderr, "session_server: --host %s: %s\n", o->host, gai_strerror(err));
+    struct addrinfo *addr = NULL;
+    if (demo_resolve(o, &addr))
         return NULL;
-    }
     /* A pool of threads, each polling its share of the connections; they
      * all use the one manager. epoll (or poll) rather than select(), which
      * cannot watch a descriptor numbered FD_SETSIZE (1024) or above. */
@@ -296,54 +165,17 @@ static struct MHD_Daemon *start_daemon(const server_options *o, app *a)
     return d;
 }
 
-static void print_banner(const server_options *o, unsigned port)
-{
-    char base[300];
-    int v6 = strchr(o->host, ':') != NULL;
-    snprintf(base, sizeof base, "http://%s%s%s:%u", v6 ? "[" : "", o->host, v6 ? "]" : "", port);
-    /* A Redis URL may carry a password: name the kind only. */
-    const char *store = strncmp(o->store, "redis", 5) && strncmp(o->store, "unix", 4) ? o->store
-                                                                                      : "redis";
-    printf("session_server: listening on %s/ (store: %s, cookies: %s%s)\n", base, store,
-           csession_cookie_security_name(o->security),
-           o->insecure ? ", insecure: no Secure attribute" : "");
-    if (!o->insecure)
-        printf("note: cookies are Secure, so clients send them back over https only;\n"
-               "      run with --insecure to try it over plain http on localhost.\n");
-    printf("Try it (jar.txt keeps the session cookie between the commands):\n"
-           "  curl -b jar.txt -c jar.txt %s/\n"
-           "  curl -b jar.txt -c jar.txt -X POST %s/do_something\n"
-           "  curl -b jar.txt -c jar.txt %s/protected/count\n"
-           "  curl -b jar.txt -c jar.txt -H 'Content-Type: application/json' "
-           "-d '{\"user_id\": \"alice\"}' %s/login\n"
-           "  curl -b jar.txt -c jar.txt %s/protected/count\n"
-           "  curl -b jar.txt -c jar.txt -X POST %s/logout\n"
-           "Stop it with Ctrl-C.\n",
-           base, base, base, base, base, base);
-    fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
     server_options opts;
-    int rc = options_parse(&opts, argc, argv);
-    if (rc == OPTIONS_HELP)
-        return 0;
-    if (rc)
-        return 2;
-
-    /* Block the stop signals before any thread starts, so that every thread
-     * inherits the mask and only sigwait() below sees them: shutting down
-     * then runs as ordinary code, not in a signal handler. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN); /* a client that hangs up is not fatal */
+    sigset_t stop; /* only sigwait() below sees these signals */
+    int rc = demo_start(&opts, argc, argv, "session_server", OPTIONS_CONN_LIMITS,
+                        "worker threads", &stop);
+    if (rc >= 0)
+        return rc;
 
     app a = { .opts = &opts };
-    if (make_manager(&opts, &a.mgr))
+    if (demo_manager_new(&opts, &a.mgr))
         return 1;
     struct MHD_Daemon *d = start_daemon(&opts, &a);
     if (!d) {
@@ -351,7 +183,7 @@ int main(int argc, char **argv)
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    print_banner(&opts, info ? info->port : opts.port);
+    demo_print_banner(&opts, info ? info->port : opts.port);
 
     int sig = 0;
     sigwait(&stop, &sig);

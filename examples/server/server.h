@@ -1,7 +1,8 @@
 /*
  * The demo web server: csession on libmicrohttpd. Declarations shared by
- * its parts - options.c (flags), http.c (request plumbing, JSON and the log
- * line), routes.c (what each URL does) and app_page.c (the browser page).
+ * its parts - main.c (the daemon), http.c (request plumbing) and routes.c
+ * (the request frame on blocking calls); flags, routes, answers and the log
+ * line are the demos' common code (examples/common/demo.h).
  */
 #ifndef SESSION_SERVER_H
 #define SESSION_SERVER_H
@@ -14,47 +15,14 @@
 
 #include <csession.h>
 
+#include "demo.h"
+
 /* libmicrohttpd before 0.9.71 returned int from its callbacks. */
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result mhd_result;
 #else
 typedef int mhd_result;
 #endif
-
-/* Largest request body read; longer ones are answered 413. */
-#define BODY_MAX 4096
-/* Lifetime of a session whose login said "remember": true (30 days). */
-#define REMEMBER_TTL 2592000
-/* Longest user_id accepted at login, in bytes. */
-#define USER_ID_MAX 128
-
-/* ---- options.c ------------------------------------------------------- */
-
-typedef struct server_options {
-    const char *host;     /* address to bind (default 127.0.0.1) */
-    unsigned port;        /* 0: let the system pick one */
-    const char *store;    /* "memory", "cookie", "sqlite:PATH" or a redis:// URL */
-    const char *key_file; /* NULL: CSESSION_KEY, else a generated key */
-    int insecure;         /* drop the Secure attribute (plain-http testing) */
-    int64_t ttl;          /* 0: the library's default */
-    int persistent;
-    int64_t absolute_ttl; /* --absolute-ttl; 0: none */
-    int64_t touch_after;  /* --touch-after: TTL extended on every request, at most this often */
-    int64_t rotate_every; /* --rotate-every; 0: no key rotation */
-    int64_t rotate_grace; /* --rotate-grace */
-    int security;         /* a csession_cookie_security */
-    unsigned threads;     /* size of the thread pool */
-    size_t max_sessions;  /* memory store limit; 0: its default */
-    unsigned max_conns;   /* open connections at most; 0: from the open-files limit */
-    unsigned max_conns_per_ip; /* open connections per client address at most */
-    unsigned idle_timeout;     /* seconds before an idle connection is closed */
-} server_options;
-
-enum { OPTIONS_OK = 0, OPTIONS_HELP = 1, OPTIONS_BAD = 2 };
-
-/* Parses argv into *opts. Returns OPTIONS_OK, OPTIONS_HELP (usage printed on
- * stdout) or OPTIONS_BAD (message and usage printed on stderr). */
-int options_parse(server_options *opts, int argc, char **argv);
 
 /* ---- http.c ---------------------------------------------------------- */
 
@@ -73,29 +41,6 @@ typedef struct request {
     char body[BODY_MAX];
     const char *session_log; /* what happened to the session, for the log line */
 } request;
-
-/* A growable piece of text; `failed` records an allocation failure so that
- * appends can be chained and checked once. */
-typedef struct text {
-    char *ptr;
-    size_t len, cap;
-    int failed;
-} text;
-
-void text_append(text *t, const char *s, size_t n);
-void text_append_str(text *t, const char *s);
-/* Appends `s` (`n` bytes of UTF-8) as a JSON string literal, quotes included. */
-void text_append_json_string(text *t, const char *s, size_t n);
-void text_free(text *t);
-
-/* An answer: status, body and the headers a route may add. */
-typedef struct reply {
-    unsigned status;
-    const char *content_type;
-    text body;
-    const char *set_cookie; /* NULL or empty: no Set-Cookie */
-    const char *allow;      /* Allow header of a 405 */
-} reply;
 
 /* Queues `r` on the connection and writes the request's log line. */
 mhd_result http_respond(struct MHD_Connection *conn, request *req, const char *method,
@@ -117,12 +62,5 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* Answers a request whose body has been read completely. */
 mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *req,
                            const char *method, const char *url);
-
-/* ---- app_page.c ----------------------------------------------------- */
-
-/* Answers GET or HEAD /app: the HTML page that calls the routes above from
- * a browser. It touches no session and sends no Set-Cookie. */
-mhd_result app_page_respond(struct MHD_Connection *conn, request *req, const char *method,
-                            const char *url);
 
 #endif /* SESSION_SERVER_H */

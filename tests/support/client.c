@@ -4,6 +4,23 @@
 #include <string.h>
 #include <strings.h>
 
+static const client_calls *calls; /* NULL: the blocking calls */
+
+void client_use_calls(const client_calls *c)
+{
+    calls = c;
+}
+
+static int load(csession_manager *mgr, const char *header, size_t len, csession **s)
+{
+    return calls ? calls->load(mgr, header, len, s) : csession_manager_load(mgr, header, len, s);
+}
+
+static int commit(csession_manager *mgr, csession *s, csession_buf *set)
+{
+    return calls ? calls->commit(mgr, s, set) : csession_manager_commit(mgr, s, set);
+}
+
 static void apply_set_cookie(test_client *c, const char *set)
 {
     snprintf(c->last_set, sizeof c->last_set, "%s", set);
@@ -26,13 +43,13 @@ int client_request(csession_manager *mgr, test_client *c, const char *extra, tes
     else
         snprintf(header, sizeof header, "%s", extra ? extra : c->cookie);
     csession *s = NULL;
-    int rc = csession_manager_load(mgr, header, strlen(header), &s);
+    int rc = load(mgr, header, strlen(header), &s);
     if (rc)
         return rc;
     if (handler)
         handler(s, ctx);
     csession_buf set = CSESSION_BUF_INIT;
-    rc = csession_manager_commit(mgr, s, &set);
+    rc = commit(mgr, s, &set);
     if (!rc) {
         c->got_set_cookie = 0;
         if (set.size)
@@ -45,13 +62,13 @@ int client_request(csession_manager *mgr, test_client *c, const char *extra, tes
 
 int client_load(csession_manager *mgr, const test_client *c, csession **s)
 {
-    return csession_manager_load(mgr, c->cookie, strlen(c->cookie), s);
+    return load(mgr, c->cookie, strlen(c->cookie), s);
 }
 
 int client_commit(csession_manager *mgr, test_client *c, csession *s)
 {
     csession_buf set = CSESSION_BUF_INIT;
-    int rc = csession_manager_commit(mgr, s, &set);
+    int rc = commit(mgr, s, &set);
     if (!rc || rc == CSESSION_EGONE) {
         c->got_set_cookie = 0;
         if (set.size)

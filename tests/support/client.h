@@ -37,6 +37,14 @@ int client_request(csession_manager *mgr, test_client *c, const char *extra, tes
 int client_load(csession_manager *mgr, const test_client *c, csession **s);
 int client_commit(csession_manager *mgr, test_client *c, csession *s);
 
+/* The manager calls the client makes (for running the same requests
+ * through the non-blocking calls); NULL, the default: the blocking ones. */
+typedef struct client_calls {
+    int (*load)(csession_manager *mgr, const char *header, size_t len, csession **s);
+    int (*commit)(csession_manager *mgr, csession *s, csession_buf *set_cookie);
+} client_calls;
+void client_use_calls(const client_calls *calls);
+
 /* The value of attribute `attr` ("Max-Age", "Path", ...) in the last
  * Set-Cookie, copied into `out`; "" when absent, "<flag>" for flags. */
 const char *client_attr(const test_client *c, const char *attr, char *out, size_t out_size);

@@ -122,6 +122,98 @@ void conformance_advance(csession_store *store, int64_t seconds)
     advance(store, seconds);
 }
 
+/* ---- blocking or non-blocking calls ---------------------------------------- */
+
+typedef struct conf_wait {
+    int finished;
+    int code;
+    csession *session;
+} conf_wait;
+
+static void conf_done(void *arg, int code, const char *message, csession *s)
+{
+    conf_wait *w = arg;
+    assert_false(w->finished);
+    w->finished = 1;
+    w->code = code;
+    w->session = s;
+    if (code) {
+        assert_non_null(message);
+        csession_set_error(code, message);
+    }
+}
+
+/* Runs the target's loop until `done` ran, and gives its code. */
+static int conf_wait_for(conf_wait *w, int started)
+{
+    const conformance_loop *l = target->loop;
+    assert_false(w->finished); /* never inside the call, nor after a failure to start */
+    if (started)
+        return started;
+    while (!w->finished)
+        assert_true(l->run_once(l->ctx) >= 0);
+    return w->code;
+}
+
+static int load_either(csession_manager *mgr, const char *header, size_t len, int token,
+                       csession **out)
+{
+    if (!target->loop)
+        return token ? csession_manager_load_token(mgr, header, len, out)
+                     : csession_manager_load(mgr, header, len, out);
+    conf_wait w = { 0, 0, NULL };
+    csession_loop *loop = target->loop->loop;
+    int rc = token ? csession_manager_load_token_async(mgr, loop, header, len, conf_done, &w, NULL)
+                   : csession_manager_load_async(mgr, loop, header, len, conf_done, &w, NULL);
+    rc = conf_wait_for(&w, rc);
+    *out = w.session;
+    assert_true(rc ? *out == NULL : *out != NULL);
+    return rc;
+}
+
+int conf_load(csession_manager *mgr, const char *header, size_t header_len, csession **out)
+{
+    return load_either(mgr, header, header_len, 0, out);
+}
+
+int conf_load_token(csession_manager *mgr, const char *token, size_t token_len, csession **out)
+{
+    return load_either(mgr, token, token_len, 1, out);
+}
+
+int conf_commit(csession_manager *mgr, csession *s, csession_buf *set_cookie)
+{
+    if (!target->loop)
+        return csession_manager_commit(mgr, s, set_cookie);
+    conf_wait w = { 0, 0, NULL };
+    int rc = csession_manager_commit_async(mgr, target->loop->loop, s, set_cookie, conf_done, &w,
+                                           NULL);
+    rc = conf_wait_for(&w, rc);
+    assert_ptr_equal(w.session, rc == 0 || w.finished ? s : NULL);
+    return rc;
+}
+
+int conf_commit_token(csession_manager *mgr, csession *s, csession_buf *token, int *action)
+{
+    if (!target->loop)
+        return csession_manager_commit_token(mgr, s, token, action);
+    conf_wait w = { 0, 0, NULL };
+    int rc = csession_manager_commit_token_async(mgr, target->loop->loop, s, token, action,
+                                                 conf_done, &w, NULL);
+    return conf_wait_for(&w, rc);
+}
+
+int conf_reload(csession_manager *mgr, csession *s)
+{
+    if (!target->loop)
+        return csession_manager_reload(mgr, s);
+    conf_wait w = { 0, 0, NULL };
+    int rc = csession_manager_reload_async(mgr, target->loop->loop, s, conf_done, &w, NULL);
+    return conf_wait_for(&w, rc);
+}
+
+static const client_calls async_calls = { conf_load, conf_commit };
+
 const conformance_target *conformance_target_under_test(void)
 {
     return target;
@@ -449,6 +541,7 @@ int conformance_run(const conformance_target *t)
                                  CSESSION_COOKIE_PRIVATE_AES256GCM };
     int failed = 0;
     target = t;
+    client_use_calls(t->loop ? &async_calls : NULL);
     if (!clock_base)
         clock_base = (int64_t)time(NULL);
     csession__wall_now = moved_clock;
@@ -457,18 +550,20 @@ int conformance_run(const conformance_target *t)
             continue; /* AES-256-GCM without AES-NI */
         security = modes[m];
         char name[96];
-        snprintf(name, sizeof name, "conformance %s %s", t->name,
-                 csession_cookie_security_name(modes[m]));
+        snprintf(name, sizeof name, "conformance %s%s%s %s", t->name, t->loop ? " on " : "",
+                 t->loop ? t->loop->name : "", csession_cookie_security_name(modes[m]));
         failed += _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL, NULL);
     }
     /* Parallel requests, once: the cookie format plays no part in them. */
     security = CSESSION_COOKIE_PRIVATE_XCHACHA20POLY1305;
     char name[96];
-    snprintf(name, sizeof name, "conformance %s parallel requests", t->name);
+    snprintf(name, sizeof name, "conformance %s%s%s parallel requests", t->name,
+             t->loop ? " on " : "", t->loop ? t->loop->name : "");
     failed += _cmocka_run_group_tests(name, conformance_concurrency_tests,
                                       conformance_concurrency_count, NULL, NULL);
     if (t->advance_time) { /* every lifetime rule needs the clock moved */
-        snprintf(name, sizeof name, "conformance %s lifetimes", t->name);
+        snprintf(name, sizeof name, "conformance %s%s%s lifetimes", t->name,
+                 t->loop ? " on " : "", t->loop ? t->loop->name : "");
         failed += _cmocka_run_group_tests(name, conformance_lifetime_tests,
                                           conformance_lifetime_count, NULL, NULL);
     }

@@ -11,6 +11,10 @@
 
 #include "csession.h"
 
+/* An event loop to run the scenarios on, through the manager's
+ * non-blocking calls (NULL in a target: the blocking calls). */
+#include "conformance_loop.h"
+
 typedef struct conformance_target {
     /* Shown in test names: "memory", "cookie", "redis", ... */
     const char *name;
@@ -26,6 +30,9 @@ typedef struct conformance_target {
      * (memory, Redis): a renewed or purged session's old cookie no longer
      * loads the state. 0 for the cookie store, where it still does. */
     int can_invalidate;
+    /* NULL: the blocking calls; else every scenario goes through the
+     * non-blocking ones on this loop. */
+    const conformance_loop *loop;
 } conformance_target;
 
 /* Runs every scenario for signed and for private cookies. Returns the

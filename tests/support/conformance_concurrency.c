@@ -133,7 +133,7 @@ static void test_same_key_conflicts_and_retry_wins(void **state)
     assert_int_equal(csession_status(s2), CSESSION_STATUS_CHANGED);
     assert_int_equal(stored(mgr, &c, "a"), 2);
     /* reload gives the newest state; the handler runs again and wins */
-    assert_int_equal(csession_manager_reload(mgr, s2), 0);
+    assert_int_equal(conf_reload(mgr, s2), 0);
     assert_int_equal(csession_status(s2), CSESSION_STATUS_UNCHANGED);
     assert_int_equal(get(s2, "a"), 2);
     put(s2, "a", get(s2, "a") + 1);
@@ -142,7 +142,7 @@ static void test_same_key_conflicts_and_retry_wins(void **state)
     /* a clear conflicts with any change made meanwhile */
     csession_free(s1);
     assert_int_equal(client_load(mgr, &c1, &s1), 0);
-    assert_int_equal(csession_manager_reload(mgr, s2), 0);
+    assert_int_equal(conf_reload(mgr, s2), 0);
     put(s1, "b", 9);
     assert_int_equal(csession_clear(s2), 0);
     put(s2, "z", 1);
@@ -169,16 +169,16 @@ static void test_commit_token_same_rules(void **state)
     put(s2, "a", 6);
     csession_buf token = CSESSION_BUF_INIT;
     int action = -1;
-    assert_int_equal(csession_manager_commit_token(mgr, s1, &token, &action), 0);
-    assert_int_equal(csession_manager_commit_token(mgr, s2, &token, &action),
+    assert_int_equal(conf_commit_token(mgr, s1, &token, &action), 0);
+    assert_int_equal(conf_commit_token(mgr, s2, &token, &action),
                      CSESSION_ECONFLICT);
     assert_int_equal(action, CSESSION_TOKEN_KEEP);
     assert_int_equal(token.size, 0);
     assert_int_equal(csession_purge(s1), 0);
-    assert_int_equal(csession_manager_commit_token(mgr, s1, &token, &action), 0);
+    assert_int_equal(conf_commit_token(mgr, s1, &token, &action), 0);
     assert_int_equal(action, CSESSION_TOKEN_CLEAR);
     put(s3, "b", 7);
-    assert_int_equal(csession_manager_commit_token(mgr, s3, &token, &action), CSESSION_EGONE);
+    assert_int_equal(conf_commit_token(mgr, s3, &token, &action), CSESSION_EGONE);
     assert_int_equal(action, CSESSION_TOKEN_CLEAR);
     assert_int_equal(token.size, 0);
     csession_buf_dispose(&token);
@@ -265,7 +265,7 @@ static void test_reload_of_an_ended_session(void **state)
     assert_int_equal(client_load(mgr, &c2, &s2), 0);
     assert_int_equal(csession_purge(s1), 0);
     assert_int_equal(client_commit(mgr, &c1, s1), 0);
-    assert_int_equal(csession_manager_reload(mgr, s2), 0);
+    assert_int_equal(conf_reload(mgr, s2), 0);
     assert_int_equal(csession_count(s2), 0);
     put(s2, "a", 3); /* the handler runs again on the empty session */
     assert_int_equal(client_commit(mgr, &c2, s2), CSESSION_EGONE);

@@ -28,6 +28,20 @@ csession_manager *conformance_manager_tuned(csession_store *st, unsigned char ke
  * the request flow's clock. */
 void conformance_advance(csession_store *store, int64_t seconds);
 
+/*
+ * The manager's calls as the scenarios make them: the blocking ones, or,
+ * when the target has a loop, the non-blocking ones run until their `done`
+ * (which must not have run before the call returned). Same arguments and
+ * codes as csession_manager_load() and the others; after a failure the
+ * thread's last error holds the message `done` was given.
+ */
+int conf_load(csession_manager *mgr, const char *header, size_t header_len, csession **out);
+int conf_load_token(csession_manager *mgr, const char *token, size_t token_len,
+                    csession **out);
+int conf_commit(csession_manager *mgr, csession *s, csession_buf *set_cookie);
+int conf_commit_token(csession_manager *mgr, csession *s, csession_buf *token, int *action);
+int conf_reload(csession_manager *mgr, csession *s);
+
 /* The target the suite runs on. */
 const conformance_target *conformance_target_under_test(void);
 

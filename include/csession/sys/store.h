@@ -285,6 +285,8 @@ typedef struct csession_store_call {
      * (NUL-terminated, borrowed for the call; NULL gives
      * csession_strerror(code)). The thread's last error is not used: a
      * completion runs long after the call that started it.
+     * complete may release the call and its buffers before it returns: the
+     * store does not touch them once it has called it.
      */
     void (*complete)(struct csession_store_call *call, int code, const char *message);
 

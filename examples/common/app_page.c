@@ -8,7 +8,7 @@
  * browser attaches it to each same-origin fetch() by itself. No external
  * resources: the page works offline and on any host name the server has.
  */
-#include "server.h"
+#include "demo.h"
 
 /* Under the 4095 bytes that C11 promises for a string literal. */
 static const char PAGE[] =
@@ -69,11 +69,10 @@ static const char PAGE[] =
     "</body>\n"
     "</html>\n";
 
-mhd_result app_page_respond(struct MHD_Connection *conn, request *req, const char *method,
-                            const char *url)
+void app_page_reply(reply *r)
 {
-    reply r = { .status = 200, .content_type = "text/html; charset=utf-8" };
-    r.body.ptr = (char *)PAGE; /* read only: http_respond copies it */
-    r.body.len = sizeof PAGE - 1;
-    return http_respond(conn, req, method, url, &r);
+    text_free(&r->body);
+    *r = (reply){ .status = 200, .content_type = "text/html; charset=utf-8" };
+    r->body.ptr = (char *)PAGE; /* borrowed, read only */
+    r->body.len = sizeof PAGE - 1;
 }

@@ -1,5 +1,5 @@
-/* Command-line flags of the demo server. */
-#include "server.h"
+/* Command-line flags of the demo servers. */
+#include "demo.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,8 +15,10 @@
 #define MAX_CONNS_LIMIT 1000000
 #define IDLE_TIMEOUT_LIMIT 86400
 
-static const char USAGE[] =
-    "usage: session_server [options]\n"
+const char *demo_program = "session_server";
+
+/* The usage, in three parts around what differs between the servers. */
+static const char USAGE_HEAD[] =
     "  --host ADDR        address to listen on (default 127.0.0.1)\n"
     "  --port N           port (default 8080; 0 picks a free one and prints it)\n"
     "  --store S          memory (default), cookie, sqlite:PATH (a database file that\n"
@@ -32,15 +34,30 @@ static const char USAGE[] =
     "  --rotate-every SECONDS  renew the session key after SECONDS in use\n"
     "  --rotate-grace SECONDS  a retired key keeps working this long (default 0)\n"
     "  --signed           signed cookies (readable by the client) instead of private\n"
-    "  --cipher C         xchacha20poly1305 (default) or aes256gcm, for private cookies\n"
-    "  --threads N        worker threads (default 4)\n"
-    "  --max-sessions N   most sessions the memory store holds (default 100000)\n"
+    "  --cipher C         xchacha20poly1305 (default) or aes256gcm, for private cookies\n";
+static const char USAGE_SESSIONS[] =
+    "  --max-sessions N   most sessions the memory store holds (default 100000)\n";
+static const char USAGE_CONN_LIMITS[] =
     "  --max-conns N      most open connections (default 10000, or what the\n"
     "                     open-files limit allows); more are closed at once\n"
     "  --max-conns-per-ip N\n"
-    "                     most open connections from one client address (default 32)\n"
+    "                     most open connections from one client address (default 32)\n";
+static const char USAGE_TAIL[] =
     "  --idle-timeout S   close a connection idle for S seconds (default 10)\n"
     "  -h, --help         this text\n";
+
+static unsigned usage_extras;
+static const char *usage_threads = "worker threads";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: %s [options]\n%s", demo_program, USAGE_HEAD);
+    fprintf(f, "  --threads N        %s (default 4)\n", usage_threads);
+    fputs(USAGE_SESSIONS, f);
+    if (usage_extras & OPTIONS_CONN_LIMITS)
+        fputs(USAGE_CONN_LIMITS, f);
+    fputs(USAGE_TAIL, f);
+}
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
@@ -49,11 +66,11 @@ static int bad(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("session_server: ", stderr);
+    fprintf(stderr, "%s: ", demo_program);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputs("\n", stderr);
-    fputs(USAGE, stderr);
+    usage(stderr);
     return OPTIONS_BAD;
 }
 
@@ -99,8 +116,11 @@ static int64_t *lifetime_field(server_options *o, const char *flag)
     return NULL;
 }
 
-int options_parse(server_options *opts, int argc, char **argv)
+int options_parse(server_options *opts, int argc, char **argv, unsigned extras,
+                  const char *threads_what)
 {
+    usage_extras = extras;
+    usage_threads = threads_what;
     const char *cipher = NULL;
     int is_signed = 0;
     *opts = (server_options){ .host = "127.0.0.1", .port = 8080, .store = "memory",
@@ -125,7 +145,8 @@ int options_parse(server_options *opts, int argc, char **argv)
                           !strcmp(flag, "--absolute-ttl") || !strcmp(flag, "--touch-after") ||
                           !strcmp(flag, "--rotate-every") || !strcmp(flag, "--rotate-grace") ||
                           !strcmp(flag, "--threads") || !strcmp(flag, "--max-sessions") ||
-                          !strcmp(flag, "--max-conns") || !strcmp(flag, "--max-conns-per-ip") ||
+                          ((extras & OPTIONS_CONN_LIMITS) && (!strcmp(flag, "--max-conns") ||
+                                                             !strcmp(flag, "--max-conns-per-ip"))) ||
                           !strcmp(flag, "--idle-timeout");
         if (takes_value && !value) {
             if (i + 1 >= argc)
@@ -136,7 +157,7 @@ int options_parse(server_options *opts, int argc, char **argv)
         }
 
         if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
-            fputs(USAGE, stdout);
+            usage(stdout);
             return OPTIONS_HELP;
         } else if (!strcmp(flag, "--host")) {
             if (!*value)
@@ -189,7 +210,8 @@ int options_parse(server_options *opts, int argc, char **argv)
                 return bad("--max-sessions: \"%s\" is not a number from 1 to 4294967295",
                            value);
             opts->max_sessions = (size_t)v;
-        } else if (!strcmp(flag, "--max-conns") || !strcmp(flag, "--max-conns-per-ip")) {
+        } else if ((extras & OPTIONS_CONN_LIMITS) &&
+                   (!strcmp(flag, "--max-conns") || !strcmp(flag, "--max-conns-per-ip"))) {
             long long v = parse_number(value, 1, MAX_CONNS_LIMIT);
             if (v < 0)
                 return bad("%s: \"%s\" is not a number from 1 to %d", flag, value,
