@@ -24,19 +24,24 @@
 
 static sentinel_group group;
 
-static csession_store *store_on_group(void)
+static csession_store *store_with(unsigned int connect_ms)
 {
     char url[600];
     snprintf(url, sizeof url, "redis+sentinel://:" PASSWORD "@%s/" NAME
              "?sentinel_password=" SENTINEL_PASSWORD, group.hosts);
     csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
-    o.connect_timeout_ms = 500;
+    o.connect_timeout_ms = connect_ms;
     o.command_timeout_ms = 1000;
     o.pool_size = 4;
     csession_store *s = NULL;
     if (csession_store_redis_new(&s, url, &o) != 0)
         fail_msg("csession_store_redis_new: %s", csession_last_error());
     return s;
+}
+
+static csession_store *store_on_group(void)
+{
+    return store_with(500);
 }
 
 /* 1 when the data node at `port` holds the session `key` of store `s`. */
@@ -169,6 +174,69 @@ static void test_failover(void **state)
     csession__poll_loop_dispose(&pl);
 }
 
+/* ---- sentinels that do not answer: the loop does not wait for them -------- */
+
+typedef struct ticker {
+    csession_loop *loop;
+    void *timer;
+    long long due, worst_late;
+    int ticks;
+} ticker;
+
+static void tick(void *arg)
+{
+    ticker *t = arg;
+    long long late = test_now_ms() - t->due;
+    if (late > t->worst_late)
+        t->worst_late = late;
+    t->ticks++;
+    t->due = test_now_ms() + 10;
+    t->loop->timer_set(t->loop, t->timer, 10);
+}
+
+static void test_sentinels_stalled(void **state)
+{
+    (void)state;
+    int master = sentinel_group_wait_settled(&group, 30000);
+    assert_true(master > 0);
+    /* A sentinel that accepts but never answers would hold a blocking
+     * check for the connect timeout: 1.5 s. */
+    csession_store *s = store_with(1500);
+    csession__poll_loop pl;
+    csession__poll_loop_init(&pl);
+    char key[65];
+    assert_int_equal(async_save(s, &pl, "x", key), 0);
+    for (int i = 0; i < SENTINELS; i++)
+        redis_server_pause(&group.sentinels[i]);
+
+    ticker t = {&pl.loop, NULL, 0, 0, 0};
+    t.timer = pl.loop.timer_open(&pl.loop, tick, &t);
+    assert_non_null(t.timer);
+    t.due = test_now_ms() + 10;
+    pl.loop.timer_set(&pl.loop, t.timer, 10);
+    /* Loads for 2.5 s: two or three checks fall due meanwhile. */
+    long long t0 = test_now_ms();
+    long loads = 0;
+    while (test_now_ms() - t0 < 2500) {
+        async_call c;
+        async_call_init(&c, &pl.loop, CSESSION_CALL_LOAD_REV, key, NULL, 0);
+        if (async_run(s, &pl, &c) != 0)
+            fail_msg("load with the sentinels stalled: %s", c.message);
+        async_call_dispose(&c);
+        loads++;
+        csession__poll_loop_run_once(&pl, 20);
+    }
+    for (int i = 0; i < SENTINELS; i++)
+        redis_server_resume(&group.sentinels[i]);
+    fprintf(stderr, "sentinels stalled: %ld loads in 2.5 s; the 10 ms timer fired %d times, "
+                    "at worst %lld ms late\n", loads, t.ticks, t.worst_late);
+    assert_true(t.worst_late < 700);
+    assert_true(t.ticks > 2500 / 10 / 4);
+    pl.loop.timer_close(&pl.loop, t.timer);
+    csession_store_free(s);
+    csession__poll_loop_dispose(&pl);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -187,6 +255,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_master_found),
         cmocka_unit_test(test_failover),
+        /* Last: stopped sentinels go into TILT mode for a while after. */
+        cmocka_unit_test(test_sentinels_stalled),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

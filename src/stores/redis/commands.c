@@ -46,6 +46,16 @@ static int no_script(const redisReply *r)
 
 /* ---- the operation machine ------------------------------------------------ */
 
+static int op_route(csession__redis_op *op)
+{
+    csession__redis_topology *t = op->t;
+    const char *key = op->argv[op->key_arg];
+    size_t len = op->lens[op->key_arg];
+    if (op->loop && t->route_async)
+        return t->route_async(t, key, len, op->loop, op->async, &op->route);
+    return t->route(t, key, len, &op->route);
+}
+
 /* Copies argv[0 .. argc) into the op. */
 static int op_args(csession__redis_op *op, const char *what, int write, int key_arg, int argc,
                    const char **argv, const size_t *lens)
@@ -144,8 +154,7 @@ static void op_attempted(void *arg, int rc, csession__redis_failure failure,
         op->retried = 1;
         op->fresh = 1;
         csession__redis_reply_free(reply);
-        const char *key = op->argv[op->key_arg];
-        if ((rc = t->route(t, key, op->lens[op->key_arg], &op->route)) != 0) {
+        if ((rc = op_route(op)) != 0) {
             op->cb(op, rc, NULL);
             return;
         }
@@ -225,7 +234,7 @@ void csession__redis_op_start(csession__redis_op *op)
     op->fresh = 0;
     op->evaled = 0;
     op->req = NULL;
-    int rc = op->t->route(op->t, op->argv[op->key_arg], op->lens[op->key_arg], &op->route);
+    int rc = op_route(op);
     if (rc) {
         op->cb(op, rc, NULL);
         return;

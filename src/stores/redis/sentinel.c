@@ -37,6 +37,7 @@
 #include "error.h"
 #include "fork_guard.h"
 #include "log.h"
+#include "redis_async.h"
 #include "topology.h"
 
 /* How often commands check with a sentinel that the master did not move. */
@@ -62,12 +63,44 @@ typedef struct sentinel {
     atomic_int stale;       /* 1: look the master up before the next command */
     atomic_ulong master_changes;
     csession__fork_guard fork; /* for the lock and `watch`; the pool has its own */
+    /* The checks of non-blocking calls: a pool per sentinel (for its loop
+     * connections, redis_async.h), and 1 while one check is in flight. */
+    csession__redis_pool sentinel_pools[CSESSION__REDIS_MAX_NODES];
+    atomic_int checking;
+    unsigned long check_gen;               /* of the check in flight */
+    struct csession__redis_req *check_req; /* (never cancelled) */
 } sentinel;
 
 /* The master name, for messages (no control characters: url.c). */
 #define NAME_FMT "'%.*s'"
 #define NAME_ARG(s) (int)((s)->url->master_name_len > 64 ? 64 : (s)->url->master_name_len), \
                     (s)->url->master_name
+
+/* The master's address in a reply to SENTINEL get-master-addr-by-name
+ * from `what`: 0, or a failure with a message. */
+static int parse_master(const sentinel *s, const redisReply *r, const char *what, char *host,
+                        size_t host_size, int *port)
+{
+    if (r->type == REDIS_REPLY_NIL)
+        return csession__error(CSESSION_ESTORE, "%s knows no master named " NAME_FMT, what,
+                               NAME_ARG(s));
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
+        r->element[0]->len > 0 && (size_t)r->element[0]->len < host_size) {
+        memcpy(host, r->element[0]->str, (size_t)r->element[0]->len + 1);
+        *port = atoi(r->element[1]->str);
+        if (*port < 1 || *port > 65535)
+            return csession__error(CSESSION_ESTORE, "%s named an invalid port", what);
+        return 0;
+    }
+    return csession__redis_reply_error(r, what);
+}
+
+/* The command that asks a sentinel where the master is. */
+#define CHECK_CMD(s, cmd)                                                                    \
+    const char *cmd##_argv[] = {"SENTINEL", "get-master-addr-by-name", (s)->url->master_name}; \
+    const size_t cmd##_lens[] = {8, 23, (s)->url->master_name_len};                         \
+    csession__redis_cmd cmd = {3, cmd##_argv, cmd##_lens}
 
 /* Asks sentinel `i` for the master's address, on *conn when not NULL
  * (else on a new connection, left in *conn). *conn is closed and NULL after
@@ -84,9 +117,7 @@ static int ask_sentinel(sentinel *s, size_t i, csession__redis_conn **conn, char
     int rc = *conn ? 0 : csession__redis_conn_open(conn, &t, &failure);
     if (rc)
         return rc;
-    const char *argv[] = {"SENTINEL", "get-master-addr-by-name", s->url->master_name};
-    const size_t lens[] = {8, 23, s->url->master_name_len};
-    csession__redis_cmd cmd = {3, argv, lens};
+    CHECK_CMD(s, cmd);
     redisReply *r;
     char what[340];
     snprintf(what, sizeof what, "Redis Sentinel at %s", where);
@@ -96,20 +127,7 @@ static int ask_sentinel(sentinel *s, size_t i, csession__redis_conn **conn, char
         *conn = NULL;
         return rc;
     }
-    if (r->type == REDIS_REPLY_NIL) {
-        rc = csession__error(CSESSION_ESTORE, "%s knows no master named " NAME_FMT, what,
-                             NAME_ARG(s));
-    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-               r->element[0]->type == REDIS_REPLY_STRING &&
-               r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len > 0 &&
-               (size_t)r->element[0]->len < host_size) {
-        memcpy(host, r->element[0]->str, (size_t)r->element[0]->len + 1);
-        *port = atoi(r->element[1]->str);
-        if (*port < 1 || *port > 65535)
-            rc = csession__error(CSESSION_ESTORE, "%s named an invalid port", what);
-    } else {
-        rc = csession__redis_reply_error(r, what);
-    }
+    rc = parse_master(s, r, what, host, host_size, port);
     csession__redis_reply_free(r);
     return rc;
 }
@@ -126,6 +144,7 @@ static void after_fork(void *p)
     (void)pthread_mutex_init(&s->lock, NULL); /* cannot fail: a default mutex */
     csession__redis_conn_abandon(s->watch);
     s->watch = NULL;
+    atomic_store(&s->checking, 0); /* the parent's check is not this process' */
 }
 
 /* Before each use: valid in this process; the pool's inherited
@@ -314,6 +333,77 @@ static void suspect(sentinel *s, unsigned long gen)
         atomic_store(&s->stale, 1);
 }
 
+/* ---- the check of non-blocking calls ---------------------------------------
+ *
+ * The same once-a-second question to the sentinel that answered last, sent
+ * on a connection of the calling loop and answered from it: the loop never
+ * waits for a sentinel, and the calls go on meanwhile. When the master
+ * moved, the next call looks it up (and checks it with ROLE) as after any
+ * sign of a failover.
+ */
+
+static void check_replied(void *arg, int rc, csession__redis_failure failure,
+                          redisReply **replies, size_t n)
+{
+    (void)failure;
+    sentinel *s = arg;
+    if (rc == 0 && n == 1) {
+        char host[CSESSION__REDIS_MAX_HOST + 1];
+        int port = 0;
+        if (parse_master(s, replies[0], "Redis Sentinel", host, sizeof host, &port) == 0 &&
+            pthread_mutex_trylock(&s->lock) == 0) {
+            int moved = strcmp(host, s->master) != 0 || port != s->master_port;
+            pthread_mutex_unlock(&s->lock);
+            if (moved)
+                suspect(s, s->check_gen);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        csession__redis_reply_free(replies[i]);
+    atomic_store(&s->checking, 0);
+}
+
+/* Once a CHECK_MS, by whichever loop comes first, if no check is in flight. */
+static void check_master_async(sentinel *s, csession_loop *loop, struct csession__redis_async *a)
+{
+    long long now = csession__redis_now_ms();
+    if (now - atomic_load(&s->last_check_ms) < CHECK_MS || atomic_exchange(&s->checking, 1))
+        return;
+    unsigned long gen = atomic_load(&s->gen);
+    if (pthread_mutex_trylock(&s->lock) != 0) {
+        atomic_store(&s->checking, 0); /* a lookup is running: it will tell */
+        return;
+    }
+    size_t i = s->preferred;
+    pthread_mutex_unlock(&s->lock);
+    atomic_store(&s->last_check_ms, now);
+    s->check_gen = gen;
+    CHECK_CMD(s, cmd);
+    csession__redis_async_send(a, loop, &s->sentinel_pools[i], 0, "Redis Sentinel", &cmd, 1,
+                               check_replied, s, &s->check_req);
+}
+
+static int sentinel_route_async(csession__redis_topology *t, const char *key, size_t key_len,
+                                csession_loop *loop, struct csession__redis_async *a,
+                                csession__redis_route *out)
+{
+    (void)key;
+    (void)key_len;
+    sentinel *s = (sentinel *)t;
+    fork_check(s);
+    if (!atomic_load(&s->stale))
+        check_master_async(s, loop, a);
+    if (atomic_load(&s->stale)) {
+        int rc = discover(s);
+        if (rc)
+            return rc;
+    }
+    out->pool = &s->pool;
+    out->asking = 0;
+    out->gen = atomic_load(&s->gen);
+    return 0;
+}
+
 static csession__redis_next sentinel_failed(csession__redis_topology *t,
                                             csession__redis_route *route,
                                             csession__redis_event event,
@@ -362,6 +452,8 @@ static void sentinel_free(csession__redis_topology *t)
     sentinel *s = (sentinel *)t;
     fork_check(s);
     csession__redis_pool_dispose(&s->pool);
+    for (size_t i = 0; i < s->url->n_nodes; i++)
+        csession__redis_pool_dispose(&s->sentinel_pools[i]);
     csession__redis_conn_close(s->watch);
     pthread_mutex_destroy(&s->lock);
     csession__free(s);
@@ -396,6 +488,21 @@ int csession__redis_sentinel_new(csession__redis_topology **out,
         csession__free(s);
         return rc;
     }
+    for (size_t i = 0; i < u->n_nodes; i++) {
+        csession__redis_target t = s->sentinels;
+        t.host = u->nodes[i].host;
+        t.port = u->nodes[i].port;
+        if ((rc = csession__redis_pool_init(&s->sentinel_pools[i], &t, 1,
+                                            config->pool_wait_timeout_ms)) != 0) {
+            while (i-- > 0)
+                csession__redis_pool_dispose(&s->sentinel_pools[i]);
+            csession__redis_pool_dispose(&s->pool);
+            pthread_mutex_destroy(&s->lock);
+            csession__free(s);
+            return rc;
+        }
+    }
+    atomic_init(&s->checking, 0);
     atomic_init(&s->failures, 0);
     atomic_init(&s->gen, 0);
     atomic_init(&s->stale, 1);
@@ -405,6 +512,7 @@ int csession__redis_sentinel_new(csession__redis_topology **out,
     s->base = *base;
     atomic_init(&s->base.not_replicated, 0);
     s->base.route = sentinel_route;
+    s->base.route_async = sentinel_route_async;
     s->base.failed = sentinel_failed;
     s->base.stats = sentinel_stats;
     s->base.free = sentinel_free;

@@ -20,6 +20,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "csession/loop.h"
 #include "pool.h"
 #include "redis_store.h"
 #include "url.h"
@@ -49,6 +50,7 @@ typedef enum csession__redis_next {
 } csession__redis_next;
 
 typedef struct csession__redis_topology csession__redis_topology;
+struct csession__redis_async;
 
 struct csession__redis_topology {
     /* The pool for `key` (the Redis key, hashed in cluster mode). 0, or a
@@ -60,6 +62,13 @@ struct csession__redis_topology {
      * before any message is set: it may do I/O. */
     csession__redis_next (*failed)(csession__redis_topology *t, csession__redis_route *route,
                                    csession__redis_event event, const redisReply *reply);
+    /* Optional: route for a non-blocking call on `loop` (its connections in
+     * `async`, redis_async.h). Same contract as route; a topology fills it
+     * to do its periodic checks without waiting on the loop's thread. NULL:
+     * route is used. */
+    int (*route_async)(csession__redis_topology *t, const char *key, size_t key_len,
+                       csession_loop *loop, struct csession__redis_async *async,
+                       csession__redis_route *out);
     /* Adds the topology's counters and its pools' to `out`. */
     void (*stats)(csession__redis_topology *t, csession__redis_stats *out);
     /* Closes every connection and frees `t`; none may be in use. */
