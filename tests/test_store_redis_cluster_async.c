@@ -169,6 +169,25 @@ static void test_ask_then_moved(void **state)
     async_call_dispose(&c);
     assert_int_equal(store_redis_stats(s).moved, 1);
     assert_int_equal(store_redis_stats(s).ask, 3);
+
+    /* The map load that MOVED asked for, due a second after the last one,
+     * goes on the loop: not made inside start, loaded from the loop. */
+    unsigned long refreshes = store_redis_stats(s).refreshes;
+    long long t0 = test_now_ms();
+    while (test_now_ms() - t0 < 1100)
+        csession__poll_loop_run_once(&pl, (int)(1100 - (test_now_ms() - t0)) + 1);
+    async_call_init(&c, &pl.loop, CSESSION_CALL_LOAD_REV, k1, NULL, 0);
+    async_start(s, &c);
+    assert_int_equal(store_redis_stats(s).refreshes, refreshes);
+    async_call *wait[] = {&c};
+    async_run_all(&pl, wait, 1, 20000);
+    assert_int_equal(c.code, 0);
+    async_call_dispose(&c);
+    for (int i = 0; i < 100 && store_redis_stats(s).refreshes == refreshes; i++)
+        csession__poll_loop_run_once(&pl, 50);
+    assert_int_equal(store_redis_stats(s).refreshes, refreshes + 1);
+    expect_loaded(s, &pl, k1, "uno");
+    assert_int_equal(store_redis_stats(s).moved, 1);
     csession_store_free(s);
     csession__poll_loop_dispose(&pl);
 

@@ -30,6 +30,7 @@
 #include "error.h"
 #include "fork_guard.h"
 #include "log.h"
+#include "redis_async.h"
 #include "topology.h"
 
 /* Least time between two loads of the map asked for by MOVED. */
@@ -48,6 +49,10 @@ typedef struct cluster {
     atomic_int stale; /* 1: load the map before the next command; 2: at once */
     atomic_ulong refreshes, moved, ask;
     csession__fork_guard fork; /* for the locks; each pool has its own */
+    atomic_int loading;        /* 1 while a non-blocking call's lazy load is in flight */
+    struct csession__redis_req *load_req; /* (never cancelled) */
+    char load_host[CSESSION__REDIS_MAX_HOST + 1]; /* where it went */
+    int load_port;
 } cluster;
 
 /* In a child (fork_guard.h): a thread of the parent may have held either
@@ -56,6 +61,7 @@ static void after_fork(void *p)
 {
     cluster *c = p;
     (void)pthread_mutex_init(&c->refresh_lock, NULL); /* cannot fail: a default mutex */
+    atomic_store(&c->loading, 0); /* the parent's load is not this process' */
     csession__redis_slot_map_after_fork(&c->map);
 }
 
@@ -70,6 +76,11 @@ static void fork_check(cluster *c)
         csession__redis_pool_fork_check(&csession__redis_slot_map_at(&c->map, i)->pool);
 }
 
+static int load_reply(cluster *c, redisReply *r, const char *what, const char *host);
+
+static const char *const slots_argv[] = {"CLUSTER", "SLOTS"};
+static const size_t slots_lens[] = {7, 5};
+
 /* CLUSTER SLOTS from host:port into the map. */
 static int load_from(cluster *c, const char *host, int port)
 {
@@ -83,16 +94,20 @@ static int load_from(cluster *c, const char *host, int port)
     int rc = csession__redis_conn_open(&conn, &t, &failure);
     if (rc)
         return rc;
-    static const char *const argv[] = {"CLUSTER", "SLOTS"};
-    static const size_t lens[] = {7, 5};
-    csession__redis_cmd cmd = {2, (const char **)argv, lens};
+    csession__redis_cmd cmd = {2, (const char **)slots_argv, slots_lens};
     redisReply *r;
     char what[340];
     snprintf(what, sizeof what, "Redis CLUSTER SLOTS at %s", where);
     rc = csession__redis_conn_run(conn, what, &cmd, 1, &r, &failure);
     csession__redis_conn_close(conn);
-    if (rc)
-        return rc;
+    return rc ? rc : load_reply(c, r, what, host);
+}
+
+/* A CLUSTER SLOTS reply from `host` (`what` names it) into the map; frees
+ * the reply. */
+static int load_reply(cluster *c, redisReply *r, const char *what, const char *host)
+{
+    int rc = 0;
     csession__redis_slot_range *ranges = NULL;
     size_t n = 0;
     if (r->type != REDIS_REPLY_ARRAY) {
@@ -147,6 +162,15 @@ static int load_map(cluster *c, char *from, size_t from_size)
                            last);
 }
 
+static void log_loaded(cluster *c, const char *from)
+{
+    csession__log(CSESSION_LOG_INFO,
+                  "Redis Cluster: slot map loaded from %s: %u nodes known (%lu MOVED and "
+                  "%lu ASK redirects followed so far)",
+                  from, csession__redis_slot_map_size(&c->map), atomic_load(&c->moved),
+                  atomic_load(&c->ask));
+}
+
 /* The map should be loaded again now. */
 static int due(cluster *c)
 {
@@ -186,23 +210,71 @@ static int refresh(cluster *c, int needed, unsigned long seen)
     }
     pthread_mutex_unlock(&c->refresh_lock);
     if (loaded)
-        csession__log(CSESSION_LOG_INFO,
-                      "Redis Cluster: slot map loaded from %s: %u nodes known (%lu MOVED and "
-                      "%lu ASK redirects followed so far)",
-                      from, csession__redis_slot_map_size(&c->map), atomic_load(&c->moved),
-                      atomic_load(&c->ask));
+        log_loaded(c, from);
     return rc;
 }
 
-static int cluster_route(csession__redis_topology *t, const char *key, size_t key_len,
-                         csession__redis_route *out)
+/* ---- the lazy loads of non-blocking calls ----------------------------------
+ *
+ * A load that is due while the map still has a node for the call's slot
+ * (after MOVED, which corrected that slot already) is sent as CLUSTER
+ * SLOTS on the loop's connection to that node and answered from the loop;
+ * the call goes on with the map as it is. A load the call cannot do
+ * without (no map yet, no node for its slot) is made at once, waiting, as
+ * for the blocking calls.
+ */
+
+static void load_replied(void *arg, int rc, csession__redis_failure failure,
+                         redisReply **replies, size_t n)
 {
-    cluster *c = (cluster *)t;
+    (void)failure;
+    cluster *c = arg;
+    if (rc == 0 && n == 1 && pthread_mutex_trylock(&c->refresh_lock) == 0) {
+        char from[300], what[340];
+        csession__redis_target t = c->probe;
+        t.host = c->load_host;
+        t.port = c->load_port;
+        csession__redis_describe(&t, from, sizeof from);
+        snprintf(what, sizeof what, "Redis CLUSTER SLOTS at %s", from);
+        rc = load_reply(c, replies[0], what, c->load_host);
+        replies[0] = NULL;
+        if (rc == 0) {
+            atomic_store(&c->stale, 0);
+            atomic_fetch_add(&c->refreshes, 1);
+        }
+        pthread_mutex_unlock(&c->refresh_lock);
+        if (rc == 0)
+            log_loaded(c, from);
+    }
+    for (size_t i = 0; i < n; i++)
+        csession__redis_reply_free(replies[i]);
+    atomic_store(&c->loading, 0);
+}
+
+static void load_async(cluster *c, csession__redis_cluster_node *node, csession_loop *loop,
+                       struct csession__redis_async *a)
+{
+    if (atomic_exchange(&c->loading, 1))
+        return;
+    atomic_store(&c->last_refresh_ms, csession__redis_now_ms());
+    snprintf(c->load_host, sizeof c->load_host, "%s", node->host);
+    c->load_port = node->port;
+    csession__redis_cmd cmd = {2, (const char **)slots_argv, slots_lens};
+    csession__redis_async_send(a, loop, &node->pool, 0, "Redis CLUSTER SLOTS", &cmd, 1,
+                               load_replied, c, &c->load_req);
+}
+
+/* Routes `key`; with `loop`, a lazy load that is due goes on the loop. */
+static int route_on(cluster *c, const char *key, size_t key_len, csession_loop *loop,
+                    struct csession__redis_async *a, csession__redis_route *out)
+{
     fork_check(c);
     unsigned int slot = csession__redis_key_slot(key, key_len);
     unsigned long seen = atomic_load(&c->refreshes);
     csession__redis_cluster_node *node = csession__redis_slot_map_lookup(&c->map, slot);
-    if (!node || due(c)) {
+    if (node && loop && atomic_load(&c->stale) == 1 && due(c)) {
+        load_async(c, node, loop, a);
+    } else if (!node || due(c)) {
         int rc = refresh(c, node == NULL, seen);
         if (!node) {
             if (rc)
@@ -217,6 +289,19 @@ static int cluster_route(csession__redis_topology *t, const char *key, size_t ke
     out->asking = 0;
     out->gen = seen;
     return 0;
+}
+
+static int cluster_route(csession__redis_topology *t, const char *key, size_t key_len,
+                         csession__redis_route *out)
+{
+    return route_on((cluster *)t, key, key_len, NULL, NULL, out);
+}
+
+static int cluster_route_async(csession__redis_topology *t, const char *key, size_t key_len,
+                               csession_loop *loop, struct csession__redis_async *a,
+                               csession__redis_route *out)
+{
+    return route_on((cluster *)t, key, key_len, loop, a, out);
 }
 
 /* The map may be wrong: load it before the next command, at once (`now`)
@@ -331,10 +416,12 @@ int csession__redis_cluster_new(csession__redis_topology **out,
     atomic_init(&c->refreshes, 0);
     atomic_init(&c->moved, 0);
     atomic_init(&c->ask, 0);
+    atomic_init(&c->loading, 0);
     csession__fork_guard_init(&c->fork);
     c->base = *base;
     atomic_init(&c->base.not_replicated, 0);
     c->base.route = cluster_route;
+    c->base.route_async = cluster_route_async;
     c->base.failed = cluster_failed;
     c->base.stats = cluster_stats;
     c->base.free = cluster_free;
