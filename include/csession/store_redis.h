@@ -73,11 +73,13 @@
  * members run that machine on a pooled connection and wait with poll()),
  * on connections the store keeps per loop and per server, many requests
  * pipelined on each; the timeouts are the loop's timers (C until a new
- * connection has logged in, then T for each reply). Still done on the
- * loop's thread, waiting: resolving a host name that is not an address,
- * and the topology's lookups (a Sentinel master lookup, and its
- * once-a-second check with a sentinel; a Cluster slot map load), each
- * bounded as above. A loop's connections live until the store is freed:
+ * connection has logged in, then T for each reply). Sentinel's
+ * once-a-second check and Cluster's lazy slot map loads (after MOVED) go on
+ * the loop too. Still done on the loop's thread, waiting: resolving a host
+ * name that is not an address, a Sentinel master lookup (before the first
+ * command, and after a sign of a failover) and a Cluster slot map load
+ * that a call cannot do without (before the first command, after a node
+ * failed), each bounded as above. A loop's connections live until the store is freed:
  * free the store after its loops stopped running and before they are
  * destroyed. docs/store-redis.md, "Non-blocking calls".
  *
