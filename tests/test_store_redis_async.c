@@ -22,7 +22,9 @@
 #include "loop/poll_loop.h"
 #include "redis_async_calls.h"
 #include "redis_server.h"
+#include "stores/redis/conn.h"
 #include "stores/redis/redis_store.h"
+#include "stores/redis/tls.h"
 #include "store_calls.h"
 
 #define TTL 3600
@@ -639,6 +641,40 @@ static void test_fork(void **state)
     redis_server_stop(&srv);
 }
 
+/* ---- TLS: the transport's handshake comes before the login ---------------- */
+
+static void test_tls_transport_used(void **state)
+{
+    (void)state;
+    if (csession__redis_tls_available()) {
+        /* Settings of a build with TLS come from the URL; not made here. */
+        skip();
+    }
+    redis_server srv;
+    start_server(&srv);
+    csession__redis_target t;
+    memset(&t, 0, sizeof t);
+    t.host = "127.0.0.1";
+    t.port = srv.port;
+    t.connect_timeout_ms = 1000;
+    t.command_timeout_ms = 1000;
+    /* Without TLS the settings are never read: any pointer stands for them. */
+    static char settings;
+    t.tls = (const struct csession__redis_tls *)(const void *)&settings;
+    csession__redis_conn *c = NULL;
+    csession__redis_failure failure;
+    assert_int_equal(csession__redis_conn_open(&c, &t, &failure), CSESSION_ESTORE);
+    assert_null(c);
+    assert_int_equal(failure, CSESSION__REDIS_FAILED);
+    assert_non_null(strstr(csession_last_error(), "cannot connect to Redis at 127.0.0.1:"));
+    assert_non_null(strstr(csession_last_error(), "no TLS"));
+    /* The same target in plain text connects. */
+    t.tls = NULL;
+    assert_int_equal(csession__redis_conn_open(&c, &t, &failure), 0);
+    csession__redis_conn_close(c);
+    redis_server_stop(&srv);
+}
+
 /* A server that cannot be reached fails each call, inside start or later. */
 static void test_unreachable(void **state)
 {
@@ -668,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_debug_sleep),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_fork),
+        cmocka_unit_test(test_tls_transport_used),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
