@@ -3,6 +3,7 @@
  * many calls pipelined on one connection, cancel, a paused server, a
  * killed one, killed connections and a busy server. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -641,6 +642,83 @@ static void test_fork(void **state)
     redis_server_stop(&srv);
 }
 
+/* ---- several loops, one thread each, on one store --------------------------- */
+
+#define LOOP_THREADS 4
+#define CALLS_PER_THREAD 200
+
+typedef struct loop_thread {
+    csession_store *store;
+    csession__poll_loop pl; /* outlives the thread: the store keeps connections on it */
+    const char *key;
+    int failures;
+    char message[512];
+} loop_thread;
+
+static void *run_loop_thread(void *arg)
+{
+    loop_thread *lt = arg;
+    csession__poll_loop *pl = &lt->pl;
+    static _Thread_local async_call calls[8];
+    for (int done = 0; done < CALLS_PER_THREAD; done += 8) {
+        for (int i = 0; i < 8; i++) {
+            async_call_init(&calls[i], &pl->loop,
+                            i % 2 ? CSESSION_CALL_LOAD_REV : CSESSION_CALL_UPDATE_TTL, lt->key,
+                            NULL, TTL);
+            if (lt->store->start(lt->store, &calls[i].call) != 0)
+                lt->failures++;
+        }
+        for (int turns = 0; turns < 10000; turns++) {
+            int left = 0;
+            for (int i = 0; i < 8; i++)
+                left += calls[i].done == 0;
+            if (!left)
+                break;
+            csession__poll_loop_run_once(pl, 100);
+        }
+        for (int i = 0; i < 8; i++) {
+            if (calls[i].done != 1 || calls[i].code != 0) {
+                lt->failures++;
+                snprintf(lt->message, sizeof lt->message, "%s", calls[i].message);
+            }
+            async_call_dispose(&calls[i]);
+        }
+    }
+    return NULL;
+}
+
+static void test_loops_on_threads(void **state)
+{
+    (void)state;
+    redis_server srv;
+    start_server(&srv);
+    csession_store *s = store_for(srv.url, 5000, 4);
+    char key[65];
+    store_save_str(s, "shared", TTL, key);
+    unsigned long opened = store_redis_stats(s).opened;
+    pthread_t th[LOOP_THREADS];
+    loop_thread lt[LOOP_THREADS];
+    for (int i = 0; i < LOOP_THREADS; i++) {
+        memset(&lt[i], 0, sizeof lt[i]);
+        lt[i].store = s;
+        lt[i].key = key;
+        csession__poll_loop_init(&lt[i].pl);
+        assert_int_equal(pthread_create(&th[i], NULL, run_loop_thread, &lt[i]), 0);
+    }
+    for (int i = 0; i < LOOP_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        if (lt[i].failures)
+            fail_msg("thread %d: %d failures (%s)", i, lt[i].failures, lt[i].message);
+    }
+    /* One connection per loop. */
+    assert_int_equal(store_redis_stats(s).opened, opened + LOOP_THREADS);
+    /* The loops stopped: the store closes their handles, then they go. */
+    csession_store_free(s);
+    for (int i = 0; i < LOOP_THREADS; i++)
+        csession__poll_loop_dispose(&lt[i].pl);
+    redis_server_stop(&srv);
+}
+
 /* ---- TLS: the transport's handshake comes before the login ---------------- */
 
 static void test_tls_transport_used(void **state)
@@ -707,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_fork),
         cmocka_unit_test(test_tls_transport_used),
+        cmocka_unit_test(test_loops_on_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

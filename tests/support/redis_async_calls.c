@@ -2,6 +2,7 @@
 #include "redis_async_calls.h"
 
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,8 @@
 
 #include "csession.h"
 
-static long completions;
+/* Completions so far, of every call on every thread. */
+static atomic_long completions;
 
 static long long clock_ms(void)
 {
@@ -27,7 +29,7 @@ static void on_complete(csession_store_call *call, int code, const char *message
     c->code = code;
     snprintf(c->message, sizeof c->message, "%s",
              message ? message : csession_strerror(code));
-    c->order = completions++;
+    c->order = atomic_fetch_add(&completions, 1);
 }
 
 void async_call_init(async_call *c, csession_loop *loop, int kind, const char *key,
