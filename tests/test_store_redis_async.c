@@ -668,7 +668,7 @@ static void *run_loop_thread(void *arg)
             if (lt->store->start(lt->store, &calls[i].call) != 0)
                 lt->failures++;
         }
-        for (int turns = 0; turns < 10000; turns++) {
+        for (int turns = 0; turns < 200; turns++) { /* 20 s at most */
             int left = 0;
             for (int i = 0; i < 8; i++)
                 left += calls[i].done == 0;
