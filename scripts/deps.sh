@@ -5,13 +5,14 @@
 # CSESSION_LIBRARY_PACKAGES build and install the library (README.md's
 # "Building against it" lists the same; libsqlite3-dev: the SQLite store,
 # built when it is found; zlib1g-dev because Debian's sqlite3.pc names -lz
-# for static links, though libsqlite3.a does not use it). libmicrohttpd-dev: the demo web
+# for static links, though libsqlite3.a does not use it; libssl-dev: TLS to Redis,
+# rediss:// URLs, built when it is found). libmicrohttpd-dev: the demo web
 # server (examples/server). libcmocka-dev: the tests; curl and python3: the
 # end-to-end and Python binding tests; luajit: the LuaJIT FFI test.
 # redis-server also runs the Sentinel tests (redis-server --sentinel: the
 # redis-sentinel package is not needed); redis-tools (redis-cli, which
 # redis-server pulls in anyway) makes the cluster of the Cluster tests.
-CSESSION_LIBRARY_PACKAGES="build-essential cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libsqlite3-dev zlib1g-dev"
+CSESSION_LIBRARY_PACKAGES="build-essential cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libsqlite3-dev zlib1g-dev libssl-dev"
 CSESSION_BUILD_PACKAGES="$CSESSION_LIBRARY_PACKAGES libmicrohttpd-dev"
 CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3 python3-flask luajit"
 # Optional: headless Chromium for the browser test (tests/e2e/test_browser.py),
