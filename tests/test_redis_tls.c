@@ -366,6 +366,33 @@ static void test_plain_port_refused(void **state)
     if (!strstr(err, "does not speak TLS") && !strstr(err, "closed the connection during") &&
         strcmp(err, "timed out") != 0)
         fail_msg("unexpected message: %s", err);
+
+    /* What a plain server answers, when it does, is named for what it is.
+     * (Redis' reply to a line it cannot parse, on the other end of a socket
+     * pair: Redis itself usually waits for the line's end, as above.) */
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK), 0);
+    static const char reply[] = "-ERR unknown command '\x16\x03\x01', with args beginning with:\r\n";
+    assert_int_equal(write(sv[1], reply, sizeof reply - 1), (ssize_t)(sizeof reply - 1));
+    tls = context(&st);
+    csession__redis_transport *t = csession__redis_tls_transport(tls, sv[0], "localhost", err,
+                                                                 sizeof err);
+    assert_non_null(t);
+    long long deadline = now_ms() + DEADLINE_MS;
+    for (;;) {
+        rc = t->ops->handshake(t, err, sizeof err);
+        if (rc == 0 || rc == CSESSION__IO_FAILED)
+            break;
+        assert_int_equal(wait_for(sv[0], rc, deadline), 0);
+    }
+    assert_int_equal(rc, CSESSION__IO_FAILED);
+    if (!strstr(err, "does not speak TLS"))
+        fail_msg("unexpected message: %s", err);
+    t->ops->free(t, 1);
+    csession__redis_tls_free(tls);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 static void test_verify_off_works_and_logs(void **state)
