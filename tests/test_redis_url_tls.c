@@ -202,16 +202,15 @@ static void test_store_options(void **state)
                  csession__redis_tls_available() ? CSESSION_EINVAL : CSESSION_EUNSUPPORTED, NULL);
 
     /* A version 1 struct ends before the TLS fields: nothing after it is read. */
-    struct {
-        csession_store_redis_options v1;
-    } old;
-    memset(&old, 0, sizeof old);
-    assert_int_equal(csession_store_redis_options_init(&old.v1, 1), 0);
-    assert_int_equal(old.v1.version, 1);
-    unsigned char *tail = (unsigned char *)&old.v1 +
-                          offsetof(csession_store_redis_options, tls_ca_file);
-    memset(tail, 0xa5, sizeof old.v1 - offsetof(csession_store_redis_options, tls_ca_file));
-    expect_store("redis://h", &old.v1, 0, NULL);
+    csession_store_redis_options v1;
+    size_t v1_size = offsetof(csession_store_redis_options, tls_ca_file);
+    unsigned char *tail = (unsigned char *)&v1 + v1_size;
+    memset(&v1, 0xa5, sizeof v1);
+    assert_int_equal(csession_store_redis_options_init(&v1, 1), 0);
+    assert_int_equal(v1.version, 1);
+    for (size_t i = 0; i < sizeof v1 - v1_size; i++) /* init wrote nothing past it */
+        assert_int_equal(tail[i], 0xa5);
+    expect_store("redis://h", &v1, 0, NULL); /* and the store reads nothing past it */
     memset(&o, 0xff, sizeof o);
     assert_int_equal(csession_store_redis_options_init(&o, 2), 0);
     csession_store_redis_options init = CSESSION_STORE_REDIS_OPTIONS_INIT;
