@@ -103,8 +103,6 @@ static const invalid_case invalid[] = {
     {"rediss://h?tls_ca_file=/a%00b", "the tls_ca_file contains %00"},
     {"rediss://h?tls_ca_file=/a%2", "bad percent-escape in the tls_ca_file"},
     {"rediss://h?tls_key_file=/secret/k x", "the tls_key_file contains a space or control"},
-    {"rediss://h?tls_cert_file=/c.pem", "tls_cert_file and tls_key_file go together"},
-    {"rediss://h?tls_key_file=/k.pem", "tls_cert_file and tls_key_file go together"},
     {"rediss://h?tls_min_version=1.1", "tls_min_version must be 1.2 or 1.3"},
     {"rediss://h?tls_min_version=", "tls_min_version must be 1.2 or 1.3"},
     {"rediss://h?tls_min_version=1.3&tls_min_version=1.3", "'tls_min_version' given twice"},
@@ -216,7 +214,6 @@ static const invalid_case invalid[] = {
     {"rediss+cluster://h?x=1", "unknown query parameter 'x' (known: wait_replicas, "
                                "wait_timeout_ms, tls_ca_file,"},
     {"redis+cluster://h?tls_ca_file=/a", "unknown query parameter 'tls_ca_file'"},
-    {"rediss+cluster://h?tls_cert_file=/c", "tls_cert_file and tls_key_file go together"},
     {"redis+cluster://", "empty host in the host list"},
     {"redis+cluster://h,", "empty host in the host list"},
     {"redis+cluster://h/0", "Redis Cluster has only database 0; remove the '/0'"},

@@ -195,6 +195,11 @@ static void test_store_options(void **state)
     o = (csession_store_redis_options)CSESSION_STORE_REDIS_OPTIONS_INIT;
     o.tls_cert_file = "/c.pem";
     expect_store("rediss://h", &o, CSESSION_EINVAL, "tls_cert_file and tls_key_file");
+    /* The pair is checked once URL and options are merged, in every build. */
+    expect_store("rediss://h?tls_cert_file=/c.pem", NULL, CSESSION_EINVAL,
+                 "tls_cert_file and tls_key_file");
+    expect_store("rediss+cluster://h?tls_key_file=/k.pem", NULL, CSESSION_EINVAL,
+                 "tls_cert_file and tls_key_file");
     /* A key from the options completes a certificate from the URL. */
     o = (csession_store_redis_options)CSESSION_STORE_REDIS_OPTIONS_INIT;
     o.tls_key_file = "/nonexistent/k.pem";

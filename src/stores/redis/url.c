@@ -396,9 +396,6 @@ static int parse_query(csession__redis_url *u, const char **pp)
     if (u->wait_timeout_ms && !u->wait_replicas)
         return csession__error(CSESSION_EINVAL,
                                "Redis URL: wait_timeout_ms without wait_replicas");
-    if ((u->tls.cert_file != NULL) != (u->tls.key_file != NULL))
-        return csession__error(CSESSION_EINVAL,
-                               "Redis URL: tls_cert_file and tls_key_file go together");
     *pp = p;
     return 0;
 }
