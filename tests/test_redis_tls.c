@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,6 +451,58 @@ static void test_resumption(void **state)
     csession__redis_tls_free(tls);
 }
 
+/* Connections of one context on several threads at once share its
+ * session cache. */
+#define RECONNECTS 50
+
+typedef struct worker {
+    const csession__redis_tls *tls;
+    int port;
+    int ok, resumed;
+    char err[256];
+} worker;
+
+static void *reconnect_loop(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < RECONNECTS; i++) {
+        int resumed = 0;
+        if (try_ping(w->tls, w->port, "localhost", w->err, sizeof w->err, &resumed) != 0)
+            break;
+        w->ok++;
+        w->resumed += resumed;
+    }
+    return NULL;
+}
+
+static void test_threads_share_sessions(void **state)
+{
+    servers *s = *state;
+    csession__redis_tls_settings st = with_ca(s);
+    csession__redis_tls *tls = context(&st);
+    worker w[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].tls = tls;
+        w[i].port = s->good.port;
+        assert_int_equal(pthread_create(&th[i], NULL, reconnect_loop, &w[i]), 0);
+    }
+    int resumed = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        if (w[i].ok != RECONNECTS)
+            fail_msg("thread %d: %d of %d (%s)", i, w[i].ok, RECONNECTS, w[i].err);
+        resumed += w[i].resumed;
+    }
+    /* Only each thread's first connection may find nothing to resume; a
+     * ticket is used once, so without a few in reserve per server the
+     * threads would take each other's and fall back to full handshakes. */
+    if (resumed < 4 * RECONNECTS - 8)
+        fail_msg("%d of %d connections resumed", resumed, 4 * RECONNECTS);
+    csession__redis_tls_free(tls);
+}
+
 /* A write larger than any socket buffer: short writes and WANTs, retried
  * with the remainder, arrive intact. */
 static void test_large_write(void **state)
@@ -570,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_plain_port_refused),
         cmocka_unit_test(test_verify_off_works_and_logs),
         cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_threads_share_sessions),
         cmocka_unit_test(test_large_write),
         cmocka_unit_test(test_no_sigpipe),
         cmocka_unit_test(test_bad_settings),

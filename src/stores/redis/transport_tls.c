@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,10 +40,18 @@
 /* One TLS record: what writev() gathers from several buffers at most. */
 #define GATHER_MAX 16384
 
+/* TLS 1.3 tickets kept per server. A ticket is used once (RFC 8446, C.4:
+ * OpenSSL's server refuses a second use while its session cache is on, as
+ * Redis has it), and the server hands out two per handshake; a few in
+ * reserve let connections opened at the same time all resume. */
+#define TICKETS_PER_SLOT 4
+
 typedef struct session_slot {
     char peer[PEER_KEY_MAX]; /* "" when free */
-    SSL_SESSION *session;    /* owned */
-    unsigned long stamp;     /* when stored, for replacing the oldest */
+    /* Owned, oldest first. A TLS 1.2 session is kept alone and reused. */
+    SSL_SESSION *sessions[TICKETS_PER_SLOT];
+    int n;
+    unsigned long stamp; /* when stored, for replacing the oldest */
 } session_slot;
 
 struct csession__redis_tls {
@@ -50,7 +59,8 @@ struct csession__redis_tls {
     char *server_name; /* the settings' name, or NULL: the host connected to */
     int verify;
     /* The one part that changes after creation: sessions to resume. The
-     * lock is held only to look up or store one, never across I/O. */
+     * lock is held only to look up or store one, never across I/O, and
+     * taken by cache_lock(), which gives up rather than wait long. */
     pthread_mutex_t lock;
     unsigned long clock;
     session_slot slots[SESSION_SLOTS];
@@ -280,7 +290,8 @@ void csession__redis_tls_free(csession__redis_tls *tls)
     if (!tls)
         return;
     for (size_t i = 0; i < SESSION_SLOTS; i++)
-        SSL_SESSION_free(tls->slots[i].session);
+        for (int j = 0; j < tls->slots[i].n; j++)
+            SSL_SESSION_free(tls->slots[i].sessions[j]);
     SSL_CTX_free(tls->ctx);
     csession__free(tls->server_name);
     pthread_mutex_destroy(&tls->lock);
@@ -294,10 +305,36 @@ int csession__redis_tls_available(void)
 
 /* ---- the session cache ---------------------------------------------------- */
 
+/*
+ * Takes the cache's lock: 0, or -1 when it stays busy, and then the caller
+ * goes without (one full handshake, or one session not kept). Holders only
+ * copy a few pointers, so it is free again within a few tries; the one way
+ * it stays busy is a fork() that caught it held by a thread the child does
+ * not have, and the child must not hang on that.
+ */
+static int cache_lock(csession__redis_tls *tls)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (pthread_mutex_trylock(&tls->lock) == 0)
+            return 0;
+        sched_yield();
+    }
+    return -1;
+}
+
+static int is_ticket(const SSL_SESSION *session)
+{
+    return SSL_SESSION_get_protocol_version(session) >= TLS1_3_VERSION;
+}
+
 static void cache_store(csession__redis_tls *tls, const char *peer, SSL_SESSION *session)
 {
-    SSL_SESSION *old;
-    pthread_mutex_lock(&tls->lock);
+    SSL_SESSION *old[TICKETS_PER_SLOT];
+    int n_old = 0;
+    if (cache_lock(tls) != 0) {
+        SSL_SESSION_free(session);
+        return;
+    }
     session_slot *slot = &tls->slots[0];
     for (size_t i = 0; i < SESSION_SLOTS; i++) {
         session_slot *s = &tls->slots[i];
@@ -308,23 +345,45 @@ static void cache_store(csession__redis_tls *tls, const char *peer, SSL_SESSION 
         if (s->stamp < slot->stamp) /* free slots have stamp 0: taken first */
             slot = s;
     }
-    old = slot->session;
-    snprintf(slot->peer, sizeof slot->peer, "%s", peer);
-    slot->session = session;
+    if (strcmp(slot->peer, peer) != 0) { /* another server's: forget its sessions */
+        for (int j = 0; j < slot->n; j++)
+            old[n_old++] = slot->sessions[j];
+        slot->n = 0;
+        snprintf(slot->peer, sizeof slot->peer, "%s", peer);
+    }
+    /* A TLS 1.2 session replaces everything; a ticket joins the others,
+     * pushing out the oldest when there is no room. */
+    int keep_from = !is_ticket(session) || (slot->n > 0 && !is_ticket(slot->sessions[0]))
+                        ? slot->n
+                        : slot->n == TICKETS_PER_SLOT;
+    for (int j = 0; j < keep_from; j++)
+        old[n_old++] = slot->sessions[j];
+    memmove(slot->sessions, slot->sessions + keep_from,
+            (size_t)(slot->n - keep_from) * sizeof slot->sessions[0]);
+    slot->n -= keep_from;
+    slot->sessions[slot->n++] = session;
     slot->stamp = ++tls->clock;
     pthread_mutex_unlock(&tls->lock);
-    SSL_SESSION_free(old);
+    for (int j = 0; j < n_old; j++)
+        SSL_SESSION_free(old[j]);
 }
 
 /* Offers the session kept for `peer`, if any, to `ssl`. */
 static void cache_offer(csession__redis_tls *tls, const char *peer, SSL *ssl)
 {
     SSL_SESSION *session = NULL;
-    pthread_mutex_lock(&tls->lock);
+    if (cache_lock(tls) != 0)
+        return;
     for (size_t i = 0; i < SESSION_SLOTS; i++) {
-        if (tls->slots[i].session && strcmp(tls->slots[i].peer, peer) == 0) {
-            session = tls->slots[i].session;
-            SSL_SESSION_up_ref(session);
+        session_slot *s = &tls->slots[i];
+        if (s->n > 0 && strcmp(s->peer, peer) == 0) {
+            /* The newest; a ticket leaves the cache with it (the reference
+             * moves to us), a TLS 1.2 session stays. */
+            session = s->sessions[s->n - 1];
+            if (is_ticket(session))
+                s->n--;
+            else
+                SSL_SESSION_up_ref(session);
             break;
         }
     }
