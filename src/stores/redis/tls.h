@@ -71,9 +71,10 @@ void csession__redis_tls_free(csession__redis_tls *tls);
  * handshake is not started: the caller drives it with ops->handshake. NULL
  * with a message in err when out of memory or TLS is not available.
  *
- * Offers the session last kept for the same peer address and name, so a
- * reconnect is resumed when the server agrees; a session the server hands
- * out later (TLS 1.3 tickets arrive after the handshake) replaces it. When
+ * Offers a session kept for the same peer address and name, so a reconnect
+ * is resumed when the server agrees (a TLS 1.3 ticket is offered once; the
+ * tickets the server sends after the handshake are kept for the next
+ * connections). When
  * verification is off, every call logs a warning through the log hook.
  * Thread-safe: any number of transports of one `tls` may run at once.
  */
