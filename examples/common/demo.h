@@ -48,6 +48,11 @@ typedef struct server_options {
     unsigned max_conns;   /* open connections at most; 0: from the open-files limit */
     unsigned max_conns_per_ip; /* open connections per client address at most */
     unsigned idle_timeout;     /* seconds before an idle connection is closed */
+    /* --redis-tls-*: the Redis store's TLS options (NULL: the URL's or the default) */
+    const char *redis_tls_ca;
+    const char *redis_tls_cert;
+    const char *redis_tls_key;
+    const char *redis_tls_server_name;
 } server_options;
 
 /* What a server takes beyond the flags every demo has. */

@@ -7,6 +7,7 @@
 #include "redis_store.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "revision.h"
 #include "session_key.h"
+#include "tls.h"
 #include "topology.h"
 #include "url.h"
 
@@ -38,6 +40,7 @@
 typedef struct redis_store {
     csession_store base; /* first: the vtable the library sees */
     csession__redis_url url;
+    csession__redis_tls *tls; /* rediss URLs: shared by the connections; else NULL */
     csession__redis_topology *topology;
     size_t max_state_bytes;
     char prefix[CSESSION_STORE_REDIS_LIMIT_KEY_PREFIX];
@@ -343,6 +346,7 @@ static void redis_free(csession_store *store)
     redis_store *r = (redis_store *)store;
     r->topology->free(r->topology);
     csession__redis_url_dispose(&r->url);
+    csession__redis_tls_free(r->tls);
     sodium_memzero(r, sizeof *r);
     csession__free(r);
 }
@@ -353,10 +357,12 @@ int csession_store_redis_options_init(csession_store_redis_options *opts, unsign
 {
     if (!opts)
         return csession__error(CSESSION_EINVAL, "NULL options");
-    if (version != CSESSION_STORE_REDIS_OPTIONS_VERSION)
+    if (version < 1 || version > CSESSION_STORE_REDIS_OPTIONS_VERSION)
         return csession__error(CSESSION_EINVAL, "unknown Redis store options version %u",
                                version);
-    memset(opts, 0, sizeof *opts);
+    /* A version 1 struct ends before the TLS fields. */
+    memset(opts, 0, version == 1 ? offsetof(csession_store_redis_options, tls_ca_file)
+                                 : sizeof *opts);
     opts->version = version;
     return 0;
 }
@@ -376,12 +382,15 @@ static int read_options(const csession_store_redis_options *in,
                         csession_store_redis_options *o, size_t *prefix_len)
 {
     /* Only the fields of the caller's version exist: read the version
-     * first, then copy that much (there is one version so far). */
+     * first, then copy that much (version 1 ends before the TLS fields). */
     const csession_store_redis_options dflt = CSESSION_STORE_REDIS_OPTIONS_INIT;
-    if (in && in->version != CSESSION_STORE_REDIS_OPTIONS_VERSION)
+    if (in && (in->version < 1 || in->version > CSESSION_STORE_REDIS_OPTIONS_VERSION))
         return csession__error(CSESSION_EINVAL, "unknown Redis store options version %u",
                                in->version);
-    *o = in ? *in : dflt;
+    *o = dflt;
+    if (in)
+        memcpy(o, in, in->version == 1 ? offsetof(csession_store_redis_options, tls_ca_file)
+                                       : sizeof *o);
     int rc;
     if ((rc = check_timeout(&o->connect_timeout_ms,
                             CSESSION_STORE_REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
@@ -432,19 +441,23 @@ int csession_store_redis_new(csession_store **out, const char *url,
     csession__redis_url parsed;
     if ((rc = csession__redis_url_parse(&parsed, url)))
         return rc;
-    if ((rc = csession_init())) {
+    csession__redis_tls *tls = NULL;
+    if ((rc = csession_init()) || (rc = csession__redis_tls_for_store(&tls, &parsed, &o))) {
         csession__redis_url_dispose(&parsed);
         return rc;
     }
     redis_store *r = csession__calloc(1, sizeof *r);
     if (!r) {
+        csession__redis_tls_free(tls);
         csession__redis_url_dispose(&parsed);
         return csession__oom();
     }
     r->url = parsed;
+    r->tls = tls;
     csession__redis_topology_config tc = {&r->url, o.connect_timeout_ms, o.command_timeout_ms,
                                           o.pool_size, o.pool_wait_timeout_ms};
     if ((rc = csession__redis_topology_new(&r->topology, &tc))) {
+        csession__redis_tls_free(r->tls);
         csession__redis_url_dispose(&r->url);
         csession__free(r);
         return rc;
