@@ -32,6 +32,8 @@
 #include "log.h"
 #include "manager_stats.h"
 #include "store.h"
+#include "store_users.h"
+#include "users.h"
 
 struct csession_manager {
     csession_config *cfg;          /* private copy, never modified */
@@ -178,6 +180,11 @@ void csession__manager_get_stats(const csession_manager *mgr, csession__manager_
     out->gone = atomic_load_explicit(&m->gone, memory_order_relaxed);
     out->rotations = atomic_load_explicit(&m->rotations, memory_order_relaxed);
     out->thefts = atomic_load_explicit(&m->thefts, memory_order_relaxed);
+}
+
+csession_store *csession__manager_store(csession_manager *mgr)
+{
+    return mgr->store;
 }
 
 void csession_manager_free(csession_manager *mgr)
@@ -784,8 +791,8 @@ static int renew(csession_manager *mgr, const csession *s, commit_result *r, int
     csession_store *st = mgr->store;
     int rc = encode(s->map, r, &r->stored);
     if (!rc)
-        rc = csession__store_save_flags(st, &mgr->caps, r->stored.ptr, r->stored.size, r->ttl,
-                                        CSESSION_SAVE_RENEWED, &r->key);
+        rc = csession__store_save_meta(st, &mgr->caps, &r->meta, r->stored.ptr, r->stored.size,
+                                       r->ttl, CSESSION_SAVE_RENEWED, &r->key);
     if (rc)
         return rc;
     uint64_t new_rev = 1; /* a save starts at 1 */
@@ -876,8 +883,8 @@ static int store_state(csession_manager *mgr, const csession *s, const csession_
     unsigned int flags = s->status == CSESSION_STATUS_RENEWED ? CSESSION_SAVE_RENEWED : 0;
     rc = old_key ? csession__store_update(mgr->store, old_key->ptr, old_key->size,
                                           r->stored.ptr, r->stored.size, r->ttl, &r->key)
-                 : csession__store_save_flags(mgr->store, &mgr->caps, r->stored.ptr,
-                                              r->stored.size, r->ttl, flags, &r->key);
+                 : csession__store_save_meta(mgr->store, &mgr->caps, &r->meta, r->stored.ptr,
+                                             r->stored.size, r->ttl, flags, &r->key);
     if (!rc) {
         r->wrote = 1;
         r->revision = 1; /* a new key; for a version 1 update, unused */
@@ -934,7 +941,7 @@ static int commit_core(csession_manager *mgr, const csession *s, commit_result *
         rc = mgr->caps.update_if ? write_back(mgr, s, r) : store_state(mgr, s, &s->key, r);
         break;
     case CSESSION__FLOW_REMOVE:
-        rc = csession__store_remove(mgr->store, s->key.ptr, s->key.size);
+        rc = csession__store_remove_meta(mgr->store, &s->meta, s->key.ptr, s->key.size);
         if (!rc)
             r->action = CSESSION_TOKEN_CLEAR;
         return rc;
