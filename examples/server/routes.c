@@ -81,6 +81,7 @@ static int post_do_something(csession *s, const char *arg, reply *r)
 typedef struct login_body {
     char user[USER_ID_MAX + 1];
     int remember; /* "remember": true */
+    const char *agent; /* the User-Agent header, or NULL: the binding's label */
 } login_body;
 
 static int post_login(csession *s, const char *user, reply *r)
@@ -91,6 +92,9 @@ static int post_login(csession *s, const char *user, reply *r)
      * fixation) is worth nothing afterwards. */
     if (!rc)
         rc = csession_renew(s);
+    /* The session belongs to the user now: GET /sessions lists it. */
+    if (!rc)
+        rc = routes_users_bind(s, body->user, body->agent);
     /* "Remember me": this session's cookie is persistent, whatever the
      * server's default (never past the absolute timeout). */
     if (!rc && body->remember)
@@ -169,37 +173,55 @@ static int get_protected_count(csession *s, const char *arg, reply *r)
 /* ---- the login body -------------------------------------------------- */
 
 /*
- * Reads {"user_id": "<1..USER_ID_MAX bytes>"} (other members ignored) into
- * `user`. Returns NULL, or why the body is refused (answer 400).
+ * Reads a request body that must be one JSON object into *out, a session
+ * whose map is that object (free it with csession_free()). Returns NULL,
+ * or why the body is refused (answer 400); *out is then NULL.
  *
  * The library parses it, strictly: csession_insert_json() takes exactly one
  * JSON value and says whether it is an object; wrapped in the stored-state
  * envelope, csession_decode() then turns that object into a map whose
- * user_id can be read with its type checked.
+ * members can be read with their types checked.
  */
-static const char *parse_login(const request *req, login_body *login)
+static const char NOT_AN_OBJECT[] = "the body must be a JSON object";
+
+const char *routes_body_object(const request *req, csession **out)
 {
-    char *user = login->user;
-    size_t user_size = sizeof login->user;
     const char *why = NULL;
-    csession *scratch = NULL, *body = NULL;
+    csession *scratch = NULL;
     text wrapped = { 0 };
     int type = -1;
+    *out = NULL;
     if (csession_new(&scratch))
         return "out of memory";
     if (csession_insert_json(scratch, "body", req->body, req->body_len) ||
         csession_type(scratch, "body", &type) || type != CSESSION_TYPE_OBJECT) {
-        why = "the body must be a JSON object: {\"user_id\": \"...\"}";
+        why = NOT_AN_OBJECT;
         goto done;
     }
     static const char head[] = "{\"v\":1,\"state\":";
     text_append(&wrapped, head, sizeof head - 1);
     text_append(&wrapped, req->body, req->body_len);
     text_append(&wrapped, "}", 1);
-    if (wrapped.failed || csession_decode(&body, wrapped.ptr, wrapped.len)) {
+    if (wrapped.failed || csession_decode(out, wrapped.ptr, wrapped.len))
         why = "the body could not be read";
-        goto done;
-    }
+done:
+    text_free(&wrapped);
+    csession_free(scratch);
+    return why;
+}
+
+/* Reads {"user_id": "<1..USER_ID_MAX bytes>"} (other members ignored) into
+ * `login`. Returns NULL, or why the body is refused (answer 400). */
+static const char *parse_login(const request *req, login_body *login)
+{
+    char *user = login->user;
+    size_t user_size = sizeof login->user;
+    csession *body;
+    const char *why = routes_body_object(req, &body);
+    if (why == NOT_AN_OBJECT)
+        return "the body must be a JSON object: {\"user_id\": \"...\"}";
+    if (why)
+        return why;
     const char *value;
     size_t len = 0;
     int rc = csession_get_string(body, "user_id", &value, &len);
@@ -216,10 +238,7 @@ static const char *parse_login(const request *req, login_body *login)
     if (!why && rc && rc != CSESSION_ENOTFOUND)
         why = "remember must be true or false";
     login->remember = rc == 0 && remember;
-done:
-    text_free(&wrapped);
     csession_free(body);
-    csession_free(scratch);
     return why;
 }
 
@@ -229,7 +248,8 @@ static const struct route {
     const char *path;
     const char *method; /* GET routes answer HEAD as well */
     route_fn fn;
-    int reads_login;    /* the body is a login, parsed before the session loads */
+    int reads_login;    /* the body is a login (1) or the arguments of a user
+                         * sessions route (2), read before the session loads */
 } ROUTES[] = {
     { "/", "GET", get_index, 0 },
     { "/do_something", "POST", post_do_something, 0 },
@@ -238,6 +258,9 @@ static const struct route {
     { "/protected/count", "GET", get_protected_count, 0 },
     { "/session", "GET", get_session, 0 },
     { "/app", "GET", NULL, 0 }, /* no session: app_page_respond() */
+    { "/sessions", "GET", routes_users_list, 2 },
+    { "/sessions/end", "POST", routes_users_end, 2 },
+    { "/logout_all", "POST", routes_users_logout_all, 2 },
 };
 
 /* What happened to the session, for the log line. */
@@ -383,8 +406,16 @@ mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *r
     }
     if (!rt->fn)
         return app_page_respond(conn, req, method, url);
-    login_body login = {{0}, 0};
+    if (rt->reads_login == 2) {
+        users_arg ua = { a, { 0 } };
+        const char *why = routes_users_args(req, url, &ua);
+        if (why)
+            return http_respond_text(conn, req, method, url, 400, why);
+        return serve(a, conn, req, method, url, rt->fn, (const char *)(const void *)&ua);
+    }
+    login_body login = {{0}, 0, NULL};
     if (rt->reads_login) {
+        login.agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
         const char *why = parse_login(req, &login);
         if (why) {
             char msg[160];

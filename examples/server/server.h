@@ -118,6 +118,31 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *req,
                            const char *method, const char *url);
 
+/* Reads a body that must be one JSON object into *out (a session whose map
+ * is that object; csession_free() it). NULL, or why not (answer 400). */
+const char *routes_body_object(const request *req, csession **out);
+
+/* ---- routes_users.c: a user's sessions ------------------------------- */
+
+/* What the user sessions routes get as their `arg`. */
+typedef struct users_arg {
+    const app *a;
+    char id[64]; /* POST /sessions/end: the public id to end */
+} users_arg;
+
+/* Reads the arguments of the route at `url` from the request into `arg`.
+ * NULL, or why the request is refused (answer 400). */
+const char *routes_users_args(const request *req, const char *url, users_arg *arg);
+
+/* At login: binds the session to `user` with the User-Agent `agent` (may
+ * be NULL) as its label. 0 or a CSESSION_E* code. */
+int routes_users_bind(csession *s, const char *user, const char *agent);
+
+/* GET /sessions, POST /sessions/end, POST /logout_all; `arg` is a users_arg. */
+int routes_users_list(csession *s, const char *arg, reply *r);
+int routes_users_end(csession *s, const char *arg, reply *r);
+int routes_users_logout_all(csession *s, const char *arg, reply *r);
+
 /* ---- app_page.c ----------------------------------------------------- */
 
 /* Answers GET or HEAD /app: the HTML page that calls the routes above from
