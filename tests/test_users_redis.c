@@ -20,6 +20,7 @@
 
 #include "client.h"
 #include "csession.h"
+#include "redis_monitor.h"
 #include "redis_server.h"
 #include "redis_topology.h"
 #include "stores/redis/cluster_slots.h"
@@ -96,37 +97,6 @@ static int bound_to(csession_manager *mgr, const test_client *c, const char *use
 
 /* ---- round trips ----------------------------------------------------------- */
 
-/* Commands clients sent to `port` (not those scripts ran) while `run` ran:
- * MONITOR lines up to a marker sent after it. */
-static int commands_during(int port, void (*run)(void *), void *arg)
-{
-    redisContext *mon = redis_test_connect_port(port, NULL);
-    assert_non_null(mon);
-    redisReply *r = redisCommand(mon, "MONITOR");
-    assert_non_null(r);
-    freeReplyObject(r);
-    run(arg);
-    char marker[64];
-    snprintf(marker, sizeof marker, "end-of-step-%ld", (long)getpid());
-    r = redis_test_command(port, NULL, "ECHO %s", marker);
-    assert_non_null(r);
-    freeReplyObject(r);
-    int n = 0;
-    for (;;) {
-        void *reply = NULL;
-        assert_int_equal(redisGetReply(mon, &reply), REDIS_OK);
-        r = reply;
-        int end = r->type == REDIS_REPLY_STATUS && strstr(r->str, marker) != NULL;
-        if (!end && r->type == REDIS_REPLY_STATUS && !strstr(r->str, " lua]"))
-            n++;
-        freeReplyObject(r);
-        if (end)
-            break;
-    }
-    redisFree(mon);
-    return n;
-}
-
 typedef struct step {
     csession_manager *mgr;
     test_client *c;
@@ -143,7 +113,9 @@ static void run_step(void *arg)
 static int cost(csession_manager *mgr, test_client *c, test_handler h, void *ctx)
 {
     step s = {mgr, c, h, ctx};
-    return commands_during(single.port, run_step, &s);
+    int n = redis_commands_during("127.0.0.1", single.port, run_step, &s);
+    assert_true(n >= 0);
+    return n;
 }
 
 /* Login, an ordinary request and logout of a bound session cost what they
