@@ -148,30 +148,42 @@ static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
  * until <prefix><key> hashes to `slot`; the other 61 stay as drawn, so the
  * key keeps 61 random characters (about 363 bits). 0, or -1 when no choice
  * fits (about one draw in 2 million: the caller draws again).
+ *
+ * CRC16 (XMODEM) is linear: for a key A + T with a three-byte tail T,
+ * crc(A + T) = crc(hi(crc(A)), lo(crc(A)), 0) ^ crc(T). So each choice
+ * costs the CRC of three bytes (about 16,000 choices on average), unless a
+ * hash tag in the prefix decides the slot: then the first draw fits or none.
  */
 static int place_in_slot(const csession__redis_store_parts *p, char key[KEY_LEN],
                          unsigned int slot)
 {
     char full[REDIS_KEY_MAX];
     size_t n = session_key(p, key, full);
+    int rc = -1;
     if (csession__redis_key_slot(full, n) == slot)
-        return 0; /* a hash tag in the prefix, or luck */
-    for (size_t a = 0; a < 62; a++) {
-        full[n - 3] = ALNUM[a];
-        for (size_t b = 0; b < 62; b++) {
-            full[n - 2] = ALNUM[b];
-            for (size_t c = 0; c < 62; c++) {
-                full[n - 1] = ALNUM[c];
-                if (csession__redis_key_slot(full, n) == slot) {
-                    memcpy(key, full + p->prefix_len, KEY_LEN);
-                    sodium_memzero(full, sizeof full);
-                    return 0;
-                }
+        return 0; /* luck, or the prefix's hash tag */
+    if (memchr(p->prefix, '{', p->prefix_len))
+        return -1; /* the tag decides: no tail changes the slot */
+    unsigned int head = csession__redis_crc16(full, n - 3);
+    const char shifted[3] = {(char)(head >> 8), (char)(head & 0xff), 0};
+    unsigned int base = csession__redis_crc16(shifted, 3);
+    char *tail = full + n - 3;
+    for (size_t a = 0; rc && a < 62; a++) {
+        tail[0] = ALNUM[a];
+        for (size_t b = 0; rc && b < 62; b++) {
+            tail[1] = ALNUM[b];
+            for (size_t c = 0; rc && c < 62; c++) {
+                tail[2] = ALNUM[c];
+                if (((base ^ csession__redis_crc16(tail, 3)) & 16383) == slot &&
+                    csession__redis_key_slot(full, n) == slot)
+                    rc = 0;
             }
         }
     }
+    if (!rc)
+        memcpy(key, full + p->prefix_len, KEY_LEN);
     sodium_memzero(full, sizeof full);
-    return -1;
+    return rc;
 }
 
 static int users_save(csession_store *store, const char *user, size_t user_len,
