@@ -145,6 +145,48 @@ static void test_round_trips(void **state)
     csession_manager_free(mgr);
 }
 
+static int collect_key(const char *key, size_t key_len, const char *state, size_t state_len,
+                       void *payload)
+{
+    (void)state;
+    (void)state_len;
+    csession_store *st = payload;
+    return st->remove(st, key, key_len); /* ends it as expiry would: the entry stays */
+}
+
+static long long set_size(const char *set)
+{
+    redisReply *r = redis_test_command(single.port, NULL, "SCARD %s", set);
+    assert_non_null(r);
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Entries of sessions that ended without a logout (expired, retired) are
+ * dropped by the login that grows the set to 32 entries, at the cost of
+ * one more round trip for that login only. */
+static void test_save_prunes_the_set(void **state)
+{
+    (void)state;
+    csession_store *st = store_on(single.url, "prune:");
+    csession_manager *mgr = manager_on(st);
+    test_client c = {0};
+    for (int i = 0; i < 31; i++) {
+        memset(&c, 0, sizeof c);
+        assert_int_equal(client_request(mgr, &c, NULL, do_login, "pruned"), 0);
+    }
+    assert_int_equal(st->user_list(st, "pruned", 6, collect_key, st), 0);
+    assert_int_equal(set_size("prune:user:pruned"), 31); /* listing dropped nothing yet */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(client_request(mgr, &c, NULL, do_visit, NULL), 0);
+    int trips = cost(mgr, &c, do_login, "pruned");
+    assert_int_equal(set_size("prune:user:pruned"), 1);
+    assert_int_equal(trips, 3 + 1);
+    assert_true(bound_to(mgr, &c, "pruned"));
+    csession_manager_free(mgr);
+}
+
 /* Two servers: two stores of their own on one Redis, one key prefix. */
 static void test_two_stores_one_redis(void **state)
 {
@@ -280,6 +322,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_two_stores_one_redis),
+        cmocka_unit_test(test_save_prunes_the_set),
         cmocka_unit_test(test_cluster_slot_and_reshard),
     };
     int failed = cmocka_run_group_tests_name("users on redis", tests, NULL, NULL);

@@ -38,10 +38,14 @@
 
 static const char INDEX_INFIX[] = "user:";
 
-/* KEYS[1] session, KEYS[2] set; ARGV value, ttl, session key. */
+/* KEYS[1] session, KEYS[2] set; ARGV value, ttl, session key. 0 when the
+ * key exists; 1 when stored, or the set's members when it just grew to a
+ * power of two from PRUNE_AT on: time the caller dropped the entries of
+ * sessions that ended (expired, or retired by rotations) with PRUNE_SCRIPT. */
 static const char SAVE_SCRIPT[] =
     "if not redis.call('SET',KEYS[1],ARGV[1],'NX','EX',ARGV[2]) then return 0 end "
-    "redis.call('SADD',KEYS[2],ARGV[3]) return 1";
+    "redis.call('SADD',KEYS[2],ARGV[3]) local n=redis.call('SCARD',KEYS[2]) "
+    "if n>=32 and bit.band(n,n-1)==0 then return redis.call('SMEMBERS',KEYS[2]) end return 1";
 
 /* KEYS[1] session, KEYS[2] set; ARGV session key. */
 static const char REMOVE_SCRIPT[] =
@@ -54,6 +58,12 @@ static const char REMOVE_SCRIPT[] =
     "if #m~=n then return false end local want={} "                                           \
     "for i=first,#ARGV do want[ARGV[i]]=true end "                                            \
     "for i=1,#m do if not want[m[i]] then return false end end "
+
+/* ARGV members: those whose session is gone leave the set. */
+static const char PRUNE_SCRIPT[] =
+    "local first=1 " SAME_SET
+    "for i=1,n do if redis.call('EXISTS',KEYS[i+1])==0 then "
+    "redis.call('SREM',KEYS[1],ARGV[i]) end end return 1";
 
 /* ARGV members: {member, value, ...} of the live ones; the others leave the set. */
 static const char LIST_SCRIPT[] =
@@ -186,6 +196,22 @@ static int place_in_slot(const csession__redis_store_parts *p, char key[KEY_LEN]
     return rc;
 }
 
+static int declared(const csession__redis_store_parts *p, const csession_buf *index,
+                    const redisReply *set, const char *what, const char *script, int write,
+                    const char *keep, size_t keep_len, redisReply **reply);
+
+/* Drops the entries of ended sessions from the set whose members are `set`:
+ * one round trip, now and then (see SAVE_SCRIPT); best effort, as the next
+ * list or end does it anyway. The error it may leave is cleared. */
+static void prune(const csession__redis_store_parts *p, const csession_buf *index,
+                  const redisReply *set)
+{
+    redisReply *r = NULL;
+    if (declared(p, index, set, "Redis user prune", PRUNE_SCRIPT, 1, NULL, 0, &r) == 0)
+        csession__redis_reply_free(r);
+    csession_clear_error();
+}
+
 static int users_save(csession_store *store, const char *user, size_t user_len,
                       const char *state, size_t state_len, int64_t ttl_seconds,
                       unsigned int save_flags, csession_buf *key_out)
@@ -230,7 +256,10 @@ static int users_save(csession_store *store, const char *user, size_t user_len,
             if (r->type == REDIS_REPLY_ERROR)
                 rc = reply_error(r, "Redis user save");
             else
-                stored = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+                stored = (r->type == REDIS_REPLY_INTEGER && r->integer == 1) ||
+                         r->type == REDIS_REPLY_ARRAY;
+            if (r->type == REDIS_REPLY_ARRAY)
+                prune(&p, &index, r);
             csession__redis_reply_free(r);
             if (rc != 1)
                 break;
@@ -310,9 +339,75 @@ static int read_set(const csession__redis_store_parts *p, const csession_buf *in
 }
 
 /*
+ * Runs `script` once with the set at `index` and the members `set` (an
+ * SMEMBERS answer) declared, their sessions as keys: *reply is its answer.
+ * `keep` (END_SCRIPT) is the member kept, or NULL. 0, 1 when the set was
+ * no longer `set` or a slot in migration said TRYAGAIN (*reply NULL), or a
+ * failure.
+ */
+static int declared(const csession__redis_store_parts *p, const csession_buf *index,
+                    const redisReply *set, const char *what, const char *script, int write,
+                    const char *keep, size_t keep_len, redisReply **reply)
+{
+    size_t n = set->elements, extra = keep ? 1 : 0;
+    size_t argc = 3 + 1 + n + extra + n;
+    size_t names_size = (n ? n : 1) * REDIS_KEY_MAX;
+    const char **argv = csession__calloc(argc, sizeof *argv);
+    size_t *lens = csession__calloc(argc, sizeof *lens);
+    char *names = csession__calloc(1, names_size);
+    int rc = 0;
+    *reply = NULL;
+    if (!argv || !lens || !names) {
+        rc = csession__oom();
+        goto done;
+    }
+    argv[3] = index->ptr;
+    lens[3] = index->size;
+    size_t at = 4 + n;
+    if (keep) {
+        argv[at] = keep;
+        lens[at++] = keep_len;
+    }
+    size_t usable = 0;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *m = set->element[i];
+        if (m->type != REDIS_REPLY_STRING || m->len != KEY_LEN)
+            continue; /* not one of ours: never a session key */
+        char *name = names + usable * REDIS_KEY_MAX;
+        argv[4 + usable] = name;
+        lens[4 + usable] = session_key(p, m->str, name);
+        argv[at + usable] = m->str;
+        lens[at + usable] = KEY_LEN;
+        usable++;
+    }
+    if (usable != n) { /* the members after the keys, without a gap */
+        memmove(argv + 4 + usable, argv + 4 + n, (extra + usable) * sizeof *argv);
+        memmove(lens + 4 + usable, lens + 4 + n, (extra + usable) * sizeof *lens);
+    }
+    rc = eval(p, index, what, script, (int)(1 + usable), (int)(4 + 2 * usable + extra), argv,
+              lens, write, reply);
+    if (!rc && (*reply)->type == REDIS_REPLY_ERROR)
+        rc = reply_error(*reply, what);
+    else if (!rc && (*reply)->type == REDIS_REPLY_NIL)
+        rc = 1; /* the set changed meanwhile (or holds something else) */
+    if (rc) {
+        csession__redis_reply_free(*reply);
+        *reply = NULL;
+    }
+done:
+    if (names)
+        sodium_memzero(names, names_size);
+    csession__free(argv);
+    csession__free(lens);
+    csession__free(names);
+    return rc;
+}
+
+/*
  * Runs `script` (LIST_SCRIPT or END_SCRIPT) on the set of `user` and its
- * sessions: *reply is its answer (not nil). `keep` (END_SCRIPT) is the
- * member kept, or NULL. 0, or a failure.
+ * sessions: reads the set, then runs the script with it declared, again
+ * while the set changes between the two. *reply is its answer (not nil).
+ * 0, or a failure.
  */
 static int two_steps(const csession__redis_store_parts *p, const char *user, size_t user_len,
                      const char *what, const char *script, int write, const char *keep,
@@ -320,78 +415,24 @@ static int two_steps(const csession__redis_store_parts *p, const char *user, siz
 {
     csession_buf index = CSESSION_BUF_INIT;
     int rc = index_key(p, user, user_len, &index);
-    const char **argv = NULL;
-    size_t *lens = NULL;
-    char *names = NULL;
-    size_t names_size = 0;
     *reply = NULL;
-    for (int round = 0; !rc && round < ROUNDS; round++) {
+    for (int round = 0; !rc; round++) {
+        if (round == ROUNDS) {
+            rc = csession__error(CSESSION_ESTORE, "%s: the user's sessions kept changing", what);
+            break;
+        }
         redisReply *set = NULL;
         if ((rc = read_set(p, &index, &set)))
             break;
-        size_t n = set->elements, extra = keep ? 1 : 0;
-        size_t argc = 3 + 1 + n + extra + n;
-        csession__free(argv);
-        csession__free(lens);
-        if (names)
-            sodium_memzero(names, names_size);
-        csession__free(names);
-        names_size = (n ? n : 1) * REDIS_KEY_MAX;
-        argv = csession__calloc(argc, sizeof *argv);
-        lens = csession__calloc(argc, sizeof *lens);
-        names = csession__calloc(1, names_size);
-        if (!argv || !lens || !names) {
-            csession__redis_reply_free(set);
-            rc = csession__oom();
-            break;
+        rc = declared(p, &index, set, what, script, write, keep, keep_len, reply);
+        csession__redis_reply_free(set);
+        if (rc == 1) {
+            rc = 0;
+            pause_ms(round < 8 ? 0 : round);
+            continue;
         }
-        argv[3] = index.ptr;
-        lens[3] = index.size;
-        size_t at_argv = 4 + n;
-        if (keep) {
-            argv[at_argv] = keep;
-            lens[at_argv++] = keep_len;
-        }
-        size_t usable = 0;
-        for (size_t i = 0; i < n; i++) {
-            const redisReply *m = set->element[i];
-            if (m->type != REDIS_REPLY_STRING || m->len != KEY_LEN)
-                continue; /* not one of ours: never a session key */
-            char *name = names + usable * REDIS_KEY_MAX;
-            argv[4 + usable] = name;
-            lens[4 + usable] = session_key(p, m->str, name);
-            argv[at_argv + usable] = m->str;
-            lens[at_argv + usable] = KEY_LEN;
-            usable++;
-        }
-        if (usable != n) { /* compact the members after the keys */
-            memmove(argv + 4 + usable, argv + 4 + n, (extra + usable) * sizeof *argv);
-            memmove(lens + 4 + usable, lens + 4 + n, (extra + usable) * sizeof *lens);
-        }
-        *reply = NULL;
-        rc = eval(p, &index, what, script, (int)(1 + usable), (int)(4 + 2 * usable + extra), argv,
-                  lens, write, reply);
-        if (!rc && (*reply)->type == REDIS_REPLY_ERROR)
-            rc = reply_error(*reply, what);
-        else if (!rc && (*reply)->type == REDIS_REPLY_NIL)
-            rc = 1; /* the set changed (or holds something else): again */
-        csession__redis_reply_free(set); /* argv pointed into it until now */
-        if (rc == 0)
-            break;
-        csession__redis_reply_free(*reply);
-        *reply = NULL;
-        if (rc != 1)
-            break;
-        rc = 0;
-        pause_ms(round < 8 ? 0 : round);
-        if (round + 1 == ROUNDS)
-            rc = csession__error(CSESSION_ESTORE, "%s: the user's sessions kept changing", what);
+        break;
     }
-    if (names)
-        sodium_memzero(names, names_size);
-    csession__free(argv);
-    csession__free(lens);
-    csession__free(names);
     csession_buf_dispose(&index);
     return rc;
 }
