@@ -65,7 +65,8 @@ int csession__label_valid(const char *label, size_t len);
 void csession__state_meta_init(csession__state_meta *meta);
 
 /* Room for the longest envelope head csession__state_head() writes. */
-#define CSESSION__STATE_HEAD_MAX (256 + CSESSION__RETIRED_KEY_MAX + CSESSION__USER_MAX + CSESSION__LABEL_MAX)
+#define CSESSION__STATE_HEAD_MAX \
+    (256 + CSESSION__RETIRED_KEY_MAX + CSESSION__USER_MAX + CSESSION__LABEL_MAX)
 
 /* Writes the text an encoded state starts with, up to its map:
  * {"v":1,  then "exp":<exp>, unless exp is CSESSION__NO_EXP, then the

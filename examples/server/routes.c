@@ -415,7 +415,8 @@ mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *r
     }
     login_body login = {{0}, 0, NULL};
     if (rt->reads_login) {
-        login.agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+        login.agent =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
         const char *why = parse_login(req, &login);
         if (why) {
             char msg[160];
