@@ -23,6 +23,7 @@
 #include "redis_monitor.h"
 #include "redis_server.h"
 #include "redis_topology.h"
+#include "store_calls.h"
 #include "stores/redis/cluster_slots.h"
 
 static redis_server single;
@@ -244,20 +245,51 @@ typedef struct logins {
     const char *user;
     atomic_int stop;
     test_client clients[400];
-    int made;     /* logins that returned 0 */
-    int failed;   /* while the slot moved: retried, then given up */
+    atomic_int made; /* logins that returned 0 */
+    int failed;      /* while the slot moved: retried, then given up */
+    /* the lister: listings that answered, gave up, or listed too few */
+    int listed, list_failed, too_few;
+    int changes; /* ordinary requests once 400 logins were made */
 } logins;
 
 static void *log_in_loop(void *arg)
 {
     logins *l = arg;
-    while (!atomic_load(&l->stop) && l->made < 400) {
-        test_client *c = &l->clients[l->made];
+    for (int i = 0; !atomic_load(&l->stop); i++) {
+        if (atomic_load(&l->made) == 400) { /* then ordinary requests, round the clients */
+            if (client_request(l->mgr, &l->clients[i % 400], NULL, do_change, NULL) == 0)
+                l->changes++;
+            else
+                l->failed++;
+            continue;
+        }
+        test_client *c = &l->clients[atomic_load(&l->made)];
         memset(c, 0, sizeof *c);
         if (client_request(l->mgr, c, NULL, do_login, (void *)l->user) == 0)
-            l->made++;
+            atomic_fetch_add(&l->made, 1);
         else
             l->failed++;
+    }
+    return NULL;
+}
+
+/* Lists the user's sessions while they are made and their slot moves: an
+ * answer may come late or not at all, but never lists fewer sessions than
+ * the logins that had returned before it was asked. */
+static void *list_loop(void *arg)
+{
+    logins *l = arg;
+    while (!atomic_load(&l->stop)) {
+        int before = atomic_load(&l->made);
+        csession_user_sessions *list = NULL;
+        if (csession_manager_user_sessions(l->mgr, NULL, l->user, strlen(l->user), &list) != 0) {
+            l->list_failed++;
+            continue;
+        }
+        l->listed++;
+        if (csession_user_sessions_count(list) < (size_t)before)
+            l->too_few++;
+        csession_user_sessions_free(list);
     }
     return NULL;
 }
@@ -278,11 +310,13 @@ static void test_cluster_slot_and_reshard(void **state)
     /* every session of the user lives in the slot of the user's set */
     static logins l;
     memset(&l, 0, sizeof l);
+    atomic_init(&l.made, 0);
     l.mgr = mgr;
     l.user = user;
     atomic_store(&l.stop, 0);
-    pthread_t th;
+    pthread_t th, lister;
     assert_int_equal(pthread_create(&th, NULL, log_in_loop, &l), 0);
+    assert_int_equal(pthread_create(&lister, NULL, list_loop, &l), 0);
 
     char from[32];
     snprintf(from, sizeof from, "127.0.0.1:%d", cluster.nodes[0].port);
@@ -293,22 +327,29 @@ static void test_cluster_slot_and_reshard(void **state)
     assert_int_equal(redis_cluster_wait_ok(&cluster, 20000), 0);
     atomic_store(&l.stop, 1);
     pthread_join(th, NULL);
+    pthread_join(lister, NULL);
     assert_int_equal(status, 0);
     assert_int_equal(redis_cluster_owner(&cluster, slot), 1); /* the user's slot moved */
-    fprintf(stderr, "logins during the resharding: %d made, %d given up while the slot moved\n",
-            l.made, l.failed);
-    assert_true(l.made > 0);
+    int made = atomic_load(&l.made);
+    fprintf(stderr,
+            "during the resharding: %d logins and %d requests made, %d given up; %d listings, "
+            "%d given up, %d short; %lu MOVED, %lu ASK\n",
+            made, l.changes, l.failed, l.listed, l.list_failed, l.too_few,
+            store_redis_stats(st).moved, store_redis_stats(st).ask);
+    assert_true(made > 0);
+    assert_true(l.listed > 0);
+    assert_int_equal(l.too_few, 0);
 
     csession_user_sessions *list = NULL;
     assert_int_equal(csession_manager_user_sessions(mgr, NULL, user, strlen(user), &list), 0);
-    assert_int_equal(csession_user_sessions_count(list), (size_t)l.made);
+    assert_int_equal(csession_user_sessions_count(list), (size_t)made);
     csession_user_sessions_free(list);
     assert_int_equal(st->user_list(st, user, strlen(user), check_slot, &slot), 0);
 
     uint64_t n = 0;
     assert_int_equal(csession_manager_end_user_sessions(mgr, user, strlen(user), NULL, &n), 0);
-    assert_int_equal(n, (uint64_t)l.made);
-    for (int i = 0; i < l.made; i++)
+    assert_int_equal(n, (uint64_t)made);
+    for (int i = 0; i < made; i++)
         assert_false(bound_to(mgr, &l.clients[i], user));
     assert_true(bound_to(mgr, &other, "someone-else"));
     csession_manager_free(mgr);
