@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "csession.h"
+#include "oom.h"
 #include "session.h"
 #include "state_format.h"
 
@@ -178,6 +179,72 @@ static void test_listing_json(void **state)
     csession_manager_free(mgr);
 }
 
+/* ---- out of memory ------------------------------------------------------- */
+
+static csession_manager *oom_mgr;
+
+static int list_body(void *ctx)
+{
+    (void)ctx;
+    csession_user_sessions *l = NULL;
+    csession_buf json = CSESSION_BUF_INIT;
+    int rc = csession_manager_user_sessions(oom_mgr, NULL, "alice", 5, &l);
+    if (!rc)
+        rc = csession_user_sessions_json(l, &json);
+    if (!rc && csession_user_sessions_count(l) != 3)
+        rc = CSESSION_ERROR;
+    csession_buf_dispose(&json);
+    csession_user_sessions_free(l);
+    return rc;
+}
+
+static int end_unknown_body(void *ctx)
+{
+    (void)ctx;
+    int rc = csession_manager_end_user_session(oom_mgr, "alice", 5, "no-such-id", 10);
+    return rc == CSESSION_ENOTFOUND ? 0 : rc;
+}
+
+static int bind_body(void *ctx)
+{
+    (void)ctx;
+    csession *s = NULL;
+    int rc = csession_new(&s);
+    if (!rc)
+        rc = csession_bind(s, "alice", 5, "label", 5);
+    csession_free(s);
+    return rc;
+}
+
+/* Every allocation of a listing, of ending by id and of binding may fail:
+ * each failure is CSESSION_ENOMEM and leaks nothing. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    unsigned char key[CSESSION_KEY_BYTES] = {2};
+    csession_config *cfg;
+    assert_int_equal(csession_config_new(&cfg), 0);
+    assert_int_equal(csession_config_add_key(cfg, key, sizeof key), 0);
+    assert_int_equal(csession_manager_new(&oom_mgr, cfg, NULL), 0);
+    csession_config_free(cfg);
+    for (int i = 0; i < 3; i++) {
+        csession *s;
+        csession_buf set = CSESSION_BUF_INIT;
+        assert_int_equal(csession_manager_load(oom_mgr, NULL, 0, &s), 0);
+        assert_int_equal(csession_bind(s, "alice", 5, "device", 6), 0);
+        assert_int_equal(csession_insert_int64(s, "n", i), 0);
+        assert_int_equal(csession_manager_commit(oom_mgr, s, &set), 0);
+        csession_buf_dispose(&set);
+        csession_free(s);
+    }
+    oom_install();
+    assert_true(oom_run_each_failure(list_body, NULL) > 3);
+    assert_true(oom_run_each_failure(end_unknown_body, NULL) > 1);
+    oom_run_each_failure(bind_body, NULL);
+    oom_uninstall();
+    csession_manager_free(oom_mgr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_unbind_and_purge),
         cmocka_unit_test(test_envelope),
         cmocka_unit_test(test_listing_json),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests_name("users", tests, NULL, NULL);
 }
