@@ -188,6 +188,22 @@ static void test_save_prunes_the_set(void **state)
     csession_manager_free(mgr);
 }
 
+/* A logout takes the session out of the user's set in its one command. */
+static void test_logout_leaves_the_set(void **state)
+{
+    (void)state;
+    csession_manager *mgr = manager_on(store_on(single.url, "logout:"));
+    test_client a = {0}, b = {0};
+    assert_int_equal(client_request(mgr, &a, NULL, do_login, "leaver"), 0);
+    assert_int_equal(client_request(mgr, &b, NULL, do_login, "leaver"), 0);
+    assert_int_equal(set_size("logout:user:leaver"), 2);
+    assert_int_equal(client_request(mgr, &a, NULL, do_logout, NULL), 0);
+    assert_int_equal(set_size("logout:user:leaver"), 1);
+    assert_int_equal(client_request(mgr, &b, NULL, do_logout, NULL), 0);
+    assert_int_equal(set_size("logout:user:leaver"), 0);
+    csession_manager_free(mgr);
+}
+
 /* Two servers: two stores of their own on one Redis, one key prefix. */
 static void test_two_stores_one_redis(void **state)
 {
@@ -364,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_two_stores_one_redis),
         cmocka_unit_test(test_save_prunes_the_set),
+        cmocka_unit_test(test_logout_leaves_the_set),
         cmocka_unit_test(test_cluster_slot_and_reshard),
     };
     int failed = cmocka_run_group_tests_name("users on redis", tests, NULL, NULL);
