@@ -4,8 +4,8 @@
  * its public id, or ended with all the others ("log out everywhere").
  *
  *   login:   csession_bind(s, user_id, user_id_len, user_agent, ua_len);
- *            ... csession_manager_commit() as usual (one store call more
- *            than none at all: the renewal's; no extra round trip)
+ *            ... csession_manager_commit() as usual (the store calls of
+ *            a renewal, no more)
  *   list:    csession_manager_user_sessions(mgr, s, user, len, &list);
  *   end one: csession_manager_end_user_session(mgr, user, len, id, id_len);
  *   end all: csession_manager_end_user_sessions(mgr, user, len, NULL, &n);
@@ -26,10 +26,16 @@
  * are untouched. A login that commits while the call runs is either ended
  * by it or starts after it. docs/user-sessions.md gives the limits per store.
  *
- * Blocking: the manager calls here run the store's operations on the
- * calling thread, each one round trip on Redis (see the functions), with
- * the timeouts of csession_manager_load(). Thread safety: as the rest of
- * the manager; a csession belongs to one request.
+ * Blocking: the csession_manager_* calls here run the store's operations
+ * on the calling thread (see each function for how many; on Redis, a
+ * listing or an ending is two round trips, a logout one), with the timeouts
+ * of csession_manager_load(); do not call them on an event loop's thread.
+ * The other functions never block.
+ *
+ * Thread safety: the manager calls may run concurrently on one manager, as
+ * the rest of the manager's; a csession belongs to one request (one thread
+ * at a time); a snapshot (csession_user_sessions) is immutable and may be
+ * read from several threads, and freed once none reads it.
  */
 #ifndef CSESSION_USERS_H
 #define CSESSION_USERS_H
@@ -96,7 +102,8 @@ typedef struct csession_user_sessions csession_user_sessions;
  * Returns 0 (an empty list for an unknown user), CSESSION_EINVAL,
  * CSESSION_EUNSUPPORTED (the store keeps no index: the cookie store, a
  * store without the user_* members), store codes, CSESSION_ENOMEM. On
- * failure *out is NULL. Blocks for one store call (one round trip on Redis).
+ * failure *out is NULL. Blocks for one store call (two round trips on
+ * Redis: the user's set, then one script over it and the sessions).
  */
 CSESSION_EXTERN(int) csession_manager_user_sessions(csession_manager *mgr,
                                                     const csession *current,
@@ -148,7 +155,7 @@ CSESSION_EXTERN(int) csession_manager_end_user_session(csession_manager *mgr, co
  * and purge `s` before its commit, which then sends the removal cookie.
  * Returns 0, CSESSION_EINVAL, CSESSION_EUNSUPPORTED, store codes; after a
  * failure some sessions may be ended already: call it again. Blocks for
- * one store call (one round trip on Redis, whatever the number of sessions).
+ * one store call (two round trips on Redis, whatever the number of sessions).
  */
 CSESSION_EXTERN(int) csession_manager_end_user_sessions(csession_manager *mgr,
                                                         const char *user, size_t user_len,
