@@ -189,6 +189,14 @@ static int exec1(csession__redis_topology *t, const char *what, int argc, const 
     return exec(t, argv[1], lens[1], what, &cmd, 1, write, reply);
 }
 
+int csession__redis_command(csession__redis_topology *t, const char *route_key,
+                            size_t route_key_len, const char *what, int argc, const char **argv,
+                            const size_t *lens, int write, redisReply **reply)
+{
+    csession__redis_cmd cmd = {argc, argv, lens};
+    return exec(t, route_key, route_key_len, what, &cmd, 1, write, reply);
+}
+
 static size_t ttl_text(char out[TTL_TEXT], int64_t ttl_seconds)
 {
     return (size_t)snprintf(out, TTL_TEXT, "%" PRId64, ttl_seconds);

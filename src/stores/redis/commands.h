@@ -83,6 +83,17 @@ int csession__redis_write_if(csession__redis_topology *t, const char *key, size_
                              int mode, uint64_t expected, const char *state, size_t state_len,
                              int64_t ttl_seconds, long long *result);
 
+/*
+ * One command (a script by EVAL, typically) on the server the topology
+ * routes `route_key` to, with the retries and redirects of every command
+ * above; `write`: followed by WAIT when the URL asks for it. 0 with
+ * *reply (error replies included; free it with csession__redis_reply_free()),
+ * or a failure with its message. For the user index (users.c).
+ */
+int csession__redis_command(csession__redis_topology *t, const char *route_key,
+                            size_t route_key_len, const char *what, int argc, const char **argv,
+                            const size_t *lens, int write, redisReply **reply);
+
 /* The script and its SHA-1, for the tests. */
 const char *csession__redis_write_if_script(void);
 const char *csession__redis_write_if_sha(void);

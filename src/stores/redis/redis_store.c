@@ -25,6 +25,7 @@
 #include "tls.h"
 #include "topology.h"
 #include "url.h"
+#include "redis_users.h"
 
 /* Attempts to find an unused key before giving up. With 381 random bits a
  * second attempt is already unheard of; the bound only stops a broken
@@ -483,6 +484,8 @@ int csession_store_redis_new(csession_store **out, const char *url,
     r->base.load_rev = redis_load_rev;
     r->base.update_if = redis_update_if;
     r->base.remove_if = redis_remove_if;
+    if (!r->mapper) /* the index names sessions by prefix + key */
+        csession__redis_users_wire(&r->base);
     *out = &r->base;
     return 0;
 }
@@ -504,6 +507,18 @@ int csession__store_redis_load_touch(csession_store *store, const char *key, siz
         return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
     uint64_t revision;
     return redis_load_rev(store, key, key_len, ttl_seconds, state, &revision);
+}
+
+void csession__store_redis_parts(csession_store *store, csession__redis_store_parts *out)
+{
+    redis_store *r = (redis_store *)store;
+    out->topology = r->topology;
+    out->prefix = r->prefix;
+    out->prefix_len = r->prefix_len;
+    out->cluster = r->url.kind == CSESSION__REDIS_CLUSTER;
+    out->max_state_bytes = r->max_state_bytes;
+    out->keygen = r->keygen;
+    out->keygen_ctx = r->keygen_ctx;
 }
 
 int csession__store_redis_set_keygen(csession_store *store, csession__redis_keygen_fn keygen,
