@@ -22,8 +22,13 @@ import test_server as t  # noqa: E402  (the Server, curl and jar helpers)
 check = t.check
 
 
+# User ids of this run: the e2e tests of both demo servers share one Redis
+# server, and ending "every session of alice" must not reach the other's.
+RUN = "-%d" % os.getpid()
+
+
 def login(srv, jar, user, agent):
-    r = t.curl(srv.base + "/login", jar, "POST", data='{"user_id": "%s"}' % user,
+    r = t.curl(srv.base + "/login", jar, "POST", data='{"user_id": "%s"}' % (user + RUN),
                headers=("User-Agent: " + agent,))
     check(r.status == 200, "login of %s: %r" % (user, r))
     return r
@@ -88,7 +93,7 @@ def flow(store):
         r = sessions(srv, jars[3])
         check(r.status == 200 and len(r.json()) == 1, "bob's session keeps working: %r" % r)
         r = t.curl(srv.base + "/protected/count", jars[3])
-        check(r.status == 200 and r.json()["user_id"] == "bob", "bob is logged in: %r" % r)
+        check(r.status == 200 and r.json()["user_id"] == "bob" + RUN, "bob is logged in: %r" % r)
         check(t.curl(srv.base + "/logout_all", jars[0], "POST").status == 401,
               "POST /logout_all without a login")
     finally:
