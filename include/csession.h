@@ -17,6 +17,7 @@
 #include "csession/cookie_security.h"
 #include "csession/config.h"
 #include "csession/manager.h"
+#include "csession/users.h"
 #include "csession/sys/store.h"
 #include "csession/store_memory.h"
 #include "csession/store_cookie.h"

@@ -5,17 +5,18 @@
 # CSESSION_LIBRARY_PACKAGES build and install the library (README.md's
 # "Building against it" lists the same; libsqlite3-dev: the SQLite store,
 # built when it is found; zlib1g-dev because Debian's sqlite3.pc names -lz
-# for static links, though libsqlite3.a does not use it). libmicrohttpd-dev: the demo web
-# server (examples/server); libh2o-dev, libuv1-dev and libssl-dev (h2o's headers
-# include OpenSSL's): the event-loop demo server (examples/server_h2o). libcmocka-dev: the tests; curl and python3: the
+# for static links, though libsqlite3.a does not use it; libssl-dev: TLS to Redis,
+# rediss:// URLs, built when it is found). libmicrohttpd-dev: the demo web
+# server (examples/server); libh2o-dev and libuv1-dev: the event-loop demo server
+# (examples/server_h2o). libcmocka-dev: the tests; curl and python3: the
 # end-to-end and Python binding tests; luajit: the LuaJIT FFI test.
 # redis-server also runs the Sentinel tests (redis-server --sentinel: the
 # redis-sentinel package is not needed); redis-tools (redis-cli, which
 # redis-server pulls in anyway) makes the cluster of the Cluster tests.
 # libuv1-dev, libevent-dev and libev-dev: the tests of the event-loop adapters
 # (csession/loop_uv.h, loop_event.h, loop_ev.h); the library never links them.
-CSESSION_LIBRARY_PACKAGES="build-essential cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libsqlite3-dev zlib1g-dev"
-CSESSION_BUILD_PACKAGES="$CSESSION_LIBRARY_PACKAGES libmicrohttpd-dev libh2o-dev libuv1-dev libssl-dev"
+CSESSION_LIBRARY_PACKAGES="build-essential cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libsqlite3-dev zlib1g-dev libssl-dev"
+CSESSION_BUILD_PACKAGES="$CSESSION_LIBRARY_PACKAGES libmicrohttpd-dev libh2o-dev libuv1-dev"
 CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3 python3-flask luajit libevent-dev libev-dev"
 # Optional: headless Chromium for the browser test (tests/e2e/test_browser.py),
 # which skips itself without them. CI installs them; scripts/test.sh does not.

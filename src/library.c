@@ -41,6 +41,9 @@ unsigned int csession_features(void)
 #ifdef CSESSION_HAVE_SQLITE
     features |= CSESSION_FEATURE_SQLITE;
 #endif
+#ifdef CSESSION_HAVE_TLS
+    features |= CSESSION_FEATURE_TLS;
+#endif
     return features;
 }
 
@@ -52,6 +55,7 @@ int csession_has_feature(const char *name)
     } names[] = {
         { "redis", CSESSION_FEATURE_REDIS },
         { "sqlite", CSESSION_FEATURE_SQLITE },
+        { "tls", CSESSION_FEATURE_TLS },
     };
     if (!name)
         return 0;

@@ -33,6 +33,7 @@
 #include "manager_flow.h"
 #include "manager_stats.h"
 #include "store.h"
+#include "store_users.h"
 
 struct csession_manager {
     csession_config *cfg;          /* private copy, never modified */
@@ -703,6 +704,8 @@ static csession_store_call *ask(csession__flow *f, int kind, const csession_buf 
     c->save_flags = 0;
     c->state_out = c->key_out = NULL;
     c->revision_out = 0;
+    c->user = NULL;
+    c->user_len = 0;
     return c;
 }
 
@@ -714,6 +717,18 @@ static void ask_read(csession__flow *f, const csession_buf *key, int64_t touch,
     csession_store_call *c = ask(f, CSESSION_CALL_LOAD_REV, key);
     c->touch_ttl_seconds = touch;
     c->state_out = state;
+}
+
+/* A SAVE or REMOVE of a session bound to a user goes through the store's
+ * index of users' sessions (store_users.h) when it keeps one. */
+static void bind_call(csession__flow *f, const csession__state_meta *meta)
+{
+    csession_store_call *c = &f->call;
+    c->kind = csession__store_call_kind_for(f->mgr->store, meta, c->kind);
+    if (c->kind == CSESSION_CALL_USER_SAVE || c->kind == CSESSION_CALL_USER_REMOVE) {
+        c->user = meta->user;
+        c->user_len = meta->user_len;
+    }
 }
 
 /* A write of `state`: SAVE (key NULL, the new key into `key_out`), UPDATE,
@@ -1177,6 +1192,7 @@ static int renew_step(csession__flow *f)
         return rc;
     ask_write(f, CSESSION_CALL_SAVE, NULL, 0, &r->stored, r->ttl, &r->key);
     f->call.save_flags = CSESSION_SAVE_RENEWED;
+    bind_call(f, &r->meta);
     FLOW_STORE(w->pc);
     if ((rc = f->call_rc))
         return rc;
@@ -1258,6 +1274,8 @@ static int store_state(csession__flow *f, const csession_buf *old_key)
     /* a first session that renewed already (a login on the first visit) */
     if (!old_key && f->s->status == CSESSION_STATUS_RENEWED)
         f->call.save_flags = CSESSION_SAVE_RENEWED;
+    if (!old_key)
+        bind_call(f, &r->meta);
     return 0;
 }
 
@@ -1342,6 +1360,7 @@ static int commit_step(csession__flow *f)
         }
     } else if (c->op == CSESSION__FLOW_REMOVE) {
         ask(f, CSESSION_CALL_REMOVE, &s->key);
+        bind_call(f, &s->meta);
         FLOW_STORE(c->pc);
         if (!(rc = f->call_rc))
             r->action = CSESSION_TOKEN_CLEAR;
@@ -1515,7 +1534,8 @@ void csession__flow_answer(csession__flow *f, int code, int touched)
 csession_store *csession__manager_store(const csession_manager *mgr,
                                         const csession__store_caps **caps)
 {
-    *caps = &mgr->caps;
+    if (caps)
+        *caps = &mgr->caps;
     return mgr->store;
 }
 

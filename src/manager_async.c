@@ -42,6 +42,10 @@ struct csession_request {
     char message[512];
     csession *loaded; /* a load's session until `done` takes it */
     csession *session; /* a commit's or reload's */
+    /* A read on a store that never waits starts on the loop's next turn
+     * (see launch_read()); the Cookie header is kept until then. */
+    int start_pending;
+    char *header;
 };
 
 static void drive(csession_request *q);
@@ -52,6 +56,8 @@ static void request_free(csession_request *q)
         q->loop->timer_close(q->loop, q->timer);
     csession__flow_free(q->flow);
     csession_free(q->loaded);
+    if (q->header)
+        csession__free(q->header);
     csession__free(q);
 }
 
@@ -71,7 +77,13 @@ static void deliver(csession_request *q)
 
 static void deferred(void *arg)
 {
-    deliver(arg);
+    csession_request *q = arg;
+    if (!q->start_pending) {
+        deliver(q);
+        return;
+    }
+    q->start_pending = 0; /* launch_read(): the flow starts now */
+    drive(q);
 }
 
 /* The flow ended with `code`: keep its message (the thread's last error is
@@ -204,6 +216,31 @@ static int launch(csession_request *q, csession_request **request)
     return 0;
 }
 
+/*
+ * A load or reload on a store that never waits (no `start`): the flow runs
+ * from the timer on the loop's next turn, and `done` right after it, in the
+ * same callback. So the state a request reads and the commit its callback
+ * starts at once happen in one loop callback, as on a blocking thread, and
+ * two requests on one loop meet only where two threads would: without it,
+ * every other request of the loop's turn could write in between, and the
+ * requests of a busy session kept conflicting.
+ */
+static int launch_read(csession_request *q, csession_request **request)
+{
+    const csession__store_caps *caps;
+    csession__manager_store(q->mgr, &caps);
+    if (caps->start)
+        return launch(q, request);
+    q->start_pending = 1;
+    if (q->loop->timer_set(q->loop, q->timer, 0) != 0) {
+        request_free(q);
+        return csession__error(CSESSION_ERROR, "the loop refused to arm a timer");
+    }
+    if (request)
+        *request = q;
+    return 0;
+}
+
 static int load_async(csession_manager *mgr, csession_loop *loop, const char *header,
                       size_t header_len, int token, csession_done_cb done, void *arg,
                       csession_request **request)
@@ -217,10 +254,18 @@ static int load_async(csession_manager *mgr, csession_loop *loop, const char *he
         rc = request_new(&q, mgr, loop, done, arg);
     if (rc)
         return rc;
-    /* The header is read by the first step only, inside launch(): it need
-     * not outlive this call. */
+    /* The header is read by the first step only: kept until then when that
+     * step runs later (launch_read()). */
+    if (header_len) {
+        if (!(q->header = csession__malloc(header_len))) {
+            request_free(q);
+            return csession__oom();
+        }
+        memcpy(q->header, header, header_len);
+        header = q->header;
+    }
     csession__flow_begin_load(q->flow, mgr, header, header_len, token, &q->loaded);
-    return launch(q, request);
+    return launch_read(q, request);
 }
 
 int csession_manager_load_async(csession_manager *mgr, csession_loop *loop, const char *header,
@@ -284,7 +329,7 @@ int csession_manager_reload_async(csession_manager *mgr, csession_loop *loop, cs
         return rc;
     q->session = s;
     csession__flow_begin_reload(q->flow, mgr, s);
-    return launch(q, request);
+    return launch_read(q, request);
 }
 
 void csession_request_abandon(csession_request *request)

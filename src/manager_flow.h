@@ -66,7 +66,7 @@ csession_store_call *csession__flow_call(csession__flow *f);
  * `touched`: a LOAD_REV extended the TTL). */
 void csession__flow_answer(csession__flow *f, int code, int touched);
 
-/* The manager's store and what it can do. */
+/* The manager's store and, when `caps` is not NULL, what it can do. */
 csession_store *csession__manager_store(const csession_manager *mgr,
                                         const csession__store_caps **caps);
 

@@ -38,6 +38,30 @@ void csession__state_meta_init(csession__state_meta *meta)
     meta->to_len = 0;
     meta->to[0] = '\0';
     meta->until = CSESSION__NO_TIME;
+    meta->user_len = meta->label_len = 0;
+    meta->user[0] = meta->label[0] = '\0';
+}
+
+/* Bytes that go into the head unescaped: printable ASCII but '"' and '\\'. */
+static int plain_text(const char *text, size_t len, unsigned char lowest)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < lowest || c > 0x7e || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+int csession__user_id_valid(const char *user, size_t len)
+{
+    return user && len >= 1 && len <= CSESSION__USER_MAX && plain_text(user, len, 0x21) &&
+           !memchr(user, '{', len) && !memchr(user, '}', len);
+}
+
+int csession__label_valid(const char *label, size_t len)
+{
+    return len <= CSESSION__LABEL_MAX && (len == 0 || (label && plain_text(label, len, 0x20)));
 }
 
 /* Appends text to the head being written at out[*n]. */
@@ -45,6 +69,15 @@ static void put(char *out, size_t *n, const char *text, size_t len)
 {
     memcpy(out + *n, text, len);
     *n += len;
+}
+
+/* Appends "name":"<text>", for text that needs no escaping. */
+static void put_text(char *out, size_t *n, const char *name, const char *text, size_t len)
+{
+    put(out, n, name, strlen(name));
+    put(out, n, "\"", 1);
+    put(out, n, text, len);
+    put(out, n, "\",", 2);
 }
 
 /* Appends "name":<v>, (the name written with its quotes and colon). */
@@ -67,11 +100,8 @@ size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX],
         put_int(out, &n, "\"exp\":", exp);
     if (meta) {
         /* The id is base64url and a key [A-Za-z0-9]: neither needs escaping. */
-        if (meta->id[0]) {
-            put(out, &n, "\"id\":\"", 6);
-            put(out, &n, meta->id, strlen(meta->id));
-            put(out, &n, "\",", 2);
-        }
+        if (meta->id[0])
+            put_text(out, &n, "\"id\":", meta->id, strlen(meta->id));
         if (meta->created != CSESSION__NO_TIME)
             put_int(out, &n, "\"c\":", meta->created);
         if (meta->seen != CSESSION__NO_TIME)
@@ -80,10 +110,12 @@ size_t csession__state_head(char out[CSESSION__STATE_HEAD_MAX],
             put_int(out, &n, "\"k\":", meta->keyed);
         if (meta->life != CSESSION__LIFE_DEFAULT)
             put_int(out, &n, "\"p\":", meta->life);
+        if (meta->user_len)
+            put_text(out, &n, "\"u\":", meta->user, meta->user_len);
+        if (meta->label_len)
+            put_text(out, &n, "\"l\":", meta->label, meta->label_len);
         if (meta->to_len) {
-            put(out, &n, "\"to\":\"", 6);
-            put(out, &n, meta->to, meta->to_len);
-            put(out, &n, "\",", 2);
+            put_text(out, &n, "\"to\":", meta->to, meta->to_len);
             put_int(out, &n, "\"until\":", meta->until);
         }
     }
@@ -177,7 +209,24 @@ static int read_member(const cJSON *m, envelope *env)
             return rc;
         }
         break;
-    case 'u': if (!strcmp(n, "until")) return int_member(m, &env->meta.until); break;
+    case 'u':
+        if (!n[1]) {
+            int rc = string_member(m, env->meta.user, CSESSION__USER_MAX, &env->meta.user_len);
+            if (!rc && !csession__user_id_valid(env->meta.user, env->meta.user_len))
+                rc = csession__error(CSESSION_EFORMAT, "state \"u\" is not a user id");
+            return rc;
+        }
+        if (!strcmp(n, "until"))
+            return int_member(m, &env->meta.until);
+        break;
+    case 'l':
+        if (!n[1]) {
+            int rc = string_member(m, env->meta.label, CSESSION__LABEL_MAX, &env->meta.label_len);
+            if (!rc && !csession__label_valid(env->meta.label, env->meta.label_len))
+                rc = csession__error(CSESSION_EFORMAT, "state \"l\" is not a label");
+            return rc;
+        }
+        break;
     default: break;
     }
     return csession__error(CSESSION_EFORMAT, "unknown member \"%.64s\" in state envelope", n);
@@ -186,7 +235,9 @@ static int read_member(const cJSON *m, envelope *env)
 /* Takes the state out of a versioned envelope; `doc` keeps the rest. */
 static int unwrap_envelope(cJSON *doc, cJSON **map, int64_t *exp, csession__state_meta *meta)
 {
-    envelope env = {NULL, NULL, CSESSION__NO_EXP, {{0}, 0, 0, 0, 0, 0, {0}, 0}};
+    envelope env;
+    memset(&env, 0, sizeof env);
+    env.exp = CSESSION__NO_EXP;
     csession__state_meta_init(&env.meta);
     for (const cJSON *m = doc->child; m; m = m->next) {
         int rc = read_member(m, &env);
@@ -339,6 +390,8 @@ int csession__state_decode_meta(const char *data, size_t len, cJSON **map, int64
     size_t at, n;
     cJSON *result;
     if (csession__state_head_read(data, len, &head_exp, &head_meta, &at, &n) &&
+        (!head_meta.user_len || csession__user_id_valid(head_meta.user, head_meta.user_len)) &&
+        csession__label_valid(head_meta.label, head_meta.label_len) &&
         csession__json_parse(data + at, n, DOCUMENT_MAX_DEPTH - 1, &result) == 0) {
         /* The map starts with '{', so it parsed as an object. */
         rc = normalise_members(result);

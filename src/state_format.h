@@ -21,6 +21,9 @@
 #define CSESSION__PUBLIC_ID_LEN 22
 /* Longest session key a retired record can name. */
 #define CSESSION__RETIRED_KEY_MAX 128
+/* Longest user id and label of a bound session (csession/users.h). */
+#define CSESSION__USER_MAX 128
+#define CSESSION__LABEL_MAX 64
 
 /*
  * What the envelope says about a session besides its map (its lifetime).
@@ -40,13 +43,30 @@ typedef struct csession__state_meta {
     size_t to_len;
     char to[CSESSION__RETIRED_KEY_MAX + 1];
     int64_t until;
+    /* The user the session is bound to ("u", user_len 0: none) and the
+     * application's label for it ("l", label_len 0: none). Both hold
+     * printable ASCII without '"' or '\\' (csession__user_id_valid(),
+     * csession__label_valid()), so they are written unescaped. */
+    size_t user_len;
+    char user[CSESSION__USER_MAX + 1];
+    size_t label_len;
+    char label[CSESSION__LABEL_MAX + 1];
 } csession__state_meta;
+
+/* 1 when user[0..len) may be a user id: 1 to CSESSION__USER_MAX bytes in
+ * 0x21..0x7e, none of them '"', '\\', '{' or '}' (a Redis Cluster hash tag). */
+int csession__user_id_valid(const char *user, size_t len);
+
+/* 1 when label[0..len) may be a label: at most CSESSION__LABEL_MAX bytes
+ * in 0x20..0x7e, none of them '"' or '\\'. */
+int csession__label_valid(const char *label, size_t len);
 
 /* A meta with nothing known. */
 void csession__state_meta_init(csession__state_meta *meta);
 
 /* Room for the longest envelope head csession__state_head() writes. */
-#define CSESSION__STATE_HEAD_MAX (256 + CSESSION__RETIRED_KEY_MAX)
+#define CSESSION__STATE_HEAD_MAX \
+    (256 + CSESSION__RETIRED_KEY_MAX + CSESSION__USER_MAX + CSESSION__LABEL_MAX)
 
 /* Writes the text an encoded state starts with, up to its map:
  * {"v":1,  then "exp":<exp>, unless exp is CSESSION__NO_EXP, then the

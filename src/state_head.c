@@ -17,10 +17,15 @@ enum value_kind {
     INTEGER,  /* a safe integer */
     LIFE,     /* a safe integer, not below CSESSION__LIFE_DEFAULT */
     ID,       /* a string of 1 to CSESSION__PUBLIC_ID_LEN bytes */
-    KEY       /* a string of 1 to CSESSION__RETIRED_KEY_MAX bytes */
+    KEY,      /* a string of 1 to CSESSION__RETIRED_KEY_MAX bytes */
+    USER_ID,  /* a string of 1 to CSESSION__USER_MAX bytes */
+    LABEL     /* a string of 1 to CSESSION__LABEL_MAX bytes */
 };
 
-enum member_id { REV, TAG, EXP, PUBLIC_ID, CREATED, SEEN, KEYED, PERIOD, TO, UNTIL, STATE, MEMBERS };
+enum member_id {
+    REV, TAG, EXP, PUBLIC_ID, CREATED, SEEN, KEYED, PERIOD, USER, LABEL_TEXT, TO, UNTIL, STATE,
+    MEMBERS
+};
 
 /* The members in the order they are written, each with its quotes and
  * colon; "state" ends the head. */
@@ -33,6 +38,7 @@ static const struct member {
     [EXP] = {"\"exp\":", 6, INTEGER},      [PUBLIC_ID] = {"\"id\":", 5, ID},
     [CREATED] = {"\"c\":", 4, INTEGER},    [SEEN] = {"\"t\":", 4, INTEGER},
     [KEYED] = {"\"k\":", 4, INTEGER},      [PERIOD] = {"\"p\":", 4, LIFE},
+    [USER] = {"\"u\":", 4, USER_ID},        [LABEL_TEXT] = {"\"l\":", 4, LABEL},
     [TO] = {"\"to\":", 5, KEY},            [UNTIL] = {"\"until\":", 8, INTEGER},
     [STATE] = {"\"state\":", 8, ANY},
 };
@@ -56,7 +62,8 @@ static int member_at(const char *p, const char *end)
     case 't': m = p[2] == 'o' ? TO : SEEN; break;
     case 'k': m = KEYED; break;
     case 'p': m = PERIOD; break;
-    case 'u': m = UNTIL; break;
+    case 'u': m = p[2] == '"' ? USER : UNTIL; break;
+    case 'l': m = LABEL_TEXT; break;
     case 's': m = STATE; break;
     default: return -1;
     }
@@ -155,8 +162,10 @@ int csession__state_head_read(const char *data, size_t len, int64_t *exp,
                 n = 0;
             break;
         default:
-            n = read_string(p, end, MEMBER[m].kind == ID ? CSESSION__PUBLIC_ID_LEN
-                                                          : CSESSION__RETIRED_KEY_MAX);
+            n = read_string(p, end, MEMBER[m].kind == ID        ? CSESSION__PUBLIC_ID_LEN
+                                    : MEMBER[m].kind == USER_ID ? CSESSION__USER_MAX
+                                    : MEMBER[m].kind == LABEL   ? CSESSION__LABEL_MAX
+                                                                : CSESSION__RETIRED_KEY_MAX);
             break;
         }
         if (!n || p + n >= end || p[n] != ',')
@@ -171,6 +180,16 @@ int csession__state_head_read(const char *data, size_t len, int64_t *exp,
         case SEEN: meta->seen = v; break;
         case KEYED: meta->keyed = v; break;
         case PERIOD: meta->life = v; break;
+        case USER:
+            memcpy(meta->user, p + 1, n - 2);
+            meta->user[n - 2] = '\0';
+            meta->user_len = n - 2;
+            break;
+        case LABEL_TEXT:
+            memcpy(meta->label, p + 1, n - 2);
+            meta->label[n - 2] = '\0';
+            meta->label_len = n - 2;
+            break;
         case TO:
             memcpy(meta->to, p + 1, n - 2);
             meta->to[n - 2] = '\0';

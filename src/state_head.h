@@ -10,7 +10,7 @@
 /*
  * Reads `data[0..len)` when it has exactly the form csession__state_head()
  * writes (and the Redis store's "rev" and "w" after {"v":1,): {"v":1, then
- * some of "rev", "w", "exp", "id", "c", "t", "k", "p", "to", "until", each
+ * some of "rev", "w", "exp", "id", "c", "t", "k", "p", "u", "l", "to", "until", each
  * at most once and in that order, each "name":<integer>, or
  * "name":"<ASCII, no control, no escape>", then "state":{ ... and a '}' as
  * the last byte.

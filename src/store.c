@@ -1,6 +1,7 @@
 /* The store vtable: version check, the calls through it, and the helpers
  * that backends written outside the library use to report results. */
 #include "store.h"
+#include "store_users.h"
 
 #include "buf.h"
 #include "error.h"
@@ -270,6 +271,8 @@ static const char *call_name(int kind)
     case CSESSION_CALL_REMOVE: return "remove";
     case CSESSION_CALL_UPDATE_IF: return "update_if";
     case CSESSION_CALL_REMOVE_IF: return "remove_if";
+    case CSESSION_CALL_USER_SAVE: return "user_save";
+    case CSESSION_CALL_USER_REMOVE: return "user_remove";
     default: return "call";
     }
 }
@@ -297,6 +300,11 @@ int csession__store_run(csession_store *store, const csession__store_caps *caps,
                                          c->state, c->state_len, c->ttl_seconds);
     case CSESSION_CALL_REMOVE_IF:
         return csession__store_remove_if(store, c->key, c->key_len, c->expected_revision);
+    case CSESSION_CALL_USER_SAVE:
+        return csession__store_user_save(store, c->user, c->user_len, c->state, c->state_len,
+                                         c->ttl_seconds, c->save_flags, c->key_out);
+    case CSESSION_CALL_USER_REMOVE:
+        return csession__store_user_remove(store, c->user, c->user_len, c->key, c->key_len);
     default:
         return csession__error(CSESSION_EINVAL, "unknown store call kind %d", c->kind);
     }
@@ -307,12 +315,15 @@ static int check_call(csession_store_call *c)
 {
     int k = c->kind;
     int rc = 0;
-    if (k < CSESSION_CALL_LOAD_REV || k > CSESSION_CALL_REMOVE_IF)
+    if (k < CSESSION_CALL_LOAD_REV || k > CSESSION_CALL_USER_REMOVE)
         return csession__error(CSESSION_EINVAL, "unknown store call kind %d", k);
-    if (k != CSESSION_CALL_SAVE)
+    int saves = k == CSESSION_CALL_SAVE || k == CSESSION_CALL_USER_SAVE;
+    if ((k == CSESSION_CALL_USER_SAVE || k == CSESSION_CALL_USER_REMOVE) &&
+        (!c->user || !c->user_len))
+        return csession__error(CSESSION_EINVAL, "no user id for a user's session call");
+    if (!saves)
         rc = check_key(c->key, c->key_len);
-    if (!rc && (k == CSESSION_CALL_SAVE || k == CSESSION_CALL_UPDATE ||
-                k == CSESSION_CALL_UPDATE_IF))
+    if (!rc && (saves || k == CSESSION_CALL_UPDATE || k == CSESSION_CALL_UPDATE_IF))
         rc = check_state(c->state, c->state_len, c->ttl_seconds);
     if (!rc && k == CSESSION_CALL_UPDATE_TTL && c->ttl_seconds < 1)
         rc = csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
@@ -320,11 +331,10 @@ static int check_call(csession_store_call *c)
         rc = csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
     if (rc)
         return rc;
-    csession_buf *out = k == CSESSION_CALL_LOAD_REV                          ? c->state_out
-                        : k == CSESSION_CALL_SAVE || k == CSESSION_CALL_UPDATE ? c->key_out
-                                                                               : NULL;
-    if ((k == CSESSION_CALL_LOAD_REV || k == CSESSION_CALL_SAVE || k == CSESSION_CALL_UPDATE) &&
-        !out)
+    csession_buf *out = k == CSESSION_CALL_LOAD_REV               ? c->state_out
+                        : saves || k == CSESSION_CALL_UPDATE ? c->key_out
+                                                             : NULL;
+    if ((k == CSESSION_CALL_LOAD_REV || saves || k == CSESSION_CALL_UPDATE) && !out)
         return csession__error(CSESSION_EINVAL, "NULL argument");
     if (out)
         csession__buf_clear(out);
@@ -375,9 +385,11 @@ int csession__store_finish(csession_store_call *c, int code, const char *message
         }
         return returned_key(code, c->key_out, op);
     case CSESSION_CALL_SAVE:
+    case CSESSION_CALL_USER_SAVE:
         return returned_key(code, c->key_out, op);
     case CSESSION_CALL_UPDATE_TTL:
     case CSESSION_CALL_REMOVE:
+    case CSESSION_CALL_USER_REMOVE:
         return kept(code, op);
     default:
         return conditional(code, op);

@@ -162,13 +162,17 @@ static void test_features(void **state)
     unsigned int f = csession_features();
     assert_int_equal(CSESSION_FEATURE_REDIS, 0x1u);
     assert_int_equal(CSESSION_FEATURE_SQLITE, 0x2u);
+    assert_int_equal(CSESSION_FEATURE_TLS, 0x4u);
     assert_true(f & CSESSION_FEATURE_REDIS);
     assert_int_equal((f & CSESSION_FEATURE_SQLITE) != 0, CSESSION_TEST_SQLITE_BUILT);
-    assert_int_equal(f & ~(CSESSION_FEATURE_REDIS | CSESSION_FEATURE_SQLITE), 0);
+    assert_int_equal((f & CSESSION_FEATURE_TLS) != 0, CSESSION_TEST_TLS_BUILT);
+    assert_int_equal(f & ~(CSESSION_FEATURE_REDIS | CSESSION_FEATURE_SQLITE | CSESSION_FEATURE_TLS),
+                     0);
     assert_int_equal(csession_has_feature("redis"), 1);
     assert_int_equal(csession_has_feature("sqlite"), CSESSION_TEST_SQLITE_BUILT);
     assert_int_equal(csession_has_feature("SQLITE"), 0);
-    assert_int_equal(csession_has_feature("tls"), 0);
+    assert_int_equal(csession_has_feature("tls"), CSESSION_TEST_TLS_BUILT);
+    assert_int_equal(csession_has_feature("TLS"), 0);
     assert_int_equal(csession_has_feature(""), 0);
     assert_int_equal(csession_has_feature(NULL), 0);
 

@@ -84,11 +84,36 @@ typedef struct invalid_case {
 } invalid_case;
 
 static const invalid_case invalid[] = {
-    {"", "must start with redis://, unix://, redis+sentinel:// or redis+cluster://"},
+    {"", "must start with redis://, rediss://, unix://, redis+sentinel://, rediss+sentinel://, "
+         "redis+cluster:// or rediss+cluster://"},
     {"http://h", "must start with redis://"},
     {"redis:/h", "must start with redis://"},
     {"redis+tls://h", "must start with redis://"},
-    {"rediss://h", "TLS (rediss://) is not supported"},
+    /* TLS: rediss:// takes the tls_* parameters and no others */
+    {"rediss://h?wait_replicas=1", "unknown query parameter 'wait_replicas' (known: "
+                                   "tls_ca_file, tls_ca_dir, tls_cert_file, tls_key_file, "
+                                   "tls_server_name, tls_min_version, tls_verify)"},
+    {"rediss://h?db=1", "unknown query parameter 'db'"},
+    {"redis://h?tls_ca_file=/ca.pem", "take no query parameters"},
+    {"unix:///r.sock?tls_ca_file=/ca.pem", "unknown query parameter 'tls_ca_file' (known: db,"},
+    {"rediss://h?tls_ca_file=", "empty tls_ca_file"},
+    {"rediss://h?tls_ca_file=/a&tls_ca_file=/b", "'tls_ca_file' given twice"},
+    {"rediss://h?tls_ca_dir=/a&tls_ca_dir=/b", "'tls_ca_dir' given twice"},
+    {"rediss://h?tls_server_name=a&tls_server_name=b", "'tls_server_name' given twice"},
+    {"rediss://h?tls_ca_file=/a%00b", "the tls_ca_file contains %00"},
+    {"rediss://h?tls_ca_file=/a%2", "bad percent-escape in the tls_ca_file"},
+    {"rediss://h?tls_key_file=/secret/k x", "the tls_key_file contains a space or control"},
+    {"rediss://h?tls_min_version=1.1", "tls_min_version must be 1.2 or 1.3"},
+    {"rediss://h?tls_min_version=", "tls_min_version must be 1.2 or 1.3"},
+    {"rediss://h?tls_min_version=1.3&tls_min_version=1.3", "'tls_min_version' given twice"},
+    {"rediss://h?tls_verify=no", "tls_verify must be 0 or 1"},
+    {"rediss://h?tls_verify=00", "tls_verify must be 0 or 1"},
+    {"rediss://h?tls_verify=0&tls_verify=0", "'tls_verify' given twice"},
+    {"rediss://h?tls_verify", "query parameter without '='"},
+    {"rediss://h?", "empty query parameter"},
+    {"rediss://h#x", "unexpected fragment"},
+    {"rediss://h1,h2", "several hosts need redis+sentinel:// or redis+cluster://"},
+    {"rediss://", "no host"},
     {"redis://", "no host"},
     {"redis://:6379", "no host"},
     {"redis://h:", "port must be a number from 1 to 65535"},
@@ -144,7 +169,13 @@ static const invalid_case invalid[] = {
     {"redis://h1,h2", "several hosts need redis+sentinel:// or redis+cluster://"},
     {"redis://h?wait_replicas=1", "take no query parameters"},
     /* Sentinel */
-    {"rediss+sentinel://h/m", "TLS (rediss://) is not supported"},
+    {"rediss+sentinel://h", "no master name"},
+    {"rediss+sentinel://h/m?db=1", "unknown query parameter 'db' (known: sentinel_password, "
+                                   "sentinel_user, wait_replicas, wait_timeout_ms, tls_ca_file,"},
+    {"redis+sentinel://h/m?tls_verify=0", "unknown query parameter 'tls_verify' (known: "
+                                          "sentinel_password, sentinel_user, wait_replicas, "
+                                          "wait_timeout_ms)"},
+    {"rediss+sentinel://h/m?tls_verify=2", "tls_verify must be 0 or 1"},
     {"redis+sentinel://h", "no master name"},
     {"redis+sentinel://h/", "no master name"},
     {"redis+sentinel://h?x=1", "no master name"},
@@ -179,7 +210,10 @@ static const invalid_case invalid[] = {
     {"redis+sentinel://h/m?", "empty query parameter"},
     {"redis+sentinel://h/m#f", "unexpected fragment"},
     /* Cluster */
-    {"rediss+cluster://h", "TLS (rediss://) is not supported"},
+    {"rediss+cluster://h/0", "Redis Cluster has only database 0"},
+    {"rediss+cluster://h?x=1", "unknown query parameter 'x' (known: wait_replicas, "
+                               "wait_timeout_ms, tls_ca_file,"},
+    {"redis+cluster://h?tls_ca_file=/a", "unknown query parameter 'tls_ca_file'"},
     {"redis+cluster://", "empty host in the host list"},
     {"redis+cluster://h,", "empty host in the host list"},
     {"redis+cluster://h/0", "Redis Cluster has only database 0; remove the '/0'"},
@@ -431,7 +465,8 @@ static void test_options(void **state)
                      0);
     csession_store_redis_options init = CSESSION_STORE_REDIS_OPTIONS_INIT;
     assert_memory_equal(&o, &init, sizeof o);
-    assert_int_equal(csession_store_redis_options_init(&o, 2), CSESSION_EINVAL);
+    assert_int_equal(csession_store_redis_options_init(&o, 3), CSESSION_EINVAL);
+    assert_int_equal(csession_store_redis_options_init(&o, 0), CSESSION_EINVAL);
     assert_int_equal(csession_store_redis_options_init(NULL, 1), CSESSION_EINVAL);
 
     csession_store *s = NULL;
@@ -456,8 +491,8 @@ static void test_options(void **state)
     csession_store_free(s);
 
     o = init;
-    o.version = 2;
-    expect_option_refused(&o, "unknown Redis store options version 2");
+    o.version = 3;
+    expect_option_refused(&o, "unknown Redis store options version 3");
     o = init;
     o.connect_timeout_ms = CSESSION_STORE_REDIS_LIMIT_TIMEOUT_MS + 1;
     expect_option_refused(&o, "connect_timeout_ms above 600000 ms");

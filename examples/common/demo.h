@@ -48,6 +48,11 @@ typedef struct server_options {
     unsigned max_conns;   /* open connections at most; 0: from the open-files limit */
     unsigned max_conns_per_ip; /* open connections per client address at most */
     unsigned idle_timeout;     /* seconds before an idle connection is closed */
+    /* --redis-tls-*: the Redis store's TLS options (NULL: the URL's or the default) */
+    const char *redis_tls_ca;
+    const char *redis_tls_cert;
+    const char *redis_tls_key;
+    const char *redis_tls_server_name;
 } server_options;
 
 /* What a server takes beyond the flags every demo has. */
@@ -136,15 +141,19 @@ void demo_reply_text(reply *r, unsigned status, const char *body);
 /* A parsed login body. */
 typedef struct login_body {
     char user[USER_ID_MAX + 1];
-    int remember; /* "remember": true */
+    int remember;      /* "remember": true */
+    const char *agent; /* the User-Agent header, or NULL: the binding's label */
 } login_body;
 
 struct demo_route;
 
-/* A request that runs on its session: which route, and its login body. */
+/* A request that runs on its session: which route, its login body, and
+ * for the routes of a user's sessions the manager and the id to end. */
 typedef struct demo_call {
     const struct demo_route *route;
     login_body login;
+    csession_manager *mgr;
+    char id[64]; /* POST /sessions/end: the public id to end */
 } demo_call;
 
 /* demo_route_pick()'s answers. */
@@ -158,7 +167,28 @@ enum { DEMO_ANSWERED = 0, DEMO_NEEDS_SESSION = 1 };
  * `r` must be zeroed; the caller frees its body with text_free().
  */
 int demo_route_pick(const char *method, const char *path, const char *body, size_t body_len,
-                    demo_call *call, reply *r);
+                    const char *user_agent, csession_manager *mgr, demo_call *call, reply *r);
+
+/* ---- routes_users.c: a user's sessions ------------------------------- */
+
+/* Reads a body that must be one JSON object into *out (a session whose map
+ * is that object; csession_free() it). NULL, or why not (answer 400). */
+const char *demo_body_object(const char *body, size_t body_len, csession **out);
+
+/* Reads the arguments of the user sessions route at `path` into `call`.
+ * NULL, or why the request is refused (answer 400). */
+const char *routes_users_args(const char *path, const char *body, size_t body_len,
+                              demo_call *call);
+
+/* At login: binds the session to `user` with the User-Agent `agent` (may
+ * be NULL) as its label. 0 or a CSESSION_E* code. */
+int routes_users_bind(csession *s, const char *user, const char *agent);
+
+/* GET /sessions, POST /sessions/end, POST /logout_all. These call the
+ * manager's user functions, which wait for the store (csession/users.h). */
+int routes_users_list(csession *s, const demo_call *call, reply *r);
+int routes_users_end(csession *s, const demo_call *call, reply *r);
+int routes_users_logout_all(csession *s, const demo_call *call, reply *r);
 
 /* The answer when loading the session failed with `rc` (and `message`, as
  * for demo_report()): 431 or 500. Sets *session_log. */

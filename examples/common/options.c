@@ -44,6 +44,10 @@ static const char USAGE_CONN_LIMITS[] =
     "                     most open connections from one client address (default 32)\n";
 static const char USAGE_TAIL[] =
     "  --idle-timeout S   close a connection idle for S seconds (default 10)\n"
+    "  --redis-tls-ca FILE          CA file for a rediss:// store (default: the system's)\n"
+    "  --redis-tls-cert FILE        client certificate for a rediss:// store\n"
+    "  --redis-tls-key FILE         its private key\n"
+    "  --redis-tls-server-name NAME name in the Redis server's certificate, if not the host\n"
     "  -h, --help         this text\n";
 
 static unsigned usage_extras;
@@ -92,7 +96,36 @@ static int store_ok(const char *s)
     return !strcmp(s, "memory") || !strcmp(s, "cookie") || (!strncmp(s, "sqlite:", 7) && s[7]) ||
            !strncmp(s, "redis://", 8) ||
            !strncmp(s, "rediss://", 9) || !strncmp(s, "unix://", 7) ||
-           !strncmp(s, "redis+sentinel://", 17) || !strncmp(s, "redis+cluster://", 16);
+           !strncmp(s, "redis+sentinel://", 17) || !strncmp(s, "redis+cluster://", 16) ||
+           !strncmp(s, "rediss+sentinel://", 18) || !strncmp(s, "rediss+cluster://", 17);
+}
+
+/* The --redis-tls-* flags: where each one's value goes, or NULL when
+ * `flag` is not one of them. */
+static const char **redis_tls_field(server_options *o, const char *flag)
+{
+    static const char *const flags[] = {"--redis-tls-ca", "--redis-tls-cert", "--redis-tls-key",
+                                        "--redis-tls-server-name"};
+    const char **fields[] = {&o->redis_tls_ca, &o->redis_tls_cert, &o->redis_tls_key,
+                             &o->redis_tls_server_name};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (!strcmp(flag, flags[i]))
+            return fields[i];
+    return NULL;
+}
+
+/* After parsing: the --redis-tls-* flags need a rediss store, and a
+ * certificate its key. */
+static int check_redis_tls(const server_options *o)
+{
+    if (!o->redis_tls_ca && !o->redis_tls_cert && !o->redis_tls_key && !o->redis_tls_server_name)
+        return OPTIONS_OK;
+    if (strncmp(o->store, "rediss://", 9) && strncmp(o->store, "rediss+", 7))
+        return bad("--redis-tls-* need a rediss://, rediss+sentinel:// or rediss+cluster:// "
+                   "--store");
+    if (!o->redis_tls_cert != !o->redis_tls_key)
+        return bad("--redis-tls-cert and --redis-tls-key go together");
+    return OPTIONS_OK;
 }
 
 /* The lifetime flags, all numbers of seconds. */
@@ -147,7 +180,7 @@ int options_parse(server_options *opts, int argc, char **argv, unsigned extras,
                           !strcmp(flag, "--threads") || !strcmp(flag, "--max-sessions") ||
                           ((extras & OPTIONS_CONN_LIMITS) && (!strcmp(flag, "--max-conns") ||
                                                              !strcmp(flag, "--max-conns-per-ip"))) ||
-                          !strcmp(flag, "--idle-timeout");
+                          !strcmp(flag, "--idle-timeout") || redis_tls_field(opts, flag);
         if (takes_value && !value) {
             if (i + 1 >= argc)
                 return bad("%s needs a value", flag);
@@ -220,6 +253,10 @@ int options_parse(server_options *opts, int argc, char **argv, unsigned extras,
                 opts->max_conns = (unsigned)v;
             else
                 opts->max_conns_per_ip = (unsigned)v;
+        } else if (redis_tls_field(opts, flag)) {
+            if (!*value)
+                return bad("%s: empty value", flag);
+            *redis_tls_field(opts, flag) = value;
         } else if (!strcmp(flag, "--idle-timeout")) {
             long long v = parse_number(value, 1, IDLE_TIMEOUT_LIMIT);
             if (v < 0)
@@ -239,5 +276,5 @@ int options_parse(server_options *opts, int argc, char **argv, unsigned extras,
                    opts->max_conns, opts->threads);
     if (is_signed)
         opts->security = CSESSION_COOKIE_SIGNED;
-    return OPTIONS_OK;
+    return check_redis_tls(opts);
 }

@@ -17,7 +17,7 @@ static const char JSON[] = "application/json";
 static const char TEXT[] = "text/plain; charset=utf-8";
 
 /* A route's work on the session. Returns 0 or a CSESSION_E* code (500). */
-typedef int (*route_fn)(csession *s, const char *arg, reply *r);
+typedef int (*route_fn)(csession *s, const demo_call *call, reply *r);
 
 /* ---- the session's values -------------------------------------------- */
 
@@ -61,15 +61,15 @@ static int answer_values(const csession *s, reply *r)
 
 /* ---- routes ---------------------------------------------------------- */
 
-static int get_index(csession *s, const char *arg, reply *r)
+static int get_index(csession *s, const demo_call *call, reply *r)
 {
-    (void)arg;
+    (void)call;
     return answer_values(s, r);
 }
 
-static int post_do_something(csession *s, const char *arg, reply *r)
+static int post_do_something(csession *s, const demo_call *call, reply *r)
 {
-    (void)arg;
+    (void)call;
     int64_t counter = 0;
     int rc = csession_get_int64(s, "counter", &counter);
     if (rc && rc != CSESSION_ENOTFOUND && rc != CSESSION_ETYPE && rc != CSESSION_ERANGE)
@@ -79,14 +79,17 @@ static int post_do_something(csession *s, const char *arg, reply *r)
     return answer_values(s, r);
 }
 
-static int post_login(csession *s, const char *user, reply *r)
+static int post_login(csession *s, const demo_call *call, reply *r)
 {
-    const login_body *body = (const login_body *)(const void *)user;
+    const login_body *body = &call->login;
     int rc = csession_insert_string(s, "user_id", body->user);
     /* A new session key at every login: a key planted before it (session
      * fixation) is worth nothing afterwards. */
     if (!rc)
         rc = csession_renew(s);
+    /* The session belongs to the user now: GET /sessions lists it. */
+    if (!rc)
+        rc = routes_users_bind(s, body->user, body->agent);
     /* "Remember me": this session's cookie is persistent, whatever the
      * server's default (never past the absolute timeout). */
     if (!rc && body->remember)
@@ -97,9 +100,9 @@ static int post_login(csession *s, const char *user, reply *r)
 /* Answers the session's public id and times:
  * {"id": ..., "created": ..., "last_seen": ..., "persistent": ...},
  * or 401 with nulls when there is no stored session. */
-static int get_session(csession *s, const char *arg, reply *r)
+static int get_session(csession *s, const demo_call *call, reply *r)
 {
-    (void)arg;
+    (void)call;
     int64_t created = 0, seen = 0;
     const char *id;
     int rc = csession_created(s, &created);
@@ -121,9 +124,9 @@ static int get_session(csession *s, const char *arg, reply *r)
     return r->body.failed ? CSESSION_ENOMEM : 0;
 }
 
-static int post_logout(csession *s, const char *arg, reply *r)
+static int post_logout(csession *s, const demo_call *call, reply *r)
 {
-    (void)arg;
+    (void)call;
     const char *user;
     size_t user_len = 0;
     int64_t counter;
@@ -144,9 +147,9 @@ static int post_logout(csession *s, const char *arg, reply *r)
     return csession_purge(s);
 }
 
-static int get_protected_count(csession *s, const char *arg, reply *r)
+static int get_protected_count(csession *s, const demo_call *call, reply *r)
 {
-    (void)arg;
+    (void)call;
     const char *user;
     size_t user_len = 0;
     int64_t counter;
@@ -173,29 +176,46 @@ static int get_protected_count(csession *s, const char *arg, reply *r)
  * envelope, csession_decode() then turns that object into a map whose
  * user_id can be read with its type checked.
  */
-static const char *parse_login(const char *req_body, size_t req_body_len, login_body *login)
+static const char NOT_AN_OBJECT[] = "the body must be a JSON object";
+
+const char *demo_body_object(const char *req_body, size_t req_body_len, csession **out)
 {
-    char *user = login->user;
-    size_t user_size = sizeof login->user;
     const char *why = NULL;
-    csession *scratch = NULL, *body = NULL;
+    csession *scratch = NULL;
     text wrapped = { 0 };
     int type = -1;
+    *out = NULL;
     if (csession_new(&scratch))
         return "out of memory";
     if (csession_insert_json(scratch, "body", req_body, req_body_len) ||
         csession_type(scratch, "body", &type) || type != CSESSION_TYPE_OBJECT) {
-        why = "the body must be a JSON object: {\"user_id\": \"...\"}";
+        why = NOT_AN_OBJECT;
         goto done;
     }
     static const char head[] = "{\"v\":1,\"state\":";
     text_append(&wrapped, head, sizeof head - 1);
     text_append(&wrapped, req_body, req_body_len);
     text_append(&wrapped, "}", 1);
-    if (wrapped.failed || csession_decode(&body, wrapped.ptr, wrapped.len)) {
+    if (wrapped.failed || csession_decode(out, wrapped.ptr, wrapped.len))
         why = "the body could not be read";
-        goto done;
-    }
+done:
+    text_free(&wrapped);
+    csession_free(scratch);
+    return why;
+}
+
+/* Reads {"user_id": "<1..USER_ID_MAX bytes>"} (other members ignored) into
+ * `login`. Returns NULL, or why the body is refused (answer 400). */
+static const char *parse_login(const char *req_body, size_t req_body_len, login_body *login)
+{
+    char *user = login->user;
+    size_t user_size = sizeof login->user;
+    csession *body;
+    const char *why = demo_body_object(req_body, req_body_len, &body);
+    if (why == NOT_AN_OBJECT)
+        return "the body must be a JSON object: {\"user_id\": \"...\"}";
+    if (why)
+        return why;
     const char *value;
     size_t len = 0;
     int rc = csession_get_string(body, "user_id", &value, &len);
@@ -212,10 +232,7 @@ static const char *parse_login(const char *req_body, size_t req_body_len, login_
     if (!why && rc && rc != CSESSION_ENOTFOUND)
         why = "remember must be true or false";
     login->remember = rc == 0 && remember;
-done:
-    text_free(&wrapped);
     csession_free(body);
-    csession_free(scratch);
     return why;
 }
 
@@ -229,7 +246,8 @@ struct demo_route {
     const char *method; /* GET routes answer HEAD as well */
     route_fn fn;
     int kind;
-    int reads_login;    /* the body is a login, parsed before the session loads */
+    int reads_login;    /* the body is a login (1) or the arguments of a user
+                         * sessions route (2), read before the session loads */
 };
 
 static const struct demo_route ROUTES[] = {
@@ -239,6 +257,9 @@ static const struct demo_route ROUTES[] = {
     { "/logout", "POST", post_logout, ROUTE_SESSION, 0 },
     { "/protected/count", "GET", get_protected_count, ROUTE_SESSION, 0 },
     { "/session", "GET", get_session, ROUTE_SESSION, 0 },
+    { "/sessions", "GET", routes_users_list, ROUTE_SESSION, 2 },
+    { "/sessions/end", "POST", routes_users_end, ROUTE_SESSION, 2 },
+    { "/logout_all", "POST", routes_users_logout_all, ROUTE_SESSION, 2 },
     { "/app", "GET", NULL, ROUTE_APP_PAGE, 0 },
     /* For load balancers and supervisors: the process answers. It touches
      * no session and no store, so it answers while the store is down. */
@@ -274,7 +295,7 @@ void demo_reply_reset(reply *r)
 }
 
 int demo_route_pick(const char *method, const char *path, const char *body, size_t body_len,
-                    demo_call *call, reply *r)
+                    const char *user_agent, csession_manager *mgr, demo_call *call, reply *r)
 {
     const struct demo_route *rt = NULL;
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++)
@@ -298,9 +319,12 @@ int demo_route_pick(const char *method, const char *path, const char *body, size
         demo_reply_text(r, 200, "ok\n");
         return DEMO_ANSWERED;
     }
-    *call = (demo_call){ .route = rt };
+    *call = (demo_call){ .route = rt, .mgr = mgr };
+    call->login.agent = user_agent;
     if (rt->reads_login) {
-        const char *why = parse_login(body, body_len, &call->login);
+        const char *why = rt->reads_login == 1
+                              ? parse_login(body, body_len, &call->login)
+                              : routes_users_args(path, body, body_len, call);
         if (why) {
             text_free(&r->body);
             *r = (reply){ .status = 400, .content_type = TEXT };
@@ -330,7 +354,7 @@ void demo_load_failed(int rc, const char *message, reply *r, const char **log)
 
 int demo_call_run(const demo_call *call, csession *s, reply *r)
 {
-    int rc = call->route->fn(s, call->route->reads_login ? call->login.user : NULL, r);
+    int rc = call->route->fn(s, call, r);
     if (rc)
         demo_report("handling the session", rc, NULL);
     return rc;

@@ -89,7 +89,12 @@ static int make_store(const server_options *o, csession_store **out)
     if (!strncmp(o->store, "sqlite:", 7))
         return csession_store_sqlite_new(out, o->store + 7, NULL);
 #ifdef CSESSION_HAVE_REDIS_STORE
-    return csession_store_redis_new(out, o->store, NULL);
+    csession_store_redis_options ro = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    ro.tls_ca_file = o->redis_tls_ca;
+    ro.tls_cert_file = o->redis_tls_cert;
+    ro.tls_key_file = o->redis_tls_key;
+    ro.tls_server_name = o->redis_tls_server_name;
+    return csession_store_redis_new(out, o->store, &ro);
 #else
     return csession_set_error(CSESSION_EUNSUPPORTED, "this build has no Redis store");
 #endif

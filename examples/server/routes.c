@@ -65,7 +65,10 @@ mhd_result routes_dispatch(const app *a, struct MHD_Connection *conn, request *r
     reply r = { 0 };
     demo_call call;
     mhd_result ret;
-    if (demo_route_pick(method, url, req->body, req->body_len, &call, &r) == DEMO_ANSWERED)
+    const char *agent =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+    if (demo_route_pick(method, url, req->body, req->body_len, agent, a->mgr, &call, &r) ==
+        DEMO_ANSWERED)
         ret = http_respond(conn, req, method, url, &r);
     else
         ret = serve(a, conn, req, method, url, &call, &r);

@@ -21,6 +21,8 @@
 /* Longest method and path kept for the log line (it shortens them anyway). */
 #define LOG_METHOD_MAX 32
 #define LOG_PATH_MAX 512
+/* Longest User-Agent kept for a login's label (the library keeps 64 bytes). */
+#define LOG_AGENT_MAX 256
 /* The back-off between runs, against the blocking server's (see committed()). */
 #define BACK_OFF_SCALE 10
 
@@ -33,6 +35,7 @@ typedef struct call {
     struct timespec start;
     char method[LOG_METHOD_MAX];
     char path[LOG_PATH_MAX];
+    char agent[LOG_AGENT_MAX]; /* the User-Agent, a login's label */
     demo_call route;
     reply r;
     csession *s;            /* owned once loaded */
@@ -242,7 +245,11 @@ int handler_on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     const char *body = req->entity.base ? req->entity.base : "";
-    if (demo_route_pick(c->method, c->path, body, req->entity.len, &c->route, &c->r) ==
+    ssize_t ua = h2o_find_header(&req->headers, H2O_TOKEN_USER_AGENT, -1);
+    if (ua >= 0)
+        copy_str(c->agent, sizeof c->agent, req->headers.entries[ua].value);
+    if (demo_route_pick(c->method, c->path, body, req->entity.len, ua >= 0 ? c->agent : NULL,
+                        c->w->mgr, &c->route, &c->r) ==
         DEMO_ANSWERED) {
         respond(c);
         return 0;

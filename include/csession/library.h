@@ -25,7 +25,7 @@ CSESSION_EXTERN(int) csession_version_number(void);
 /*
  * Optional parts of the library, as bits of csession_features(). The values
  * are part of the ABI: they never change, and new parts take the next free
- * bit (0x4u, 0x8u, ...: TLS to Redis, say). A program built against an
+ * bit (0x8u, 0x10u, ...). A program built against an
  * older header simply does not ask for the newer bits.
  */
 /* The Redis store (csession_store_redis_new()); in every build today. */
@@ -33,6 +33,9 @@ CSESSION_EXTERN(int) csession_version_number(void);
 /* The SQLite store (csession_store_sqlite_new()), compiled in when
  * libsqlite3 was found at build time (CMake option CSESSION_WITH_SQLITE). */
 #define CSESSION_FEATURE_SQLITE 0x2u
+/* TLS to Redis (rediss:// URLs), compiled in when OpenSSL 3 was found at
+ * build time (CMake option CSESSION_WITH_TLS). */
+#define CSESSION_FEATURE_TLS 0x4u
 
 /*
  * The CSESSION_FEATURE_* bits of the parts this build of the library
@@ -42,7 +45,7 @@ CSESSION_EXTERN(int) csession_version_number(void);
 CSESSION_EXTERN(unsigned int) csession_features(void);
 
 /*
- * 1 when this build includes the part named `name` ("redis", "sqlite";
+ * 1 when this build includes the part named `name` ("redis", "sqlite", "tls";
  * ASCII, lower case, NUL-terminated), 0 when it does not or the name is
  * unknown or NULL. The same answer as csession_features(), for bindings
  * that cannot read macros. Thread-safe.

@@ -108,7 +108,8 @@
 
 CSESSION_BEGIN_DECLS
 
-#define CSESSION_STORE_REDIS_OPTIONS_VERSION 1
+/* 2 added the tls_* fields; version 1 structs are still accepted. */
+#define CSESSION_STORE_REDIS_OPTIONS_VERSION 2
 
 /* Defaults, used for option fields left at 0. */
 #define CSESSION_STORE_REDIS_DEFAULT_CONNECT_TIMEOUT_MS 2000
@@ -185,14 +186,43 @@ typedef struct csession_store_redis_options {
 
     /* Passed to key_mapper as is; must stay valid as long as the store. */
     void *key_mapper_payload;
+
+    /* ---- version 2 ----
+     * TLS, for rediss URLs (rediss://, rediss+sentinel://,
+     * rediss+cluster://). Each field that is set overrides the URL's query
+     * parameter of the same name (tls_ca_file=...), so that a deployment
+     * can keep file paths out of the URL; with any of them set and a URL
+     * that is not rediss, creating the store fails with CSESSION_EINVAL.
+     * Strings are NUL-terminated and only read during the call (the files
+     * are loaded then). docs/store-redis.md, "TLS". */
+
+    /* PEM file of the CAs to trust. With neither this nor tls_ca_dir (nor
+     * their URL parameters): the system's trust store. */
+    const char *tls_ca_file;
+    /* Directory of CA certificates named by hash (c_rehash). */
+    const char *tls_ca_dir;
+    /* Client certificate (PEM, the chain after it) and its unencrypted
+     * private key, for servers with tls-auth-clients; both or neither. */
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    /* Name sent as SNI and verified in the server's certificate, instead
+     * of the host connected to (a DNS name or an IP address). */
+    const char *tls_server_name;
+    /* Oldest TLS version accepted: "1.2" (the default) or "1.3". */
+    const char *tls_min_version;
+    /* 0: as the URL says (verification on unless tls_verify=0); 1: verify
+     * the certificate chain and the name; -1: do not verify (anyone on the
+     * path can read and change the traffic; logged at every connect). */
+    int tls_verify;
 } csession_store_redis_options;
 
 #define CSESSION_STORE_REDIS_OPTIONS_INIT \
-    { CSESSION_STORE_REDIS_OPTIONS_VERSION, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+    { CSESSION_STORE_REDIS_OPTIONS_VERSION, 0, 0, 0, 0, 0, NULL, NULL, NULL, \
+      NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /*
  * Sets `opts` to the defaults of the given `version` (pass
- * CSESSION_STORE_REDIS_OPTIONS_VERSION).
+ * CSESSION_STORE_REDIS_OPTIONS_VERSION; 1 for the older, shorter struct).
  * Returns 0, or CSESSION_EINVAL for NULL or an unknown version.
  */
 CSESSION_EXTERN(int) csession_store_redis_options_init(csession_store_redis_options *opts,
@@ -225,14 +255,29 @@ CSESSION_EXTERN(int) csession_store_redis_options_init(csession_store_redis_opti
  * followed by WAIT N T, and a write fewer than N replicas acknowledged
  * fails with CSESSION_ETIMEOUT (it may be lost if the master fails).
  *
- * TLS ("rediss://") is not supported. No connection is made here (see the
- * file comment), so this call does not block. `opts` may be NULL for the defaults; it is only read
+ *   rediss://[[user]:password@]host[:port][/db][?tls parameters]
+ *   rediss+sentinel://...   rediss+cluster://...
+ *       the same over TLS, to every server (the sentinels and the master,
+ *       every cluster node), with one set of TLS settings: the query
+ *       parameters tls_ca_file, tls_ca_dir, tls_cert_file, tls_key_file,
+ *       tls_server_name (percent-encoded), tls_min_version=1.2|1.3 and
+ *       tls_verify=0|1, or the options' tls_* fields, which override them.
+ *       The certificate is verified (against the system's trust store by
+ *       default) and must be for the host connected to or tls_server_name.
+ *       Sessions are resumed on reconnect. Needs a build with TLS
+ *       (csession_has_feature("tls")); without it, CSESSION_EUNSUPPORTED.
+ *
+ * No connection is made here (see the file comment), so this call does not
+ * block on the network; with TLS it reads the CA, certificate and key
+ * files. `opts` may be NULL for the defaults; it is only read
  * during the call, except key_mapper_payload. In cluster mode pool_size
  * is per node.
  *
  * Returns 0, CSESSION_EINVAL (an invalid URL, an unknown options version, an
- * option out of range, wait_timeout_ms not below command_timeout_ms; the
- * message says what is wrong and never repeats the passwords),
+ * option out of range, wait_timeout_ms not below command_timeout_ms, a TLS
+ * file that cannot be loaded, a key that does not match its certificate;
+ * the message says what is wrong and never repeats the passwords or the
+ * key's path), CSESSION_EUNSUPPORTED (a rediss URL in a build without TLS),
  * CSESSION_ENOMEM, or CSESSION_ERROR when libsodium cannot be
  * initialised. On failure *out is NULL. The caller owns *out until it hands
  * it to a manager; release it with csession_store_free().

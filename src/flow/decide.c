@@ -21,7 +21,8 @@ csession__flow_op csession__flow_decide(const csession *s, const csession__flow_
     if (s->ended)
         return CSESSION__FLOW_ENDED;
     if (s->key.size == 0) /* never store or send an empty session */
-        return csession_count(s) == 0 ? CSESSION__FLOW_NOTHING : CSESSION__FLOW_SAVE;
+        return csession_count(s) == 0 && !s->meta.user_len ? CSESSION__FLOW_NOTHING
+                                                             : CSESSION__FLOW_SAVE;
     if (s->rotate_due &&
         (s->status == CSESSION_STATUS_CHANGED || s->status == CSESSION_STATUS_UNCHANGED))
         return CSESSION__FLOW_ROTATE;

@@ -25,6 +25,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "clock.h"
+#include "user_index.h"
 #include "error.h"
 #include "memory.h"
 #include "memory_table.h"
@@ -65,6 +66,7 @@ typedef struct memory_store {
     void *keygen_ctx;
     shard_slot *shards; /* 64-byte aligned, inside shards_block */
     void *shards_block;
+    csession__user_index *users; /* the user_* members (user_index.h) */
     /* Written by every save and delete: kept off the cache lines above,
      * which would otherwise bounce between cores on each write. */
     char pad_before[64];
@@ -488,8 +490,42 @@ static void destroy(memory_store *m, size_t initialised)
         pthread_mutex_destroy(&m->shards[i].s.lock);
     }
     csession__free(m->shards_block);
+    csession__user_index_free(m->users);
     sodium_memzero(m->hash_key, sizeof m->hash_key);
     csession__free(m);
+}
+
+/* ---- a user's sessions: the index beside the shards ------------------- */
+
+static int memory_user_save(csession_store *store, const char *user, size_t user_len,
+                            const char *state, size_t state_len, int64_t ttl_seconds,
+                            unsigned int save_flags, csession_buf *key_out)
+{
+    return csession__user_index_save(((memory_store *)store)->users, store, user, user_len,
+                                     state, state_len, ttl_seconds, save_flags, key_out);
+}
+
+static int memory_user_remove(csession_store *store, const char *user, size_t user_len,
+                              const char *key, size_t key_len)
+{
+    return csession__user_index_remove(((memory_store *)store)->users, store, user, user_len,
+                                       key, key_len);
+}
+
+static int memory_user_list(csession_store *store, const char *user, size_t user_len,
+                            int (*each)(const char *key, size_t key_len, const char *state,
+                                        size_t state_len, void *payload),
+                            void *payload)
+{
+    return csession__user_index_list(((memory_store *)store)->users, store, user, user_len,
+                                     each, payload);
+}
+
+static int memory_user_end(csession_store *store, const char *user, size_t user_len,
+                           const char *keep_key, size_t keep_key_len, uint64_t *ended)
+{
+    return csession__user_index_end(((memory_store *)store)->users, store, user, user_len,
+                                    keep_key, keep_key_len, ended);
 }
 
 static void memory_free(csession_store *store)
@@ -626,6 +662,14 @@ int csession_store_memory_new(csession_store **out, const csession_store_memory_
     m->base.update_if = memory_update_if;
     m->base.remove_if = memory_remove_if;
     m->base.save_ex = memory_save_ex;
+    if ((rc = csession__user_index_new(&m->users))) {
+        destroy(m, m->shard_count);
+        return rc;
+    }
+    m->base.user_save = memory_user_save;
+    m->base.user_remove = memory_user_remove;
+    m->base.user_list = memory_user_list;
+    m->base.user_end = memory_user_end;
     *out = &m->base;
     return 0;
 }

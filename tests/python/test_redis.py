@@ -150,7 +150,7 @@ class RedisStoreTest(unittest.TestCase):
         mgr.close()
 
     def test_invalid_urls_and_options(self):
-        for url in ("rediss://127.0.0.1", "http://127.0.0.1", "redis://127.0.0.1:0",
+        for url in ("rediss://127.0.0.1?tls_verify=2", "http://127.0.0.1", "redis://127.0.0.1:0",
                     "redis://user@127.0.0.1", "unix://relative/path",
                     "redis+cluster://127.0.0.1/2", "redis+sentinel://127.0.0.1",
                     "redis://secret-user:hunter2@127.0.0.1:99999", "redis://a\0b"):

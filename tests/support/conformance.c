@@ -561,6 +561,9 @@ int conformance_run(const conformance_target *t)
              t->loop ? " on " : "", t->loop ? t->loop->name : "");
     failed += _cmocka_run_group_tests(name, conformance_concurrency_tests,
                                       conformance_concurrency_count, NULL, NULL);
+    snprintf(name, sizeof name, "conformance %s user sessions", t->name);
+    failed += _cmocka_run_group_tests(name, conformance_user_tests, conformance_user_count, NULL,
+                                      NULL);
     if (t->advance_time) { /* every lifetime rule needs the clock moved */
         snprintf(name, sizeof name, "conformance %s%s%s lifetimes", t->name,
                  t->loop ? " on " : "", t->loop ? t->loop->name : "");

@@ -54,4 +54,8 @@ extern const size_t conformance_lifetime_count;
 extern const struct CMUnitTest conformance_concurrency_tests[];
 extern const size_t conformance_concurrency_count;
 
+/* The scenarios of a user's sessions (conformance_users.c). */
+extern const struct CMUnitTest conformance_user_tests[];
+extern const size_t conformance_user_count;
+
 #endif

@@ -163,7 +163,7 @@ static pid_t spawn(redis_server *s)
     struct stat st;
     s->log_start = stat(log, &st) == 0 ? (long)st.st_size : 0;
     snprintf(conf, sizeof conf, "%s/sentinel.conf", s->dir);
-    const char *argv[16 + REDIS_SERVER_MAX_ARGS];
+    const char *argv[20 + REDIS_SERVER_MAX_ARGS];
     int n = 0;
     argv[n++] = "redis-server";
     if (s->sentinel) {
@@ -171,7 +171,11 @@ static pid_t spawn(redis_server *s)
         argv[n++] = "--sentinel";
     }
     argv[n++] = "--port";
-    argv[n++] = port;
+    argv[n++] = s->tls ? "0" : port;
+    if (s->tls) {
+        argv[n++] = "--tls-port";
+        argv[n++] = port;
+    }
     argv[n++] = "--bind";
     argv[n++] = "127.0.0.1";
     if (!s->sentinel) {
@@ -211,6 +215,22 @@ static int logged_ready(const redis_server *s)
     return ready;
 }
 
+/* A TCP connection to the port succeeds (for TLS servers). */
+static int accepts(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
 /* Waits up to 10 s for the server to answer; -1 if it died or never did.
  * An answer on the port alone is not enough: the port was free when chosen,
  * but another test's server may have taken it since, and then this one
@@ -223,7 +243,7 @@ static int wait_ready(redis_server *s)
             s->pid = 0;
             return -1;
         }
-        if (logged_ready(s) && answers(s->port))
+        if (logged_ready(s) && (s->tls ? accepts(s->port) : answers(s->port)))
             return 0;
         sleep_ms(50);
     }
@@ -251,7 +271,8 @@ static int launch(redis_server *s)
             continue;
         s->pid = spawn(s);
         if (s->pid > 0 && wait_ready(s) == 0) {
-            snprintf(s->url, sizeof s->url, "redis://127.0.0.1:%d", s->port);
+            snprintf(s->url, sizeof s->url, "%s://127.0.0.1:%d", s->tls ? "rediss" : "redis",
+                     s->port);
             return 0;
         }
         if (s->pid > 0) {
@@ -272,6 +293,22 @@ int redis_server_start(redis_server *s, const char *const *extra)
         s->args[i] = strdup(strcmp(extra[i], "@SOCKET@") == 0 ? s->socket : extra[i]);
         s->nargs++;
     }
+    return launch(s);
+}
+
+int redis_server_start_tls(redis_server *s, const char *cert_file, const char *key_file,
+                           const char *ca_file, int auth_clients, const char *const *extra)
+{
+    if (make_dir(s) != 0)
+        return -1;
+    s->tls = 1;
+    const char *tls_args[] = {"--tls-cert-file", cert_file, "--tls-key-file", key_file,
+                              "--tls-ca-cert-file", ca_file, "--tls-auth-clients",
+                              auth_clients ? "yes" : "no"};
+    for (size_t i = 0; i < sizeof tls_args / sizeof tls_args[0]; i++)
+        s->args[s->nargs++] = strdup(tls_args[i]);
+    for (int i = 0; extra && extra[i] && s->nargs < REDIS_SERVER_MAX_ARGS; i++)
+        s->args[s->nargs++] = strdup(strcmp(extra[i], "@SOCKET@") == 0 ? s->socket : extra[i]);
     return launch(s);
 }
 

@@ -23,6 +23,7 @@ typedef struct redis_server {
     char *args[REDIS_SERVER_MAX_ARGS]; /* extra arguments, copied */
     int sentinel;      /* 1: a Redis Sentinel, run from <dir>/sentinel.conf */
     long log_start;    /* size of <dir>/redis.log when the process was started */
+    int tls;           /* 1: listens with TLS only (--port 0 --tls-port <port>) */
 } redis_server;
 
 /*
@@ -39,6 +40,18 @@ pid_t test_spawn(const char *const *argv, int quiet_stderr);
  * Returns 0, or -1 (after printing why).
  */
 int redis_server_start(redis_server *s, const char *const *extra);
+
+/*
+ * Starts redis-server listening with TLS only: --port 0, --tls-port on a
+ * free 127.0.0.1 port, the certificate `cert_file` with `key_file`,
+ * clients' certificates checked against `ca_file` and required when
+ * `auth_clients` is 1 (--tls-auth-clients yes|no), then `extra` as for
+ * redis_server_start(). s->url is "rediss://127.0.0.1:<port>". Ready once
+ * it has logged so and accepts connections (it is not asked anything:
+ * that would need TLS). Returns 0, or -1 (after printing why).
+ */
+int redis_server_start_tls(redis_server *s, const char *cert_file, const char *key_file,
+                           const char *ca_file, int auth_clients, const char *const *extra);
 
 /*
  * Starts a Redis Sentinel (redis-server <conf> --sentinel) on a free

@@ -240,6 +240,63 @@ struct csession_store {
      * when `start` is set.
      */
     void (*cancel)(csession_store *store, struct csession_store_call *call);
+
+    /*
+     * ---- version 3, a user's sessions (csession/users.h): optional, all
+     * four or none ----------------------------------------------------------
+     *
+     * A store that fills them keeps, beside the states, an index from a
+     * user id (1 to 128 bytes of printable ASCII, no '"', '\\', '{' or '}';
+     * borrowed, not NUL-terminated) to the keys of that user's sessions.
+     * Every member costs time in proportion to that user's sessions, never
+     * to all the sessions of the store. Keys of sessions that expired or
+     * were deleted by the other members may linger in the index: each
+     * member drops those it meets. The library only ever asks about a key
+     * that user_save put under the same user.
+     *
+     * The guarantee the library builds on: user_end and user_save of the
+     * same user are atomic with respect to each other. A session that
+     * user_save stored before user_end began is deleted by it; one stored
+     * after is not touched. Where the store cannot hold the two apart
+     * (separate servers), it must not fill these members.
+     */
+
+    /*
+     * save_ex, and the new key added to the index of `user` in the same
+     * atomic step. Same contract, codes and flags as save_ex.
+     */
+    int (*user_save)(csession_store *store, const char *user, size_t user_len,
+                     const char *state, size_t state_len, int64_t ttl_seconds,
+                     unsigned int save_flags, csession_buf *key_out);
+
+    /*
+     * remove, and `key` taken out of the index of `user` (a logout).
+     * Returns 0 also when the key does not exist.
+     */
+    int (*user_remove)(csession_store *store, const char *user, size_t user_len,
+                       const char *key, size_t key_len);
+
+    /*
+     * Calls `each` once for every live session in the index of `user`,
+     * with its key and its state as load would give it (both borrowed for
+     * the call), in no particular order. A non-zero return from `each`
+     * stops the walk and is returned. Returns 0 (also for a user without
+     * sessions), or a failure.
+     */
+    int (*user_list)(csession_store *store, const char *user, size_t user_len,
+                     int (*each)(const char *key, size_t key_len, const char *state,
+                                 size_t state_len, void *each_payload),
+                     void *each_payload);
+
+    /*
+     * Deletes every session in the index of `user` except `keep_key` (NULL
+     * and 0: none kept), and the index entries with them, atomically with
+     * respect to user_save of the same user; writes how many live sessions
+     * it deleted into *ended. Returns 0, or a failure (some sessions may
+     * then be deleted already; calling it again finishes the job).
+     */
+    int (*user_end)(csession_store *store, const char *user, size_t user_len,
+                    const char *keep_key, size_t keep_key_len, uint64_t *ended);
 };
 
 /* Kinds of a non-blocking call: one per blocking member, same contract. */
@@ -250,7 +307,9 @@ typedef enum csession_store_call_kind {
     CSESSION_CALL_UPDATE_TTL = 4, /* key, ttl_seconds */
     CSESSION_CALL_REMOVE = 5,     /* key */
     CSESSION_CALL_UPDATE_IF = 6,  /* key, expected_revision, state, ttl_seconds */
-    CSESSION_CALL_REMOVE_IF = 7   /* key, expected_revision */
+    CSESSION_CALL_REMOVE_IF = 7,  /* key, expected_revision */
+    CSESSION_CALL_USER_SAVE = 8,  /* user, state, ttl_seconds, save_flags -> key_out (user_save) */
+    CSESSION_CALL_USER_REMOVE = 9 /* user, key (user_remove) */
 } csession_store_call_kind;
 
 /*
@@ -294,6 +353,10 @@ typedef struct csession_store_call {
     void *library_data;
     /* The store's, for its own bookkeeping until completion. */
     void *store_data;
+
+    /* Input of the USER_* kinds: the user id the session is bound to. */
+    const char *user;
+    size_t user_len;
 } csession_store_call;
 
 /* CSESSION_STORE_VERSION, for bindings that cannot read macros. */

@@ -49,18 +49,21 @@ static int no_script(const redisReply *r)
 static int op_route(csession__redis_op *op)
 {
     csession__redis_topology *t = op->t;
-    const char *key = op->argv[op->key_arg];
-    size_t len = op->lens[op->key_arg];
+    const char *key = op->key_arg >= 0 ? op->argv[op->key_arg] : op->route_key;
+    size_t len = op->key_arg >= 0 ? op->lens[op->key_arg] : op->route_key_len;
     if (op->loop && t->route_async)
         return t->route_async(t, key, len, op->loop, op->async, &op->route);
     return t->route(t, key, len, &op->route);
 }
 
-/* Copies argv[0 .. argc) into the op. */
-static int op_args(csession__redis_op *op, const char *what, int write, int key_arg, int argc,
-                   const char **argv, const size_t *lens)
+/* Copies argv[0 .. argc) into the op, and the key it is routed by
+ * (`route_key`, when key_arg is -1). */
+static int op_args_routed(csession__redis_op *op, const char *what, int write, int key_arg,
+                          const char *route_key, size_t route_key_len, int argc,
+                          const char **argv, const size_t *lens)
 {
-    size_t total = 0;
+    size_t head = (size_t)argc * (sizeof(const char *) + sizeof(size_t));
+    size_t total = head + (key_arg < 0 ? route_key_len : 0);
     for (int i = 0; i < argc; i++)
         total += lens[i];
     char *p = csession__malloc(total ? total : 1);
@@ -68,12 +71,23 @@ static int op_args(csession__redis_op *op, const char *what, int write, int key_
         return csession__oom();
     op->args = p;
     op->args_size = total;
+    /* Pointers first, then sizes: both aligned as the allocation is. */
+    op->argv = (const char **)(void *)p;
+    op->lens = (size_t *)(void *)(p + (size_t)argc * sizeof(const char *));
+    p += head;
     for (int i = 0; i < argc; i++) {
         if (lens[i])
             memcpy(p, argv[i], lens[i]);
         op->argv[i] = p;
         op->lens[i] = lens[i];
         p += lens[i];
+    }
+    op->route_key = NULL;
+    op->route_key_len = 0;
+    if (key_arg < 0) {
+        memcpy(p, route_key, route_key_len);
+        op->route_key = p;
+        op->route_key_len = route_key_len;
     }
     op->what = what;
     op->write = write;
@@ -92,6 +106,12 @@ void csession__redis_op_dispose(csession__redis_op *op)
     }
     op->args = NULL;
     op->args_size = 0;
+}
+
+static int op_args(csession__redis_op *op, const char *what, int write, int key_arg, int argc,
+                   const char **argv, const size_t *lens)
+{
+    return op_args_routed(op, what, write, key_arg, NULL, 0, argc, argv, lens);
 }
 
 static void op_attempt(csession__redis_op *op);
@@ -278,6 +298,17 @@ static int run_blocking(csession__redis_op *op, int built, redisReply **reply)
     csession__redis_op_dispose(op);
     *reply = res.reply;
     return res.rc;
+}
+
+int csession__redis_command(csession__redis_topology *t, const char *route_key,
+                            size_t route_key_len, const char *what, int argc, const char **argv,
+                            const size_t *lens, int write, redisReply **reply)
+{
+    csession__redis_op op = {.t = t};
+    return run_blocking(&op,
+                        op_args_routed(&op, what, write, -1, route_key, route_key_len, argc,
+                                       argv, lens),
+                        reply);
 }
 
 static size_t ttl_text(char out[TTL_TEXT], int64_t ttl_seconds)

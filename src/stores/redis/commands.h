@@ -86,6 +86,17 @@ int csession__redis_write_if(csession__redis_topology *t, const char *key, size_
                              int mode, uint64_t expected, const char *state, size_t state_len,
                              int64_t ttl_seconds, long long *result);
 
+/*
+ * One command (a script by EVAL, typically) on the server the topology
+ * routes `route_key` to, with the retries and redirects of every command
+ * above; `write`: followed by WAIT when the URL asks for it. 0 with
+ * *reply (error replies included; free it with csession__redis_reply_free()),
+ * or a failure with its message. For the user index (users.c).
+ */
+int csession__redis_command(csession__redis_topology *t, const char *route_key,
+                            size_t route_key_len, const char *what, int argc, const char **argv,
+                            const size_t *lens, int write, redisReply **reply);
+
 /* The script and its SHA-1, for the tests. */
 const char *csession__redis_write_if_script(void);
 const char *csession__redis_write_if_sha(void);
@@ -108,8 +119,6 @@ const char *csession__redis_write_if_sha(void);
 typedef struct csession__redis_op csession__redis_op;
 typedef void (*csession__redis_op_cb)(csession__redis_op *op, int rc, redisReply *reply);
 
-#define CSESSION__REDIS_OP_MAX_ARGS 10
-
 struct csession__redis_op {
     /* Where and how it waits (set by the caller before a builder). */
     csession__redis_topology *t;
@@ -121,11 +130,13 @@ struct csession__redis_op {
     const char *what;
     int write;
     int argc;
-    const char *argv[CSESSION__REDIS_OP_MAX_ARGS];
-    size_t lens[CSESSION__REDIS_OP_MAX_ARGS];
-    char *args; /* owned copies of the arguments */
+    const char **argv; /* in `args` */
+    size_t *lens;      /* in `args` */
+    char *args;        /* owned: the two arrays, then copies of the arguments */
     size_t args_size;
-    int key_arg;
+    int key_arg;          /* argv[key_arg] routes it; -1: route_key does */
+    const char *route_key; /* in `args` */
+    size_t route_key_len;
     int script;  /* argv[0..1] are EVALSHA <sha>, EVAL <script> after NOSCRIPT */
     const char *script_text; /* static */
     size_t script_len;

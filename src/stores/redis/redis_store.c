@@ -7,6 +7,7 @@
 #include "redis_store.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -22,8 +23,10 @@
 #include "log.h"
 #include "revision.h"
 #include "session_key.h"
+#include "tls.h"
 #include "topology.h"
 #include "url.h"
+#include "redis_users.h"
 
 /* Attempts to find an unused key before giving up. With 381 random bits a
  * second attempt is already unheard of; the bound only stops a broken
@@ -39,6 +42,7 @@
 typedef struct redis_store {
     csession_store base; /* first: the vtable the library sees */
     csession__redis_url url;
+    csession__redis_tls *tls; /* rediss URLs: shared by the connections; else NULL */
     csession__redis_topology *topology;
     csession__redis_async async; /* connections of the non-blocking calls */
     size_t max_state_bytes;
@@ -577,6 +581,9 @@ static int redis_start(csession_store *store, csession_store_call *call)
 {
     if (!call || !call->loop || !call->complete)
         return csession__error(CSESSION_EINVAL, "NULL argument");
+    /* Kinds not done here (the user index's) run the blocking member. */
+    if (call->kind < CSESSION_CALL_LOAD_REV || call->kind > CSESSION_CALL_REMOVE_IF)
+        return CSESSION_EUNSUPPORTED;
     call->store_data = NULL;
     return run_call((redis_store *)store, call);
 }
@@ -603,6 +610,7 @@ static void redis_free(csession_store *store)
     csession__redis_async_dispose(&r->async);
     r->topology->free(r->topology);
     csession__redis_url_dispose(&r->url);
+    csession__redis_tls_free(r->tls);
     sodium_memzero(r, sizeof *r);
     csession__free(r);
 }
@@ -613,10 +621,12 @@ int csession_store_redis_options_init(csession_store_redis_options *opts, unsign
 {
     if (!opts)
         return csession__error(CSESSION_EINVAL, "NULL options");
-    if (version != CSESSION_STORE_REDIS_OPTIONS_VERSION)
+    if (version < 1 || version > CSESSION_STORE_REDIS_OPTIONS_VERSION)
         return csession__error(CSESSION_EINVAL, "unknown Redis store options version %u",
                                version);
-    memset(opts, 0, sizeof *opts);
+    /* A version 1 struct ends before the TLS fields. */
+    memset(opts, 0, version == 1 ? offsetof(csession_store_redis_options, tls_ca_file)
+                                 : sizeof *opts);
     opts->version = version;
     return 0;
 }
@@ -636,12 +646,15 @@ static int read_options(const csession_store_redis_options *in,
                         csession_store_redis_options *o, size_t *prefix_len)
 {
     /* Only the fields of the caller's version exist: read the version
-     * first, then copy that much (there is one version so far). */
+     * first, then copy that much (version 1 ends before the TLS fields). */
     const csession_store_redis_options dflt = CSESSION_STORE_REDIS_OPTIONS_INIT;
-    if (in && in->version != CSESSION_STORE_REDIS_OPTIONS_VERSION)
+    if (in && (in->version < 1 || in->version > CSESSION_STORE_REDIS_OPTIONS_VERSION))
         return csession__error(CSESSION_EINVAL, "unknown Redis store options version %u",
                                in->version);
-    *o = in ? *in : dflt;
+    *o = dflt;
+    if (in)
+        memcpy(o, in, in->version == 1 ? offsetof(csession_store_redis_options, tls_ca_file)
+                                       : sizeof *o);
     int rc;
     if ((rc = check_timeout(&o->connect_timeout_ms,
                             CSESSION_STORE_REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
@@ -692,25 +705,31 @@ int csession_store_redis_new(csession_store **out, const char *url,
     csession__redis_url parsed;
     if ((rc = csession__redis_url_parse(&parsed, url)))
         return rc;
-    if ((rc = csession_init())) {
+    csession__redis_tls *tls = NULL;
+    if ((rc = csession_init()) || (rc = csession__redis_tls_for_store(&tls, &parsed, &o))) {
         csession__redis_url_dispose(&parsed);
         return rc;
     }
     redis_store *r = csession__calloc(1, sizeof *r);
     if (!r) {
+        csession__redis_tls_free(tls);
         csession__redis_url_dispose(&parsed);
         return csession__oom();
     }
     r->url = parsed;
-    csession__redis_topology_config tc = {&r->url, o.connect_timeout_ms, o.command_timeout_ms,
-                                          o.pool_size, o.pool_wait_timeout_ms};
+    r->tls = tls;
+    csession__redis_topology_config tc = {&r->url,          o.connect_timeout_ms,
+                                          o.command_timeout_ms, o.pool_size,
+                                          o.pool_wait_timeout_ms, r->tls};
     if ((rc = csession__redis_topology_new(&r->topology, &tc))) {
+        csession__redis_tls_free(r->tls);
         csession__redis_url_dispose(&r->url);
         csession__free(r);
         return rc;
     }
     if ((rc = csession__redis_async_init(&r->async))) {
         r->topology->free(r->topology);
+        csession__redis_tls_free(r->tls);
         csession__redis_url_dispose(&r->url);
         csession__free(r);
         return rc;
@@ -738,6 +757,8 @@ int csession_store_redis_new(csession_store **out, const char *url,
     r->base.remove_if = redis_remove_if;
     r->base.start = redis_start;
     r->base.cancel = redis_cancel;
+    if (!r->mapper) /* the index names sessions by prefix + key */
+        csession__redis_users_wire(&r->base);
     *out = &r->base;
     return 0;
 }
@@ -759,6 +780,18 @@ int csession__store_redis_load_touch(csession_store *store, const char *key, siz
         return csession__error(CSESSION_EINVAL, "session TTL must be at least 1 second");
     uint64_t revision;
     return redis_load_rev(store, key, key_len, ttl_seconds, state, &revision);
+}
+
+void csession__store_redis_parts(csession_store *store, csession__redis_store_parts *out)
+{
+    redis_store *r = (redis_store *)store;
+    out->topology = r->topology;
+    out->prefix = r->prefix;
+    out->prefix_len = r->prefix_len;
+    out->cluster = r->url.kind == CSESSION__REDIS_CLUSTER;
+    out->max_state_bytes = r->max_state_bytes;
+    out->keygen = r->keygen;
+    out->keygen_ctx = r->keygen_ctx;
 }
 
 int csession__store_redis_set_keygen(csession_store *store, csession__redis_keygen_fn keygen,

@@ -30,10 +30,26 @@ int csession__store_is_redis(const csession_store *store);
 int csession__store_redis_load_touch(csession_store *store, const char *key, size_t key_len,
                                      int64_t ttl_seconds, csession_buf *state);
 
-/* ---- for tests and benchmarks; not while other threads use the store ---- */
-
 /* A session key generator (CSESSION_SESSION_KEY_LEN characters, no NUL). */
 typedef void (*csession__redis_keygen_fn)(char out[CSESSION_SESSION_KEY_LEN], void *ctx);
+
+struct csession__redis_topology;
+
+/* What the user index (users.c) builds on, borrowed from the store. */
+typedef struct csession__redis_store_parts {
+    struct csession__redis_topology *topology;
+    const char *prefix; /* Redis key = prefix + session key (no key mapper) */
+    size_t prefix_len;
+    int cluster;        /* Redis Cluster: keys are placed by hash slot */
+    size_t max_state_bytes;
+    csession__redis_keygen_fn keygen;
+    void *keygen_ctx;
+} csession__redis_store_parts;
+
+/* Fills `out` for a Redis store (`store` must be one). */
+void csession__store_redis_parts(csession_store *store, csession__redis_store_parts *out);
+
+/* ---- for tests and benchmarks; not while other threads use the store ---- */
 
 /* Replaces the key generator (NULL restores the CSPRNG one). 0 or EINVAL. */
 int csession__store_redis_set_keygen(csession_store *store, csession__redis_keygen_fn keygen,

@@ -31,6 +31,7 @@ csession__redis_target csession__redis_data_target(const csession__redis_topolog
     t.require_master = u->kind == CSESSION__REDIS_SENTINEL;
     t.connect_timeout_ms = c->connect_timeout_ms;
     t.command_timeout_ms = c->command_timeout_ms;
+    t.tls = c->tls;
     return t;
 }
 

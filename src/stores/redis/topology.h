@@ -91,6 +91,7 @@ typedef struct csession__redis_topology_config {
     unsigned int command_timeout_ms;
     unsigned int pool_size; /* per pool: per node in cluster mode */
     unsigned int pool_wait_timeout_ms;
+    const struct csession__redis_tls *tls; /* rediss: every connection's; NULL: plain */
 } csession__redis_topology_config;
 
 /*

@@ -4,6 +4,8 @@
  *   unix:///path/to/socket[?db=N][&password=P][&user=U]
  *   redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db][?query]
  *   redis+cluster://[[user]:password@]host[:port][,host[:port]...][/][?query]
+ *   rediss://, rediss+sentinel://, rediss+cluster://: the same over TLS, with
+ *   the tls_* query parameters (rediss:// takes those and no others)
  *
  * Messages say what is wrong and where, but never repeat the user info: a
  * URL often ends up in a log, and its password must not follow it there.
@@ -23,6 +25,7 @@
 #include "csession/store_redis.h"
 #include "digits.h"
 #include "error.h"
+#include "tls.h"
 
 #define MAX_HOST CSESSION__REDIS_MAX_HOST
 #define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
@@ -253,7 +256,7 @@ static int parse_sentinel_path(csession__redis_url *u, const char **pp)
     return 0;
 }
 
-enum { SEEN_DB = 1, SEEN_WAIT = 2, SEEN_WAIT_TIMEOUT = 4 };
+enum { SEEN_DB = 1, SEEN_WAIT = 2, SEEN_WAIT_TIMEOUT = 4, SEEN_TLS_VERSION = 8, SEEN_TLS_VERIFY = 16 };
 
 /* Query parameters, by kind of URL. */
 static int parse_param(csession__redis_url *u, const char *s, size_t len, unsigned *seen)
@@ -265,6 +268,7 @@ static int parse_param(csession__redis_url *u, const char *s, size_t len, unsign
     const char *v = eq + 1;
     size_t vlen = len - nlen - 1;
     int is_unix = u->is_unix, sentinel = u->kind == CSESSION__REDIS_SENTINEL;
+    int tls = u->tls.on, single = u->kind == CSESSION__REDIS_SINGLE && !is_unix;
 #define NAME_IS(lit) (nlen == sizeof(lit) - 1 && memcmp(s, lit, nlen) == 0)
 #define ONCE(bit, name)                                                                     \
     do {                                                                                    \
@@ -299,7 +303,44 @@ static int parse_param(csession__redis_url *u, const char *s, size_t len, unsign
             return csession__error(CSESSION_EINVAL, "Redis URL: empty %s", what);
         return decode(v, vlen, what, 1, str, str_len);
     }
-    if (!is_unix && NAME_IS("wait_replicas")) {
+    /* File names and the server name: C strings, never quoted in messages
+     * (a path can say more about a deployment than it should). */
+    const struct {
+        const char *name;
+        char **field;
+    } tls_strings[] = {
+        {"tls_ca_file", &u->tls.ca_file},     {"tls_ca_dir", &u->tls.ca_dir},
+        {"tls_cert_file", &u->tls.cert_file}, {"tls_key_file", &u->tls.key_file},
+        {"tls_server_name", &u->tls.server_name},
+    };
+    for (size_t i = 0; tls && i < sizeof tls_strings / sizeof tls_strings[0]; i++) {
+        const char *name = tls_strings[i].name;
+        if (nlen != strlen(name) || memcmp(s, name, nlen) != 0)
+            continue;
+        char **field = tls_strings[i].field;
+        if (*field)
+            return csession__error(CSESSION_EINVAL, "Redis URL: '%s' given twice", name);
+        if (vlen == 0)
+            return csession__error(CSESSION_EINVAL, "Redis URL: empty %s", name);
+        return decode(v, vlen, name, 0, field, NULL);
+    }
+    if (tls && NAME_IS("tls_min_version")) {
+        ONCE(SEEN_TLS_VERSION, "tls_min_version");
+        csession__redis_tls_version version;
+        if (csession__redis_tls_parse_version(v, vlen, &version) != 0)
+            return csession__error(CSESSION_EINVAL,
+                                   "Redis URL: tls_min_version must be 1.2 or 1.3");
+        u->tls.min_version = (int)version;
+        return 0;
+    }
+    if (tls && NAME_IS("tls_verify")) {
+        ONCE(SEEN_TLS_VERIFY, "tls_verify");
+        if (vlen != 1 || (v[0] != '0' && v[0] != '1'))
+            return csession__error(CSESSION_EINVAL, "Redis URL: tls_verify must be 0 or 1");
+        u->tls.verify = v[0] == '1';
+        return 0;
+    }
+    if (!is_unix && !single && NAME_IS("wait_replicas")) {
         ONCE(SEEN_WAIT, "wait_replicas");
         int64_t n = parse_number(v, vlen, CSESSION__REDIS_MAX_WAIT_REPLICAS);
         if (n < 0)
@@ -309,7 +350,7 @@ static int parse_param(csession__redis_url *u, const char *s, size_t len, unsign
         u->wait_replicas = (unsigned int)n;
         return 0;
     }
-    if (!is_unix && NAME_IS("wait_timeout_ms")) {
+    if (!is_unix && !single && NAME_IS("wait_timeout_ms")) {
         ONCE(SEEN_WAIT_TIMEOUT, "wait_timeout_ms");
         int64_t n = parse_number(v, vlen, CSESSION_STORE_REDIS_LIMIT_TIMEOUT_MS);
         if (n < 1)
@@ -321,12 +362,18 @@ static int parse_param(csession__redis_url *u, const char *s, size_t len, unsign
     }
 #undef ONCE
 #undef NAME_IS
-    return csession__error(CSESSION_EINVAL, "Redis URL: unknown query parameter '%.*s' (known: %s)",
+    return csession__error(CSESSION_EINVAL,
+                           "Redis URL: unknown query parameter '%.*s' (known: %s%s%s)",
                            quotable(s, nlen, 32), s,
                            is_unix    ? "db, password, user"
                            : sentinel ? "sentinel_password, sentinel_user, wait_replicas, "
                                         "wait_timeout_ms"
-                                      : "wait_replicas, wait_timeout_ms");
+                           : single   ? ""
+                                      : "wait_replicas, wait_timeout_ms",
+                           tls && !single ? ", " : "",
+                           tls ? "tls_ca_file, tls_ca_dir, tls_cert_file, tls_key_file, "
+                                 "tls_server_name, tls_min_version, tls_verify"
+                               : "");
 }
 
 /* "?name=value&..." up to a '#' or the end; `p` is after the '?'. */
@@ -353,7 +400,8 @@ static int parse_query(csession__redis_url *u, const char **pp)
     return 0;
 }
 
-/* redis://, redis+sentinel:// and redis+cluster://, after the scheme. */
+/* redis://, redis+sentinel:// and redis+cluster:// (and their rediss
+ * forms), after the scheme. */
 static int parse_tcp(csession__redis_url *u, const char *s)
 {
     size_t auth_len = strcspn(s, "/?#");
@@ -397,7 +445,7 @@ static int parse_tcp(csession__redis_url *u, const char *s)
         p += 1 + db_len;
     }
     if (*p == '?') {
-        if (u->kind == CSESSION__REDIS_SINGLE)
+        if (u->kind == CSESSION__REDIS_SINGLE && !u->tls.on)
             return csession__error(CSESSION_EINVAL,
                                    "Redis URL: redis:// URLs take no query parameters");
         p++;
@@ -460,15 +508,21 @@ int csession__redis_url_parse(csession__redis_url *out, const char *text)
     static const struct {
         const char *scheme;
         csession__redis_kind kind;
+        int tls;
     } tcp[] = {
-        {"redis://", CSESSION__REDIS_SINGLE},
-        {"redis+sentinel://", CSESSION__REDIS_SENTINEL},
-        {"redis+cluster://", CSESSION__REDIS_CLUSTER},
+        {"redis://", CSESSION__REDIS_SINGLE, 0},
+        {"redis+sentinel://", CSESSION__REDIS_SENTINEL, 0},
+        {"redis+cluster://", CSESSION__REDIS_CLUSTER, 0},
+        {"rediss://", CSESSION__REDIS_SINGLE, 1},
+        {"rediss+sentinel://", CSESSION__REDIS_SENTINEL, 1},
+        {"rediss+cluster://", CSESSION__REDIS_CLUSTER, 1},
     };
     int rc = 1;
     for (size_t i = 0; i < sizeof tcp / sizeof tcp[0] && rc == 1; i++) {
         if (starts_with(text, tcp[i].scheme)) {
             out->kind = tcp[i].kind;
+            out->tls.on = tcp[i].tls;
+            out->tls.verify = 1;
             rc = parse_tcp(out, text + strlen(tcp[i].scheme));
         }
     }
@@ -477,14 +531,11 @@ int csession__redis_url_parse(csession__redis_url *out, const char *text)
     } else if (starts_with(text, "unix://")) {
         out->is_unix = 1;
         rc = parse_unix(out, text + 7);
-    } else if (starts_with(text, "rediss://") || starts_with(text, "rediss+")) {
-        rc = csession__error(CSESSION_EINVAL,
-                             "Redis URL: TLS (rediss://) is not supported; use a local TLS "
-                             "tunnel or a Unix socket");
     } else {
         rc = csession__error(CSESSION_EINVAL,
-                             "Redis URL must start with redis://, unix://, redis+sentinel:// "
-                             "or redis+cluster://");
+                             "Redis URL must start with redis://, rediss://, unix://, "
+                             "redis+sentinel://, rediss+sentinel://, redis+cluster:// or "
+                             "rediss+cluster://");
     }
     if (rc)
         csession__redis_url_dispose(out);
@@ -509,6 +560,11 @@ void csession__redis_url_dispose(csession__redis_url *url)
     csession__free(url->host);
     csession__free(url->path);
     csession__free(url->master_name);
+    csession__free(url->tls.ca_file);
+    csession__free(url->tls.ca_dir);
+    csession__free(url->tls.cert_file);
+    csession__free(url->tls.key_file);
+    csession__free(url->tls.server_name);
     for (size_t i = 0; i < url->n_nodes; i++)
         csession__free(url->nodes[i].host);
     memset(url, 0, sizeof *url);

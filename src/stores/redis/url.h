@@ -21,15 +21,32 @@
 
 /* How the servers are arranged: picked by the URL's scheme. */
 typedef enum csession__redis_kind {
-    CSESSION__REDIS_SINGLE = 0,   /* redis://, unix:// */
-    CSESSION__REDIS_SENTINEL = 1, /* redis+sentinel:// */
-    CSESSION__REDIS_CLUSTER = 2   /* redis+cluster:// */
+    CSESSION__REDIS_SINGLE = 0,   /* redis://, rediss://, unix:// */
+    CSESSION__REDIS_SENTINEL = 1, /* redis+sentinel://, rediss+sentinel:// */
+    CSESSION__REDIS_CLUSTER = 2   /* redis+cluster://, rediss+cluster:// */
 } csession__redis_kind;
 
 typedef struct csession__redis_node {
     char *host; /* NUL-terminated; IPv6 without brackets */
     int port;
 } csession__redis_node;
+
+/*
+ * TLS as a rediss URL asks for it (the tls_* query parameters). One set
+ * for every server the URL leads to: the sentinels and the master they
+ * name, or every node of a cluster (Redis itself configures TLS once per
+ * process, for clients, replication and Sentinel alike).
+ */
+typedef struct csession__redis_url_tls {
+    int on;            /* 1: a rediss scheme; the rest is only set then */
+    char *ca_file;     /* tls_ca_file, NUL-terminated, or NULL */
+    char *ca_dir;      /* tls_ca_dir */
+    char *cert_file;   /* tls_cert_file */
+    char *key_file;    /* tls_key_file */
+    char *server_name; /* tls_server_name */
+    int min_version;   /* tls_min_version: 0 (default), 12 or 13 */
+    int verify;        /* tls_verify: 1 (default) or 0 */
+} csession__redis_url_tls;
 
 typedef struct csession__redis_url {
     csession__redis_kind kind;
@@ -57,6 +74,8 @@ typedef struct csession__redis_url {
     /* SENTINEL and CLUSTER: WAIT after each write (0: do not wait) */
     unsigned int wait_replicas;
     unsigned int wait_timeout_ms; /* 0: half the command timeout */
+    /* All TCP kinds */
+    csession__redis_url_tls tls;
 } csession__redis_url;
 
 /*
