@@ -79,7 +79,9 @@
  * name that is not an address, a Sentinel master lookup (before the first
  * command, and after a sign of a failover) and a Cluster slot map load
  * that a call cannot do without (before the first command, after a node
- * failed), each bounded as above. A loop's connections live until the store is freed:
+ * failed), each bounded as above; and the user index's kinds (user_save,
+ * user_remove), for which start answers CSESSION_EUNSUPPORTED so that the
+ * library runs the blocking member. A loop's connections live until the store is freed:
  * free the store after its loops stopped running and before they are
  * destroyed. docs/store-redis.md, "Non-blocking calls".
  *
