@@ -20,6 +20,9 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#include <poll.h>
+
+#include "stores/redis/tls.h"
 
 static void sleep_ms(long ms)
 {
@@ -107,16 +110,160 @@ redisContext *redis_test_connect_port(int port, const char *password)
     return c;
 }
 
+/* ---- TLS for the test's own commands ------------------------------------------------- */
+
+/* Set by redis_test_use_tls(): every redis_test_command() goes over it. */
+static csession__redis_tls *test_tls;
+static char test_tls_ca[512];
+
+const char *redis_test_tls_ca(void)
+{
+    return test_tls ? test_tls_ca : NULL;
+}
+
+int redis_test_use_tls(const char *ca_file)
+{
+    csession__redis_tls_free(test_tls);
+    test_tls = NULL;
+    if (!ca_file)
+        return 0;
+    snprintf(test_tls_ca, sizeof test_tls_ca, "%s", ca_file);
+    csession__redis_tls_settings st;
+    csession__redis_tls_settings_init(&st);
+    st.ca_file = ca_file;
+    char err[256] = "";
+    if (csession__redis_tls_new(&test_tls, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "TLS for test commands: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every wait of one TLS command ends by then. */
+#define TLS_COMMAND_MS 2000
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until `fd` is ready for what `want` (CSESSION__IO_WANT_*) asks:
+ * 0, or -1 once `deadline` has passed. */
+static int tls_wait(int fd, long long want, long long deadline)
+{
+    struct pollfd p = {fd, want == CSESSION__IO_WANT_WRITE ? POLLOUT : POLLIN, 0};
+    long long left = deadline - mono_ms();
+    return left > 0 && poll(&p, 1, (int)left) > 0 ? 0 : -1;
+}
+
+/* A non-blocking socket connected to 127.0.0.1:port, or -1. */
+static int tls_connect(int port, long long deadline)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 &&
+        (errno != EINPROGRESS || tls_wait(fd, CSESSION__IO_WANT_WRITE, deadline) != 0 ||
+         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends cmd[0 .. len) and reads one reply through `t`; NULL on failure. */
+static redisReply *tls_round_trip(csession__redis_transport *t, const char *cmd, size_t len,
+                                  long long deadline)
+{
+    char err[256];
+    size_t sent = 0;
+    while (sent < len) {
+        struct iovec iov = {(char *)cmd + sent, len - sent};
+        ssize_t n = t->ops->writev(t, &iov, 1, err, sizeof err);
+        if (n == CSESSION__IO_FAILED || (n < 0 && tls_wait(t->fd, n, deadline) != 0))
+            return NULL;
+        if (n > 0)
+            sent += (size_t)n;
+    }
+    redisReader *reader = redisReaderCreate();
+    void *reply = NULL;
+    while (reader && !reply) {
+        char buf[4096];
+        ssize_t n = t->ops->read(t, buf, sizeof buf, err, sizeof err);
+        if (n == 0 || n == CSESSION__IO_FAILED || (n < 0 && tls_wait(t->fd, n, deadline) != 0))
+            break;
+        if (n > 0 && (redisReaderFeed(reader, buf, (size_t)n) != REDIS_OK ||
+                      redisReaderGetReply(reader, &reply) != REDIS_OK))
+            break;
+    }
+    if (reader)
+        redisReaderFree(reader);
+    return reply;
+}
+
+/* redis_test_command() over TLS. */
+static redisReply *tls_command(int port, const char *password, const char *fmt, va_list ap)
+{
+    long long deadline = mono_ms() + TLS_COMMAND_MS;
+    char *cmd = NULL;
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    int fd = len > 0 ? tls_connect(port, deadline) : -1;
+    char err[256];
+    csession__redis_transport *t =
+        fd >= 0 ? csession__redis_tls_transport(test_tls, fd, "127.0.0.1", err, sizeof err) : NULL;
+    redisReply *r = NULL;
+    int ready = 0;
+    while (t && !ready) {
+        int rc = t->ops->handshake(t, err, sizeof err);
+        ready = rc == 0;
+        if (rc == CSESSION__IO_FAILED || (rc < 0 && tls_wait(fd, rc, deadline) != 0))
+            break;
+    }
+    if (ready && password) {
+        char *auth = NULL;
+        int n = redisFormatCommand(&auth, "AUTH %s", password);
+        redisReply *a = n > 0 ? tls_round_trip(t, auth, (size_t)n, deadline) : NULL;
+        ready = a && a->type == REDIS_REPLY_STATUS;
+        if (a)
+            freeReplyObject(a);
+        redisFreeCommand(auth);
+    }
+    if (ready)
+        r = tls_round_trip(t, cmd, (size_t)len, deadline);
+    if (t)
+        t->ops->free(t, 1);
+    if (fd >= 0)
+        close(fd);
+    if (len > 0)
+        redisFreeCommand(cmd);
+    return r;
+}
+
 redisReply *redis_test_command(int port, const char *password, const char *fmt, ...)
 {
-    redisContext *c = redis_test_connect_port(port, password);
-    if (!c)
-        return NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
+    redisReply *r = NULL;
+    if (test_tls) {
+        r = tls_command(port, password, fmt, ap);
+    } else {
+        redisContext *c = redis_test_connect_port(port, password);
+        if (c) {
+            r = redisvCommand(c, fmt, ap);
+            redisFree(c);
+        }
+    }
     va_end(ap);
-    redisFree(c);
     return r;
 }
 
@@ -296,26 +443,32 @@ int redis_server_start(redis_server *s, const char *const *extra)
     return launch(s);
 }
 
-int redis_server_start_tls(redis_server *s, const char *cert_file, const char *key_file,
-                           const char *ca_file, int auth_clients, const char *const *extra)
+/* TLS only, with these files (make_dir() done). */
+static void add_tls_args(redis_server *s, const char *cert_file, const char *key_file,
+                         const char *ca_file, int auth_clients)
 {
-    if (make_dir(s) != 0)
-        return -1;
     s->tls = 1;
     const char *tls_args[] = {"--tls-cert-file", cert_file, "--tls-key-file", key_file,
                               "--tls-ca-cert-file", ca_file, "--tls-auth-clients",
                               auth_clients ? "yes" : "no"};
     for (size_t i = 0; i < sizeof tls_args / sizeof tls_args[0]; i++)
         s->args[s->nargs++] = strdup(tls_args[i]);
+}
+
+int redis_server_start_tls(redis_server *s, const char *cert_file, const char *key_file,
+                           const char *ca_file, int auth_clients, const char *const *extra)
+{
+    if (make_dir(s) != 0)
+        return -1;
+    add_tls_args(s, cert_file, key_file, ca_file, auth_clients);
     for (int i = 0; extra && extra[i] && s->nargs < REDIS_SERVER_MAX_ARGS; i++)
         s->args[s->nargs++] = strdup(strcmp(extra[i], "@SOCKET@") == 0 ? s->socket : extra[i]);
     return launch(s);
 }
 
-int redis_sentinel_start(redis_server *s, const char *conf)
+/* Writes <dir>/sentinel.conf and starts the Sentinel (make_dir() done). */
+static int launch_sentinel(redis_server *s, const char *conf)
 {
-    if (make_dir(s) != 0)
-        return -1;
     s->sentinel = 1;
     char path[256];
     snprintf(path, sizeof path, "%s/sentinel.conf", s->dir);
@@ -325,6 +478,24 @@ int redis_sentinel_start(redis_server *s, const char *conf)
         return -1;
     }
     return launch(s);
+}
+
+int redis_sentinel_start(redis_server *s, const char *conf)
+{
+    if (make_dir(s) != 0)
+        return -1;
+    return launch_sentinel(s, conf);
+}
+
+int redis_sentinel_start_tls(redis_server *s, const char *conf, const char *cert_file,
+                             const char *key_file, const char *ca_file)
+{
+    if (make_dir(s) != 0)
+        return -1;
+    add_tls_args(s, cert_file, key_file, ca_file, 0);
+    s->args[s->nargs++] = strdup("--tls-replication");
+    s->args[s->nargs++] = strdup("yes");
+    return launch_sentinel(s, conf);
 }
 
 void redis_server_kill(redis_server *s)

@@ -11,7 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
-#define REDIS_SERVER_MAX_ARGS 16
+#define REDIS_SERVER_MAX_ARGS 24
 
 typedef struct redis_server {
     pid_t pid;         /* 0 when not running */
@@ -104,7 +104,32 @@ redisContext *redis_test_connect(const char *url);
 redisContext *redis_test_connect_port(int port, const char *password);
 
 /* A command on a new connection to 127.0.0.1:`port` (AUTH `password` when
- * not NULL); the reply, or NULL when the server could not be reached. */
+ * not NULL); the reply, or NULL when the server could not be reached.
+ * Over TLS once redis_test_use_tls() has named a CA. */
 redisReply *redis_test_command(int port, const char *password, const char *fmt, ...);
+
+/*
+ * From now on redis_test_command() (and what is built on it:
+ * redis_server_info_number(), the helpers of redis_topology.h) speaks TLS,
+ * trusting the CA certificate in `ca_file` and verifying the name
+ * 127.0.0.1, through the library's own TLS transport; NULL goes back to
+ * plain TCP. For test processes whose servers all listen with TLS only.
+ * 0, or -1 (no TLS in the build, unreadable CA) after printing why. Not
+ * thread-safe: call it from setup and teardown.
+ */
+int redis_test_use_tls(const char *ca_file);
+
+/* The CA file redis_test_use_tls() named, or NULL for plain TCP. */
+const char *redis_test_tls_ca(void);
+
+/*
+ * Starts a Redis Sentinel as redis_sentinel_start() does, listening with
+ * TLS only (--port 0 --tls-port) with `cert_file`, `key_file` and
+ * `ca_file`, clients' certificates not required, and TLS
+ * (tls-replication yes) on its own connections to the servers and the
+ * other sentinels, which must then listen with TLS too. 0, or -1.
+ */
+int redis_sentinel_start_tls(redis_server *s, const char *conf, const char *cert_file,
+                             const char *key_file, const char *ca_file);
 
 #endif

@@ -127,8 +127,17 @@ int sentinel_group_wait_settled(sentinel_group *g, int timeout_ms)
     return 0;
 }
 
-int sentinel_group_start(sentinel_group *g, const char *name, const char *password,
-                         const char *sentinel_password)
+/* A data node: plain, or TLS only with `certs`. */
+static int start_data_node(redis_server *s, const tls_certs *certs, const char *const *args)
+{
+    if (!certs)
+        return redis_server_start(s, args);
+    return redis_server_start_tls(s, certs->server_cert, certs->server_key, certs->ca, 0, args);
+}
+
+/* sentinel_group_start() and sentinel_group_start_tls() (`certs` not NULL). */
+static int group_start(sentinel_group *g, const char *name, const char *password,
+                       const char *sentinel_password, const tls_certs *certs)
 {
     memset(g, 0, sizeof *g);
     snprintf(g->name, sizeof g->name, "%s", name);
@@ -139,13 +148,17 @@ int sentinel_group_start(sentinel_group *g, const char *name, const char *passwo
      * failovers swap their roles. */
     const char *master_args[8] = {NULL};
     int n = 0;
+    if (certs) {
+        master_args[n++] = "--tls-replication";
+        master_args[n++] = "yes";
+    }
     if (password) {
         master_args[n++] = "--requirepass";
         master_args[n++] = password;
         master_args[n++] = "--masterauth";
         master_args[n++] = password;
     }
-    if (redis_server_start(&g->data[0], master_args) != 0)
+    if (start_data_node(&g->data[0], certs, master_args) != 0)
         return -1;
     char port[16];
     snprintf(port, sizeof port, "%d", g->data[0].port);
@@ -155,7 +168,7 @@ int sentinel_group_start(sentinel_group *g, const char *name, const char *passwo
     replica_args[n++] = "127.0.0.1";
     replica_args[n++] = port;
     replica_args[n] = NULL;
-    if (redis_server_start(&g->data[1], replica_args) != 0)
+    if (start_data_node(&g->data[1], certs, replica_args) != 0)
         return -1;
 
     char conf[1024];
@@ -171,7 +184,10 @@ int sentinel_group_start(sentinel_group *g, const char *name, const char *passwo
         snprintf(conf + len, sizeof conf - (size_t)len, "requirepass %s\n", sentinel_password);
     len = 0;
     for (int i = 0; i < SENTINELS; i++) {
-        if (redis_sentinel_start(&g->sentinels[i], conf) != 0)
+        int rc = certs ? redis_sentinel_start_tls(&g->sentinels[i], conf, certs->server_cert,
+                                                  certs->server_key, certs->ca)
+                       : redis_sentinel_start(&g->sentinels[i], conf);
+        if (rc != 0)
             return -1;
         len += snprintf(g->hosts + len, sizeof g->hosts - (size_t)len, "%s127.0.0.1:%d",
                         i ? "," : "", g->sentinels[i].port);
@@ -182,6 +198,17 @@ int sentinel_group_start(sentinel_group *g, const char *name, const char *passwo
         return -1;
     }
     return 0;
+}
+
+int sentinel_group_start(sentinel_group *g, const char *name, const char *password,
+                         const char *sentinel_password)
+{
+    return group_start(g, name, password, sentinel_password, NULL);
+}
+
+int sentinel_group_start_tls(sentinel_group *g, const char *name, const tls_certs *certs)
+{
+    return group_start(g, name, NULL, NULL, certs);
 }
 
 void sentinel_group_stop(sentinel_group *g)
@@ -199,6 +226,11 @@ pid_t redis_cli_spawn(const char *const *args)
     const char *argv[64];
     int n = 0;
     argv[n++] = "redis-cli";
+    if (redis_test_tls_ca()) {
+        argv[n++] = "--tls";
+        argv[n++] = "--cacert";
+        argv[n++] = redis_test_tls_ca();
+    }
     for (int i = 0; args[i] && n < 63; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -280,15 +312,20 @@ int redis_cluster_wait_ok(redis_cluster *c, int timeout_ms)
     return -1;
 }
 
-int redis_cluster_start(redis_cluster *c)
+/* redis_cluster_start() and redis_cluster_start_tls() (`certs` not NULL). */
+static int cluster_start(redis_cluster *c, const tls_certs *certs)
 {
     memset(c, 0, sizeof *c);
     static const char *const args[] = {"--cluster-enabled", "yes", "--cluster-config-file",
-                                       "nodes.conf", "--cluster-node-timeout", "5000", NULL};
+                                       "nodes.conf", "--cluster-node-timeout", "5000",
+                                       "--tls-cluster", "yes", "--tls-replication", "yes", NULL};
+    /* Plain nodes take the arguments before --tls-cluster. */
+    static const char *const plain_args[] = {args[0], args[1], args[2], args[3],
+                                             args[4], args[5], NULL};
     char addr[CLUSTER_NODES][32];
-    int len = snprintf(c->url, sizeof c->url, "redis+cluster://");
+    int len = snprintf(c->url, sizeof c->url, "%s+cluster://", certs ? "rediss" : "redis");
     for (int i = 0; i < CLUSTER_NODES; i++) {
-        if (redis_server_start(&c->nodes[i], args) != 0)
+        if (start_data_node(&c->nodes[i], certs, certs ? args : plain_args) != 0)
             return -1;
         snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", c->nodes[i].port);
         len += snprintf(c->url + len, sizeof c->url - (size_t)len, "%s%s", i ? "," : "",
@@ -312,6 +349,16 @@ int redis_cluster_start(redis_cluster *c)
         return -1;
     }
     return 0;
+}
+
+int redis_cluster_start(redis_cluster *c)
+{
+    return cluster_start(c, NULL);
+}
+
+int redis_cluster_start_tls(redis_cluster *c, const tls_certs *certs)
+{
+    return cluster_start(c, certs);
 }
 
 void redis_cluster_stop(redis_cluster *c)

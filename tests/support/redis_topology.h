@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "redis_server.h"
+#include "tls_certs.h"
 
 #define SENTINELS 3
 
@@ -32,6 +33,16 @@ typedef struct sentinel_group {
  */
 int sentinel_group_start(sentinel_group *g, const char *name, const char *password,
                          const char *sentinel_password);
+
+/*
+ * The same with every server listening with TLS only, with the server
+ * certificate of `certs` (for 127.0.0.1) and its CA: the data nodes
+ * replicate over TLS (--tls-replication yes), the sentinels listen with TLS
+ * and use it towards the data nodes and each other. No passwords.
+ * redis_test_use_tls(certs->ca) must have been called first (the waits
+ * ask the servers over TLS). 0, or -1.
+ */
+int sentinel_group_start_tls(sentinel_group *g, const char *name, const tls_certs *certs);
 
 /* Stops every server and removes their directories. */
 void sentinel_group_stop(sentinel_group *g);
@@ -65,6 +76,15 @@ typedef struct redis_cluster {
  */
 int redis_cluster_start(redis_cluster *c);
 
+/*
+ * The same with TLS only: every node listens with TLS (the server
+ * certificate of `certs`), talks to the others over TLS (--tls-cluster yes,
+ * which MIGRATE uses too) and announces its TLS port; the cluster is made
+ * with redis-cli --tls. c->url is "rediss+cluster://...". Needs
+ * redis_test_use_tls(certs->ca) first. 0, or -1.
+ */
+int redis_cluster_start_tls(redis_cluster *c, const tls_certs *certs);
+
 void redis_cluster_stop(redis_cluster *c);
 
 /* Waits up to `timeout_ms` until every node says cluster_state:ok and
@@ -78,7 +98,8 @@ int redis_cluster_owner(redis_cluster *c, unsigned int slot);
 int redis_cluster_slots_of(redis_cluster *c, int node);
 
 /* Runs redis-cli with `args` (NULL-terminated) as a child process, its
- * output discarded. The child's PID, or -1. */
+ * output discarded; with --tls --cacert first after redis_test_use_tls().
+ * The child's PID, or -1. */
 pid_t redis_cli_spawn(const char *const *args);
 
 /* Waits for a child from redis_cli_spawn(); its exit status, or -1. */
