@@ -300,14 +300,21 @@ static int run_blocking(csession__redis_op *op, int built, redisReply **reply)
     return res.rc;
 }
 
+int csession__redis_op_command(csession__redis_op *op, const char *route_key,
+                               size_t route_key_len, const char *what, int argc,
+                               const char **argv, const size_t *lens, int write)
+{
+    return op_args_routed(op, what, write, -1, route_key, route_key_len, argc, argv, lens);
+}
+
 int csession__redis_command(csession__redis_topology *t, const char *route_key,
                             size_t route_key_len, const char *what, int argc, const char **argv,
                             const size_t *lens, int write, redisReply **reply)
 {
     csession__redis_op op = {.t = t};
     return run_blocking(&op,
-                        op_args_routed(&op, what, write, -1, route_key, route_key_len, argc,
-                                       argv, lens),
+                        csession__redis_op_command(&op, route_key, route_key_len, what, argc,
+                                                   argv, lens, write),
                         reply);
 }
 

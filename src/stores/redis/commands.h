@@ -164,6 +164,11 @@ int csession__redis_read_result(redisReply *r, size_t max_bytes, int touch, cses
 int csession__redis_op_write_if(csession__redis_op *op, const char *key, size_t key_len,
                                 int mode, uint64_t expected, const char *state,
                                 size_t state_len, int64_t ttl_seconds);
+/* csession__redis_command() as an op: argv[0 .. argc) routed by
+ * `route_key`; the reply as it came (error replies included). */
+int csession__redis_op_command(csession__redis_op *op, const char *route_key,
+                               size_t route_key_len, const char *what, int argc,
+                               const char **argv, const size_t *lens, int write);
 int csession__redis_write_if_result(const csession__redis_op *op, redisReply *r, int mode,
                                     long long *result);
 
