@@ -299,8 +299,9 @@ static int cluster_route(csession__redis_topology *t, const char *key, size_t ke
 
 static int cluster_route_async(csession__redis_topology *t, const char *key, size_t key_len,
                                csession_loop *loop, struct csession__redis_async *a,
-                               csession__redis_route *out)
+                               csession__redis_waiter *w, csession__redis_route *out)
 {
+    (void)w; /* never pending: a map load a call cannot do without blocks (see above) */
     return route_on((cluster *)t, key, key_len, loop, a, out);
 }
 

@@ -142,6 +142,8 @@ struct csession__redis_op {
     size_t script_len;
     int retried; /* sent again after a dropped connection or a failover */
     /* The machine's. */
+    csession__redis_waiter waiter; /* queued while the route is looked up */
+    int waiting;
     csession__redis_route route;
     int redirects, fresh, evaled;
     struct csession__redis_req *req; /* in flight on a loop connection */
