@@ -337,21 +337,7 @@ static void load_done(loop_load *l, int rc)
     l->rc = rc;
     snprintf(l->last, sizeof l->last, "%.399s", msg);
     l->running = 0;
-    csession__redis_waiter *w = NULL;
-    while (l->waiting) {
-        csession__redis_waiter *next = l->waiting->next;
-        l->waiting->next = w;
-        w = l->waiting;
-        l->waiting = next;
-    }
-    while (w) {
-        csession__redis_waiter *next = w->next;
-        w->next = NULL;
-        if (rc)
-            csession__error(rc, "%s", msg);
-        w->ready(w, rc);
-        w = next;
-    }
+    csession__redis_waiters_wake(&l->waiting, rc, msg);
 }
 
 static void load_ask(loop_load *l);
@@ -430,13 +416,8 @@ static void cluster_unwait(csession__redis_topology *t, csession_loop *loop,
     while (l && l->loop != loop)
         l = l->next;
     pthread_mutex_unlock(&c->loads_lock);
-    for (csession__redis_waiter **p = l ? &l->waiting : NULL; p && *p; p = &(*p)->next) {
-        if (*p == w) {
-            *p = w->next;
-            w->next = NULL;
-            return;
-        }
-    }
+    if (l)
+        csession__redis_waiters_remove(&l->waiting, w);
 }
 
 /* Routes `key`; with `loop`, a lazy load that is due goes on the loop, and

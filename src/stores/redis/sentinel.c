@@ -464,21 +464,7 @@ static void lookup_done(sentinel *s, loop_lookup *l, int rc)
         atomic_fetch_add(&s->failures, 1);
     }
     l->running = 0;
-    csession__redis_waiter *w = NULL;
-    while (l->waiting) { /* reversed: oldest first */
-        csession__redis_waiter *next = l->waiting->next;
-        l->waiting->next = w;
-        w = l->waiting;
-        l->waiting = next;
-    }
-    while (w) {
-        csession__redis_waiter *next = w->next;
-        w->next = NULL;
-        if (rc)
-            csession__error(rc, "%s", msg);
-        w->ready(w, rc);
-        w = next;
-    }
+    csession__redis_waiters_wake(&l->waiting, rc, msg);
 }
 
 static void lookup_ask(sentinel *s, loop_lookup *l);
@@ -605,13 +591,8 @@ static void sentinel_unwait(csession__redis_topology *t, csession_loop *loop,
     while (l && l->loop != loop)
         l = l->next;
     pthread_mutex_unlock(&s->lookups_lock);
-    for (csession__redis_waiter **p = l ? &l->waiting : NULL; p && *p; p = &(*p)->next) {
-        if (*p == w) {
-            *p = w->next;
-            w->next = NULL;
-            return;
-        }
-    }
+    if (l)
+        csession__redis_waiters_remove(&l->waiting, w);
 }
 
 static csession__redis_next sentinel_failed(csession__redis_topology *t,

@@ -66,6 +66,13 @@ typedef struct csession__redis_waiter {
 /* route_async: the route needs a lookup first; `ready` will say. */
 #define CSESSION__REDIS_ROUTE_PENDING 1
 
+/* A queue of waiters (newest first), used by one loop's thread. Wake runs
+ * every `ready`, oldest first, with `rc` (`message`, for a failure, set
+ * as the last error before each: a ready may set errors of its own), and
+ * empties the queue; remove takes `w` out (nothing when not queued). */
+void csession__redis_waiters_wake(csession__redis_waiter **queue, int rc, const char *message);
+void csession__redis_waiters_remove(csession__redis_waiter **queue, csession__redis_waiter *w);
+
 struct csession__redis_topology {
     /* The pool for `key` (the Redis key, hashed in cluster mode). 0, or a
      * failure with a message (no master found, no node for the slot). */
