@@ -419,6 +419,7 @@ typedef struct loop_lookup {
     int running;
     size_t start, k, index; /* the sentinel asked first; how many asked; the one now */
     int timed_out;   /* every sentinel asked so far did not answer in time */
+    int rc;          /* how the last lookup ended (`last` says why) */
     char host[CSESSION__REDIS_MAX_HOST + 1];
     int port;
     char last[400];
@@ -456,13 +457,16 @@ static void lookup_done(sentinel *s, loop_lookup *l, int rc)
     char msg[520] = "";
     if (rc)
         snprintf(msg, sizeof msg, "%s", csession_last_error());
-    if (rc) {
-        pthread_mutex_lock(&s->lock);
+    /* For the blocking lookups, unless one runs (the lock held across its
+     * round trips): the loop never waits for it. */
+    if (rc && pthread_mutex_trylock(&s->lock) == 0) {
         s->last_rc = rc;
         snprintf(s->last_error, sizeof s->last_error, "%.399s", msg);
-        pthread_mutex_unlock(&s->lock);
         atomic_fetch_add(&s->failures, 1);
+        pthread_mutex_unlock(&s->lock);
     }
+    l->rc = rc;
+    snprintf(l->last, sizeof l->last, "%.399s", msg);
     l->running = 0;
     csession__redis_waiters_wake(&l->waiting, rc, msg);
 }
@@ -494,14 +498,18 @@ static void lookup_verified(void *arg, int rc, csession__redis_failure failure,
         lookup_skip(s, l, rc);
         return;
     }
-    master_name was, now;
-    pthread_mutex_lock(&s->lock);
-    name_master(s, &was);
-    s->preferred = l->index;
-    use_master(s, l->host, l->port);
-    name_master(s, &now);
-    pthread_mutex_unlock(&s->lock);
-    report_master(s, &was, &now);
+    /* A blocking lookup running meanwhile (another thread) holds the lock
+     * across round trips: the loop does not wait for it, and its calls
+     * route again, after that lookup or with another of their own. */
+    if (pthread_mutex_trylock(&s->lock) == 0) {
+        master_name was, now;
+        name_master(s, &was);
+        s->preferred = l->index;
+        use_master(s, l->host, l->port);
+        name_master(s, &now);
+        pthread_mutex_unlock(&s->lock);
+        report_master(s, &was, &now);
+    }
     lookup_done(s, l, 0);
 }
 
@@ -557,19 +565,24 @@ static int sentinel_route_async(csession__redis_topology *t, const char *key, si
         if (!l)
             return csession__oom();
         if (!l->running) {
-            pthread_mutex_lock(&s->lock);
-            l->start = s->preferred;
-            pthread_mutex_unlock(&s->lock);
+            l->start = 0; /* the one that answered last, unless a lookup runs */
+            if (pthread_mutex_trylock(&s->lock) == 0) {
+                l->start = s->preferred;
+                pthread_mutex_unlock(&s->lock);
+            }
             l->running = 1;
             l->k = 0;
             l->timed_out = 1;
             l->last[0] = '\0';
-            unsigned long failures = atomic_load(&s->failures);
             lookup_ask(s, l);
             if (!l->running) { /* ended at once */
-                if (atomic_load(&s->failures) != failures)
-                    return csession__error(s->last_rc, "%s", s->last_error);
-                return sentinel_route_async(t, key, key_len, loop, a, w, out);
+                if (l->rc)
+                    return csession__error(l->rc, "%s", l->last);
+                if (!atomic_load(&s->stale))
+                    return sentinel_route_async(t, key, key_len, loop, a, w, out);
+                return csession__error(CSESSION_ESTORE, "Redis Sentinel: master " NAME_FMT
+                                                        " being looked up by another thread",
+                                       NAME_ARG(s));
             }
         }
         w->next = l->waiting;
