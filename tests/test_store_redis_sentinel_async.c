@@ -254,12 +254,15 @@ static void test_first_call_sentinels_stalled(void **state)
     assert_non_null(t.timer);
     t.due = test_now_ms() + 10;
     pl.loop.timer_set(&pl.loop, t.timer, 10);
-    async_call c, d;
+    async_call c, d, e;
     async_call_init(&c, &pl.loop, CSESSION_CALL_SAVE, NULL, "x", TTL);
     async_call_init(&d, &pl.loop, CSESSION_CALL_SAVE, NULL, "y", TTL);
+    async_call_init(&e, &pl.loop, CSESSION_CALL_SAVE, NULL, "z", TTL);
     long long t0 = test_now_ms();
     async_start(s, &c);
-    async_start(s, &d); /* waits for the same lookup */
+    async_start(s, &e);
+    async_start(s, &d); /* all three wait for the same lookup */
+    s->cancel(s, &e.call); /* leaves the queue: never completes */
     async_call *wait[] = {&c, &d};
     async_run_all(&pl, wait, 2, 20000);
     long long took = test_now_ms() - t0;
@@ -271,6 +274,7 @@ static void test_first_call_sentinels_stalled(void **state)
     assert_int_equal(c.code, CSESSION_ETIMEOUT);
     assert_int_equal(d.code, CSESSION_ETIMEOUT);
     assert_true(c.order < d.order);
+    assert_int_equal(e.done, 0);
     assert_non_null(strstr(c.message, "no master"));
     /* Each sentinel given the connect timeout, one after the other. */
     assert_true(took >= SENTINELS * 300 && took < SENTINELS * 300 + 1500);
@@ -279,6 +283,7 @@ static void test_first_call_sentinels_stalled(void **state)
     pl.loop.timer_close(&pl.loop, t.timer);
     async_call_dispose(&c);
     async_call_dispose(&d);
+    async_call_dispose(&e);
     csession__redis_stats st = store_redis_stats(s);
     assert_int_equal(st.discoveries, 0);
     csession_store_free(s);
