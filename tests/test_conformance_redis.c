@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "conformance.h"
+#include "loop_adapters.h"
 #include "csession.h"
 #include "csession/store_redis.h"
 #include "redis_server.h"
@@ -44,9 +45,17 @@ static void advance_time(csession_store *store, int64_t seconds, void *ctx)
     store_redis_age(store, t->raw, seconds);
 }
 
-int main(void)
+/* With an argument, the loop to run the suite on through the manager's
+ * non-blocking calls ("poll", "uv", "event", "ev": loop_adapters.h);
+ * without, the blocking calls. */
+int main(int argc, char **argv)
 {
     static redis_target t;
+    conformance_loop loop = { 0 };
+    if (argc > 1 && loop_adapter_create(&loop, argv[1]) != 0) {
+        fprintf(stderr, "no %s loop in this build\n", argv[1]);
+        return 77;
+    }
     if (redis_fixture_url(t.url, sizeof t.url) != 0) {
         fprintf(stderr, "no Redis server: set CSESSION_TEST_REDIS_URL or run through ctest\n");
         return 1;
@@ -56,8 +65,11 @@ int main(void)
         fprintf(stderr, "cannot connect to %s\n", t.url);
         return 1;
     }
-    conformance_target target = {"redis", new_store, advance_time, &t, 1, NULL};
+    conformance_target target = {"redis", new_store, advance_time, &t, 1,
+                                 argc > 1 ? &loop : NULL};
     int failed = conformance_run(&target);
     redisFree(t.raw);
+    if (argc > 1)
+        loop_adapter_destroy(&loop);
     return failed;
 }

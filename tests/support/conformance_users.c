@@ -602,12 +602,18 @@ static void test_end_all_races_commits(void **state)
     for (int i = 0; i < 2; i++)
         latch_wait(&r[i].started);
     uint64_t n = 0;
-    assert_int_equal(csession_manager_end_user_sessions(mgr, "alice", 5, NULL, &n), 0);
-    assert_true(n <= 2);
+    int rc = csession_manager_end_user_sessions(mgr, "alice", 5, NULL, &n);
     for (int i = 0; i < 2; i++)
         atomic_store(&r[i].ended, 1);
-    for (int i = 0; i < 2; i++) {
+    /* The threads first: a failed assertion leaves the test at once, and
+     * racers still running would use the manager after it is gone. */
+    for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
+    assert_int_equal(rc, 0);
+    /* A racer in the middle of a renewal has its new key saved and its old
+     * one not yet retired: two live sessions each at most. */
+    assert_true(n <= 4);
+    for (int i = 0; i < 2; i++) {
         assert_true(r[i].commits >= 4);
         assert_user(mgr, &r[i].c, "");
     }
