@@ -19,6 +19,7 @@
  * Every command of the store touches a single key, so no command can span
  * slots (no CROSSSLOT, no TRYAGAIN). Loading the map runs in one thread at a
  * time on a connection of its own; the others keep using the map they have.
+ * Non-blocking calls load it on their loop instead (see below).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -233,8 +234,7 @@ static int refresh(cluster *c, int needed, unsigned long seen)
  * (after MOVED, which corrected that slot already) is sent as CLUSTER
  * SLOTS on the loop's connection to that node and answered from the loop;
  * the call goes on with the map as it is. A load the call cannot do
- * without (no map yet, no node for its slot) is made at once, waiting, as
- * for the blocking calls.
+ * without waits on the loop too (the next section).
  */
 
 static void load_replied(void *arg, int rc, csession__redis_failure failure,

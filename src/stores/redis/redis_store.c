@@ -598,7 +598,8 @@ static int redis_start(csession_store *store, csession_store_call *call)
 static void redis_cancel(csession_store *store, csession_store_call *call)
 {
     (void)store;
-    if (call && (call->kind == CSESSION_CALL_USER_SAVE || call->kind == CSESSION_CALL_USER_REMOVE)) {
+    if (call &&
+        (call->kind == CSESSION_CALL_USER_SAVE || call->kind == CSESSION_CALL_USER_REMOVE)) {
         csession__redis_users_cancel(call);
         return;
     }

@@ -15,7 +15,8 @@
  * command goes to a server that was demoted meanwhile.
  *
  * One lookup runs at a time; threads that need one meanwhile wait for its
- * result rather than ask the sentinels again. When the master moved, the
+ * result rather than ask the sentinels again. Non-blocking calls look up on
+ * their loop instead, queued meanwhile (see below). When the master moved, the
  * pool is pointed at the new one and its connections to the old one are
  * retired (pool.h: epochs).
  *
