@@ -463,6 +463,187 @@ static void test_paused_server_times_out(void **state)
     redis_server_stop(&srv);
 }
 
+/* ---- the user index's kinds ------------------------------------------------ */
+
+static void ticker_start(ticker *t, csession_loop *loop)
+{
+    *t = (ticker){loop, NULL, 0, 0, 0};
+    t->timer = loop->timer_open(loop, tick, t);
+    assert_non_null(t->timer);
+    t->due = now_ms() + 10;
+    assert_int_equal(loop->timer_set(loop, t->timer, 10), 0);
+}
+
+/* The loop kept turning while a call waited `took` ms for a 400 ms timeout. */
+static void ticker_check(ticker *t, const char *what, long long took)
+{
+    fprintf(stderr, "%s: ETIMEOUT after %lld ms; 10 ms timer fired %d times, at worst %lld ms "
+                    "late\n",
+            what, took, t->ticks, t->worst_late);
+    assert_true(took >= 400 && took < 400 + MARGIN_MS);
+    assert_true(t->ticks >= 400 / 10 / 4);
+    assert_true(t->worst_late < 400);
+    t->loop->timer_close(t->loop, t->timer);
+}
+
+typedef struct commit_outcome {
+    int calls;
+    int code;
+    char message[512];
+} commit_outcome;
+
+static void committed(void *arg, int code, const char *message, csession *s)
+{
+    (void)s;
+    commit_outcome *o = arg;
+    o->calls++;
+    o->code = code;
+    snprintf(o->message, sizeof o->message, "%s", message ? message : "");
+}
+
+static int commit_on(csession_manager *mgr, csession__poll_loop *pl, csession *s,
+                     commit_outcome *o)
+{
+    csession_buf set = CSESSION_BUF_INIT;
+    *o = (commit_outcome){0, 0, ""};
+    assert_int_equal(csession_manager_commit_async(mgr, &pl->loop, s, &set, committed, o, NULL),
+                     0);
+    long long until = now_ms() + 20000;
+    while (o->calls == 0 && now_ms() < until)
+        assert_true(csession__poll_loop_run_once(pl, 100) >= 0);
+    assert_int_equal(o->calls, 1);
+    csession_buf_dispose(&set);
+    return o->code;
+}
+
+/* 1 when `user`'s listing holds `s`, marked current. */
+static int listed_current(csession_manager *mgr, csession *s, const char *user)
+{
+    csession_user_sessions *l = NULL;
+    assert_int_equal(csession_manager_user_sessions(mgr, s, user, strlen(user), &l), 0);
+    const char *want;
+    assert_int_equal(csession_id(s, &want), 0);
+    int found = 0;
+    for (size_t i = 0; i < csession_user_sessions_count(l); i++) {
+        const char *id;
+        int current = 0;
+        assert_int_equal(csession_user_sessions_get(l, i, &id, NULL, NULL, NULL, &current), 0);
+        found |= current && strcmp(id, want) == 0;
+    }
+    csession_user_sessions_free(l);
+    return found;
+}
+
+/* A login (a bound session's first commit: USER_SAVE) on a stopped server
+ * times out on the loop without holding it; the index is right after. */
+static void test_bound_login_paused_server(void **state)
+{
+    (void)state;
+    redis_server srv;
+    start_server(&srv);
+    csession_config *cfg = NULL;
+    unsigned char k[CSESSION_KEY_BYTES];
+    memset(k, 7, sizeof k);
+    assert_int_equal(csession_config_new(&cfg), 0);
+    assert_int_equal(csession_config_add_key(cfg, k, sizeof k), 0);
+    csession_manager *mgr = NULL;
+    assert_int_equal(csession_manager_new(&mgr, cfg, store_for(srv.url, 400, 4)), 0);
+    csession_config_free(cfg);
+    csession__poll_loop pl;
+    csession__poll_loop_init(&pl);
+
+    csession *s = NULL;
+    assert_int_equal(csession_manager_load(mgr, NULL, 0, &s), 0);
+    assert_int_equal(csession_bind(s, "alice", 5, "agent", 5), 0);
+    assert_int_equal(csession_insert_bool(s, "in", 1), 0);
+
+    redis_server_pause(&srv);
+    ticker t;
+    ticker_start(&t, &pl.loop);
+    commit_outcome o;
+    long long t0 = now_ms();
+    int rc = commit_on(mgr, &pl, s, &o);
+    long long took = now_ms() - t0;
+    redis_server_resume(&srv);
+    assert_int_equal(rc, CSESSION_ETIMEOUT);
+    assert_non_null(strstr(o.message, "Redis user save"));
+    ticker_check(&t, "bound login, paused server", took);
+
+    /* Back: the login goes through, and the user's listing shows it. */
+    assert_int_equal(commit_on(mgr, &pl, s, &o), 0);
+    assert_true(listed_current(mgr, s, "alice"));
+    csession_free(s);
+    csession_manager_free(mgr);
+    csession__poll_loop_dispose(&pl);
+    redis_server_stop(&srv);
+}
+
+static int user_list_count(const char *key, size_t key_len, const char *state, size_t state_len,
+                           void *payload)
+{
+    (void)key, (void)key_len, (void)state, (void)state_len;
+    ++*(int *)payload;
+    return 0;
+}
+
+static int listed(csession_store *s, const char *user)
+{
+    int n = 0;
+    assert_int_equal(s->user_list(s, user, strlen(user), user_list_count, &n), 0);
+    return n;
+}
+
+static int user_call(csession_store *s, csession__poll_loop *pl, int kind, const char *key,
+                     const char *state, char key_out[65])
+{
+    async_call c;
+    async_call_init(&c, &pl->loop, kind, key, state, TTL);
+    c.call.user = "bob";
+    c.call.user_len = 3;
+    int rc = async_run(s, pl, &c);
+    if (key_out)
+        snprintf(key_out, 65, "%.*s", (int)c.key.size, c.key.ptr ? c.key.ptr : "");
+    async_call_dispose(&c);
+    return rc;
+}
+
+/* USER_SAVE and USER_REMOVE through `start`, and a logout on a stopped
+ * server: ETIMEOUT from the loop, which kept turning. */
+static void test_user_kinds(void **state)
+{
+    (void)state;
+    redis_server srv;
+    start_server(&srv);
+    csession_store *s = store_for(srv.url, 400, 4);
+    csession__poll_loop pl;
+    csession__poll_loop_init(&pl);
+    char a[65], b[65];
+    assert_int_equal(user_call(s, &pl, CSESSION_CALL_USER_SAVE, NULL, ST(1), a), 0);
+    assert_int_equal(user_call(s, &pl, CSESSION_CALL_USER_SAVE, NULL, ST(2), b), 0);
+    assert_int_equal(strlen(a), 64);
+    assert_int_equal(listed(s, "bob"), 2);
+    assert_int_equal(user_call(s, &pl, CSESSION_CALL_USER_REMOVE, a, NULL, NULL), 0);
+    assert_int_equal(listed(s, "bob"), 1);
+    char text[64];
+    assert_int_equal(async_load(s, &pl, a, text, sizeof text, NULL), CSESSION_ENOTFOUND);
+    assert_int_equal(async_load(s, &pl, b, text, sizeof text, NULL), 0);
+    /* A key the store cannot have made: nothing to do. */
+    assert_int_equal(user_call(s, &pl, CSESSION_CALL_USER_REMOVE, "nope", NULL, NULL), 0);
+
+    redis_server_pause(&srv);
+    ticker t;
+    ticker_start(&t, &pl.loop);
+    long long t0 = now_ms();
+    int rc = user_call(s, &pl, CSESSION_CALL_USER_REMOVE, b, NULL, NULL);
+    long long took = now_ms() - t0;
+    redis_server_resume(&srv);
+    assert_int_equal(rc, CSESSION_ETIMEOUT);
+    ticker_check(&t, "logout, paused server", took);
+    csession_store_free(s);
+    csession__poll_loop_dispose(&pl);
+    redis_server_stop(&srv);
+}
+
 /* ---- a killed server, killed connections, a busy server ----------------------- */
 
 static void test_server_killed(void **state)
@@ -779,6 +960,8 @@ int main(void)
         cmocka_unit_test(test_pipelined_in_order),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_paused_server_times_out),
+        cmocka_unit_test(test_bound_login_paused_server),
+        cmocka_unit_test(test_user_kinds),
         cmocka_unit_test(test_server_killed),
         cmocka_unit_test(test_client_kill_retried),
         cmocka_unit_test(test_debug_sleep),

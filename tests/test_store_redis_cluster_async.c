@@ -202,6 +202,78 @@ static void test_ask_then_moved(void **state)
     assert_int_equal(redis_cluster_wait_ok(&cluster, 10000), 0);
 }
 
+/* ---- nodes that do not answer: the first call's map load waits on the loop -- */
+
+typedef struct ticker {
+    csession_loop *loop;
+    void *timer;
+    long long due, worst_late;
+    int ticks;
+} ticker;
+
+static void tick(void *arg)
+{
+    ticker *t = arg;
+    long long late = test_now_ms() - t->due;
+    if (late > t->worst_late)
+        t->worst_late = late;
+    t->ticks++;
+    t->due = test_now_ms() + 10;
+    t->loop->timer_set(t->loop, t->timer, 10);
+}
+
+static void test_first_call_nodes_stalled(void **state)
+{
+    (void)state;
+    csession_store_redis_options o = CSESSION_STORE_REDIS_OPTIONS_INIT;
+    o.connect_timeout_ms = 300;
+    o.command_timeout_ms = 300;
+    csession_store *s = NULL;
+    assert_int_equal(csession_store_redis_new(&s, cluster.url, &o), 0);
+    csession__poll_loop pl;
+    csession__poll_loop_init(&pl);
+    for (int i = 0; i < CLUSTER_NODES; i++)
+        redis_server_pause(&cluster.nodes[i]);
+    ticker t = {&pl.loop, NULL, 0, 0, 0};
+    t.timer = pl.loop.timer_open(&pl.loop, tick, &t);
+    assert_non_null(t.timer);
+    t.due = test_now_ms() + 10;
+    pl.loop.timer_set(&pl.loop, t.timer, 10);
+    async_call c, d;
+    async_call_init(&c, &pl.loop, CSESSION_CALL_SAVE, NULL, "x", TTL);
+    async_call_init(&d, &pl.loop, CSESSION_CALL_SAVE, NULL, "y", TTL);
+    long long t0 = test_now_ms();
+    async_start(s, &c);
+    async_start(s, &d); /* waits for the same load */
+    async_call *wait[] = {&c, &d};
+    async_run_all(&pl, wait, 2, 20000);
+    long long took = test_now_ms() - t0;
+    for (int i = 0; i < CLUSTER_NODES; i++)
+        redis_server_resume(&cluster.nodes[i]);
+    fprintf(stderr, "first call, nodes stalled: %s after %lld ms (%s); the 10 ms timer fired "
+                    "%d times, at worst %lld ms late\n",
+            csession_strerror(c.code), took, c.message, t.ticks, t.worst_late);
+    assert_int_equal(c.code, CSESSION_ETIMEOUT);
+    assert_int_equal(d.code, CSESSION_ETIMEOUT);
+    assert_true(c.order < d.order);
+    assert_non_null(strstr(c.message, "no node gave the slot map"));
+    /* Each seed given its timeout, one after the other. */
+    assert_true(took >= CLUSTER_NODES * 300 && took < CLUSTER_NODES * 300 + 1500);
+    assert_true(t.worst_late < 300);
+    assert_true(t.ticks > took / 10 / 4);
+    pl.loop.timer_close(&pl.loop, t.timer);
+    async_call_dispose(&c);
+    async_call_dispose(&d);
+
+    /* Back: the next call loads the map and is stored. */
+    assert_int_equal(redis_cluster_wait_ok(&cluster, 30000), 0);
+    char key[65];
+    assert_int_equal(async_save(s, &pl, "z", key), 0);
+    expect_loaded(s, &pl, key, "z");
+    csession_store_free(s);
+    csession__poll_loop_dispose(&pl);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -220,6 +292,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing),
         cmocka_unit_test(test_ask_then_moved),
+        cmocka_unit_test(test_first_call_nodes_stalled),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

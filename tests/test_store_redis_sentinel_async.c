@@ -237,6 +237,59 @@ static void test_sentinels_stalled(void **state)
     csession__poll_loop_dispose(&pl);
 }
 
+/* The first call of a store needs the master: with every sentinel stalled,
+ * the lookup waits on the loop, not in it, and ends with ETIMEOUT. */
+static void test_first_call_sentinels_stalled(void **state)
+{
+    (void)state;
+    int master = sentinel_group_wait_settled(&group, 30000);
+    assert_true(master > 0);
+    csession_store *s = store_with(300);
+    csession__poll_loop pl;
+    csession__poll_loop_init(&pl);
+    for (int i = 0; i < SENTINELS; i++)
+        redis_server_pause(&group.sentinels[i]);
+    ticker t = {&pl.loop, NULL, 0, 0, 0};
+    t.timer = pl.loop.timer_open(&pl.loop, tick, &t);
+    assert_non_null(t.timer);
+    t.due = test_now_ms() + 10;
+    pl.loop.timer_set(&pl.loop, t.timer, 10);
+    async_call c, d, e;
+    async_call_init(&c, &pl.loop, CSESSION_CALL_SAVE, NULL, "x", TTL);
+    async_call_init(&d, &pl.loop, CSESSION_CALL_SAVE, NULL, "y", TTL);
+    async_call_init(&e, &pl.loop, CSESSION_CALL_SAVE, NULL, "z", TTL);
+    long long t0 = test_now_ms();
+    async_start(s, &c);
+    async_start(s, &e);
+    async_start(s, &d); /* all three wait for the same lookup */
+    s->cancel(s, &e.call); /* leaves the queue: never completes */
+    async_call *wait[] = {&c, &d};
+    async_run_all(&pl, wait, 2, 20000);
+    long long took = test_now_ms() - t0;
+    for (int i = 0; i < SENTINELS; i++)
+        redis_server_resume(&group.sentinels[i]);
+    fprintf(stderr, "first call, sentinels stalled: %s after %lld ms (%s); the 10 ms timer "
+                    "fired %d times, at worst %lld ms late\n",
+            csession_strerror(c.code), took, c.message, t.ticks, t.worst_late);
+    assert_int_equal(c.code, CSESSION_ETIMEOUT);
+    assert_int_equal(d.code, CSESSION_ETIMEOUT);
+    assert_true(c.order < d.order);
+    assert_int_equal(e.done, 0);
+    assert_non_null(strstr(c.message, "no master"));
+    /* Each sentinel given the connect timeout, one after the other. */
+    assert_true(took >= SENTINELS * 300 && took < SENTINELS * 300 + 1500);
+    assert_true(t.worst_late < 300);
+    assert_true(t.ticks > took / 10 / 4);
+    pl.loop.timer_close(&pl.loop, t.timer);
+    async_call_dispose(&c);
+    async_call_dispose(&d);
+    async_call_dispose(&e);
+    csession__redis_stats st = store_redis_stats(s);
+    assert_int_equal(st.discoveries, 0);
+    csession_store_free(s);
+    csession__poll_loop_dispose(&pl);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -257,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_failover),
         /* Last: stopped sentinels go into TILT mode for a while after. */
         cmocka_unit_test(test_sentinels_stalled),
+        cmocka_unit_test(test_first_call_sentinels_stalled),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

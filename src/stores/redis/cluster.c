@@ -19,6 +19,7 @@
  * Every command of the store touches a single key, so no command can span
  * slots (no CROSSSLOT, no TRYAGAIN). Loading the map runs in one thread at a
  * time on a connection of its own; the others keep using the map they have.
+ * Non-blocking calls load it on their loop instead (see below).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,6 +54,10 @@ typedef struct cluster {
     struct csession__redis_req *load_req; /* (never cancelled) */
     char load_host[CSESSION__REDIS_MAX_HOST + 1]; /* where it went */
     int load_port;
+    /* The loads non-blocking calls wait for, one record per loop (the list
+     * guarded by `loads_lock`, a record used by its loop's thread only). */
+    pthread_mutex_t loads_lock;
+    struct loop_load *loads;
 } cluster;
 
 /* In a child (fork_guard.h): a thread of the parent may have held either
@@ -62,6 +67,8 @@ static void after_fork(void *p)
     cluster *c = p;
     (void)pthread_mutex_init(&c->refresh_lock, NULL); /* cannot fail: a default mutex */
     atomic_store(&c->loading, 0); /* the parent's load is not this process' */
+    (void)pthread_mutex_init(&c->loads_lock, NULL);
+    c->loads = NULL; /* the parent's loops' (left unused) */
     csession__redis_slot_map_after_fork(&c->map);
 }
 
@@ -126,11 +133,17 @@ static int load_reply(cluster *c, redisReply *r, const char *what, const char *h
     return rc;
 }
 
+static int no_map(int code, const char *last)
+{
+    return csession__error(code, "Redis Cluster: no node gave the slot map (last: %s)", last);
+}
+
 /* Under refresh_lock: a few known nodes, then the seeds, until one answers;
  * `from` gets the one that did. */
 static int load_map(cluster *c, char *from, size_t from_size)
 {
     char last[400] = "";
+    int timed_out = 1; /* no node answered in time */
     unsigned int known = csession__redis_slot_map_size(&c->map);
     unsigned int tries = known < PROBE_NODES ? known : PROBE_NODES;
     for (unsigned int k = 0; k < tries; k++) {
@@ -144,6 +157,7 @@ static int load_map(cluster *c, char *from, size_t from_size)
         }
         if (rc == CSESSION_ENOMEM)
             return rc;
+        timed_out &= rc == CSESSION_ETIMEOUT;
         snprintf(last, sizeof last, "%s", csession_last_error());
     }
     for (size_t i = 0; i < c->url->n_nodes; i++) {
@@ -156,10 +170,10 @@ static int load_map(cluster *c, char *from, size_t from_size)
         }
         if (rc == 0 || rc == CSESSION_ENOMEM)
             return rc;
+        timed_out &= rc == CSESSION_ETIMEOUT;
         snprintf(last, sizeof last, "%s", csession_last_error());
     }
-    return csession__error(CSESSION_ESTORE, "Redis Cluster: no node gave the slot map (last: %s)",
-                           last);
+    return no_map(timed_out ? CSESSION_ETIMEOUT : CSESSION_ESTORE, last);
 }
 
 static void log_loaded(cluster *c, const char *from)
@@ -220,8 +234,7 @@ static int refresh(cluster *c, int needed, unsigned long seen)
  * (after MOVED, which corrected that slot already) is sent as CLUSTER
  * SLOTS on the loop's connection to that node and answered from the loop;
  * the call goes on with the map as it is. A load the call cannot do
- * without (no map yet, no node for its slot) is made at once, waiting, as
- * for the blocking calls.
+ * without waits on the loop too (the next section).
  */
 
 static void load_replied(void *arg, int rc, csession__redis_failure failure,
@@ -264,15 +277,168 @@ static void load_async(cluster *c, csession__redis_cluster_node *node, csession_
                                load_replied, c, &c->load_req);
 }
 
-/* Routes `key`; with `loop`, a lazy load that is due goes on the loop. */
+/* ---- the loads non-blocking calls cannot do without ------------------------
+ *
+ * No map yet, no node for the call's slot, or a node that failed (its
+ * replica may have been promoted): load_map() on the calling loop, CLUSTER
+ * SLOTS asked of the same nodes in the same order on loop connections (the
+ * record's `probe` pool, pointed at each in turn), each bounded by the
+ * store's timeouts. That loop's calls wait in the record's queue
+ * meanwhile; the map takes concurrent loads (cluster_slots.h), so a loop
+ * loads on its own whatever the other threads do.
+ */
+
+typedef struct loop_load {
+    cluster *c;
+    csession_loop *loop;
+    struct csession__redis_async *async;
+    csession__redis_pool probe;
+    csession__redis_waiter *waiting; /* the calls waiting, newest first */
+    int running;
+    unsigned int k, tries, known, start; /* asked so far; known nodes tried first */
+    int timed_out;                       /* every node asked did not answer in time */
+    int rc;                              /* how the last load ended (`last` says why) */
+    char host[CSESSION__REDIS_MAX_HOST + 1];
+    int port;
+    char last[400];
+    struct csession__redis_req *req;
+    struct loop_load *next;
+} loop_load;
+
+static loop_load *load_for(cluster *c, csession_loop *loop, struct csession__redis_async *a)
+{
+    pthread_mutex_lock(&c->loads_lock);
+    loop_load *l = c->loads;
+    while (l && l->loop != loop)
+        l = l->next;
+    if (!l && (l = csession__calloc(1, sizeof *l)) != NULL) {
+        if (csession__redis_pool_init(&l->probe, &c->probe, 1, 0) != 0) {
+            csession__free(l);
+            l = NULL;
+        } else {
+            l->c = c;
+            l->loop = loop;
+            l->next = c->loads;
+            c->loads = l;
+        }
+    }
+    pthread_mutex_unlock(&c->loads_lock);
+    if (l)
+        l->async = a;
+    return l;
+}
+
+/* The load ended: the waiting calls route again (rc 0) or fail, oldest first. */
+static void load_done(loop_load *l, int rc)
+{
+    char msg[520] = "";
+    if (rc)
+        snprintf(msg, sizeof msg, "%s", csession_last_error());
+    l->rc = rc;
+    snprintf(l->last, sizeof l->last, "%.399s", msg);
+    l->running = 0;
+    csession__redis_waiters_wake(&l->waiting, rc, msg);
+}
+
+static void load_ask(loop_load *l);
+
+static void loop_load_replied(void *arg, int rc, csession__redis_failure failure,
+                              redisReply **replies, size_t n)
+{
+    (void)failure;
+    loop_load *l = arg;
+    cluster *c = l->c;
+    l->req = NULL;
+    char from[300], what[340];
+    csession__redis_target t = c->probe;
+    t.host = l->host;
+    t.port = l->port;
+    csession__redis_describe(&t, from, sizeof from);
+    if (rc == 0 && n == 1) {
+        snprintf(what, sizeof what, "Redis CLUSTER SLOTS at %s", from);
+        rc = load_reply(c, replies[0], what, l->host);
+        replies[0] = NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        csession__redis_reply_free(replies[i]);
+    if (rc == 0) {
+        atomic_store(&c->last_refresh_ms, csession__redis_now_ms());
+        atomic_store(&c->stale, 0);
+        atomic_fetch_add(&c->refreshes, 1);
+        log_loaded(c, from);
+        load_done(l, 0);
+        return;
+    }
+    if (rc == CSESSION_ENOMEM) {
+        load_done(l, rc);
+        return;
+    }
+    l->timed_out &= rc == CSESSION_ETIMEOUT;
+    snprintf(l->last, sizeof l->last, "%s", csession_last_error());
+    l->k++;
+    load_ask(l);
+}
+
+/* Asks the next node: a known one, then the URL's seeds. */
+static void load_ask(loop_load *l)
+{
+    cluster *c = l->c;
+    if (l->k == l->tries + c->url->n_nodes) {
+        load_done(l, no_map(l->timed_out ? CSESSION_ETIMEOUT : CSESSION_ESTORE, l->last));
+        return;
+    }
+    if (l->k < l->tries) {
+        const csession__redis_cluster_node *node =
+            csession__redis_slot_map_at(&c->map, (l->start + l->k) % l->known);
+        snprintf(l->host, sizeof l->host, "%s", node->host);
+        l->port = node->port;
+    } else {
+        snprintf(l->host, sizeof l->host, "%s", c->url->nodes[l->k - l->tries].host);
+        l->port = c->url->nodes[l->k - l->tries].port;
+    }
+    csession__redis_pool_retarget(&l->probe, l->host, l->port);
+    csession__redis_cmd cmd = {2, (const char **)slots_argv, slots_lens};
+    csession__redis_async_send(l->async, l->loop, &l->probe, 1, "Redis CLUSTER SLOTS", &cmd, 1,
+                               loop_load_replied, l, &l->req);
+}
+
+/* Queues `w` for a load on `loop`, started when none runs there. */
+static int load_wait(cluster *c, const char *key, size_t key_len, csession_loop *loop,
+                     struct csession__redis_async *a, csession__redis_waiter *w,
+                     csession__redis_route *out);
+
+static void cluster_unwait(csession__redis_topology *t, csession_loop *loop,
+                           csession__redis_waiter *w)
+{
+    cluster *c = (cluster *)t;
+    pthread_mutex_lock(&c->loads_lock);
+    loop_load *l = c->loads;
+    while (l && l->loop != loop)
+        l = l->next;
+    pthread_mutex_unlock(&c->loads_lock);
+    if (l)
+        csession__redis_waiters_remove(&l->waiting, w);
+}
+
+/* Routes `key`; with `loop`, a lazy load that is due goes on the loop, and
+ * a load the call cannot do without too, `w` waiting for it. */
 static int route_on(cluster *c, const char *key, size_t key_len, csession_loop *loop,
-                    struct csession__redis_async *a, csession__redis_route *out)
+                    struct csession__redis_async *a, csession__redis_waiter *w,
+                    csession__redis_route *out)
 {
     fork_check(c);
     unsigned int slot = csession__redis_key_slot(key, key_len);
     unsigned long seen = atomic_load(&c->refreshes);
     csession__redis_cluster_node *node = csession__redis_slot_map_lookup(&c->map, slot);
-    if (node && loop && atomic_load(&c->stale) == 1 && due(c)) {
+    int stale = atomic_load(&c->stale);
+    if (loop && w && (stale == 2 || (!node && (stale || atomic_load(&c->refreshes) == 0)))) {
+        return load_wait(c, key, key_len, loop, a, w, out);
+    } else if (loop && w && !node) {
+        /* the map just loaded serves no such slot: load it again later */
+        atomic_store(&c->stale, 1);
+        return csession__error(CSESSION_ESTORE, "Redis Cluster: no node serves hash slot %u",
+                               slot);
+    } else if (node && loop && atomic_load(&c->stale) == 1 && due(c)) {
         load_async(c, node, loop, a);
     } else if (!node || due(c)) {
         int rc = refresh(c, node == NULL, seen);
@@ -291,17 +457,50 @@ static int route_on(cluster *c, const char *key, size_t key_len, csession_loop *
     return 0;
 }
 
+static int load_wait(cluster *c, const char *key, size_t key_len, csession_loop *loop,
+                     struct csession__redis_async *a, csession__redis_waiter *w,
+                     csession__redis_route *out)
+{
+    loop_load *l = load_for(c, loop, a);
+    if (!l)
+        return csession__oom();
+    if (!l->running) {
+        l->known = csession__redis_slot_map_size(&c->map);
+        l->tries = l->known < PROBE_NODES ? l->known : PROBE_NODES;
+        l->start = 0;
+        if (l->known && pthread_mutex_trylock(&c->refresh_lock) == 0) {
+            l->start = c->next_probe % l->known;
+            c->next_probe = (c->next_probe + 1) % l->known;
+            pthread_mutex_unlock(&c->refresh_lock);
+        }
+        l->k = 0;
+        l->timed_out = 1;
+        l->last[0] = '\0';
+        l->running = 1;
+        unsigned long seen = atomic_load(&c->refreshes);
+        load_ask(l);
+        if (!l->running) { /* ended at once */
+            if (atomic_load(&c->refreshes) == seen && l->rc)
+                return csession__error(l->rc, "%s", l->last);
+            return route_on(c, key, key_len, loop, a, w, out);
+        }
+    }
+    w->next = l->waiting;
+    l->waiting = w;
+    return CSESSION__REDIS_ROUTE_PENDING;
+}
+
 static int cluster_route(csession__redis_topology *t, const char *key, size_t key_len,
                          csession__redis_route *out)
 {
-    return route_on((cluster *)t, key, key_len, NULL, NULL, out);
+    return route_on((cluster *)t, key, key_len, NULL, NULL, NULL, out);
 }
 
 static int cluster_route_async(csession__redis_topology *t, const char *key, size_t key_len,
                                csession_loop *loop, struct csession__redis_async *a,
-                               csession__redis_route *out)
+                               csession__redis_waiter *w, csession__redis_route *out)
 {
-    return route_on((cluster *)t, key, key_len, loop, a, out);
+    return route_on((cluster *)t, key, key_len, loop, a, w, out);
 }
 
 /* The map may be wrong: load it before the next command, at once (`now`)
@@ -384,6 +583,14 @@ static void cluster_free(csession__redis_topology *t)
 {
     cluster *c = (cluster *)t;
     fork_check(c);
+    loop_load *l = c->loads;
+    while (l) {
+        loop_load *next = l->next;
+        csession__redis_pool_dispose(&l->probe);
+        csession__free(l);
+        l = next;
+    }
+    pthread_mutex_destroy(&c->loads_lock);
     csession__redis_slot_map_dispose(&c->map);
     pthread_mutex_destroy(&c->refresh_lock);
     csession__free(c);
@@ -411,6 +618,12 @@ int csession__redis_cluster_new(csession__redis_topology **out,
         csession__free(c);
         return csession__oom();
     }
+    if (pthread_mutex_init(&c->loads_lock, NULL) != 0) {
+        pthread_mutex_destroy(&c->refresh_lock);
+        csession__redis_slot_map_dispose(&c->map);
+        csession__free(c);
+        return csession__oom();
+    }
     atomic_init(&c->stale, 0);
     atomic_init(&c->last_refresh_ms, 0);
     atomic_init(&c->refreshes, 0);
@@ -422,6 +635,7 @@ int csession__redis_cluster_new(csession__redis_topology **out,
     atomic_init(&c->base.not_replicated, 0);
     c->base.route = cluster_route;
     c->base.route_async = cluster_route_async;
+    c->base.unwait = cluster_unwait;
     c->base.failed = cluster_failed;
     c->base.stats = cluster_stats;
     c->base.free = cluster_free;

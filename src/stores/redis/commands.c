@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,14 +47,45 @@ static int no_script(const redisReply *r)
 
 /* ---- the operation machine ------------------------------------------------ */
 
-static int op_route(csession__redis_op *op)
+static void op_attempt(csession__redis_op *op);
+static void op_route_then_attempt(csession__redis_op *op);
+
+/* The lookup the route waited for ended. */
+static void op_route_ready(csession__redis_waiter *w, int rc)
+{
+    csession__redis_op *op = (csession__redis_op *)(void *)((char *)w -
+                                                          offsetof(csession__redis_op, waiter));
+    op->waiting = 0;
+    if (rc) {
+        op->cb(op, rc, NULL);
+        return;
+    }
+    op_route_then_attempt(op);
+}
+
+/* Routes the op and sends it; a route that waits for a lookup (loop mode)
+ * sends it when the lookup ends; a failure to route is the op's outcome. */
+static void op_route_then_attempt(csession__redis_op *op)
 {
     csession__redis_topology *t = op->t;
     const char *key = op->key_arg >= 0 ? op->argv[op->key_arg] : op->route_key;
     size_t len = op->key_arg >= 0 ? op->lens[op->key_arg] : op->route_key_len;
-    if (op->loop && t->route_async)
-        return t->route_async(t, key, len, op->loop, op->async, &op->route);
-    return t->route(t, key, len, &op->route);
+    int rc;
+    if (op->loop && t->route_async) {
+        op->waiter.ready = op_route_ready;
+        rc = t->route_async(t, key, len, op->loop, op->async, &op->waiter, &op->route);
+        if (rc == CSESSION__REDIS_ROUTE_PENDING) {
+            op->waiting = 1;
+            return;
+        }
+    } else {
+        rc = t->route(t, key, len, &op->route);
+    }
+    if (rc) {
+        op->cb(op, rc, NULL);
+        return;
+    }
+    op_attempt(op);
 }
 
 /* Copies argv[0 .. argc) into the op, and the key it is routed by
@@ -114,8 +146,6 @@ static int op_args(csession__redis_op *op, const char *what, int write, int key_
     return op_args_routed(op, what, write, key_arg, NULL, 0, argc, argv, lens);
 }
 
-static void op_attempt(csession__redis_op *op);
-
 /*
  * After an attempt: what the topology makes of it decides what follows:
  * one more attempt on a fresh route and connection (a dropped connection;
@@ -174,11 +204,7 @@ static void op_attempted(void *arg, int rc, csession__redis_failure failure,
         op->retried = 1;
         op->fresh = 1;
         csession__redis_reply_free(reply);
-        if ((rc = op_route(op)) != 0) {
-            op->cb(op, rc, NULL);
-            return;
-        }
-        op_attempt(op);
+        op_route_then_attempt(op);
         return;
     }
     if (next == CSESSION__REDIS_REDIRECT && op->redirects < CSESSION__REDIS_MAX_REDIRECTS) {
@@ -254,12 +280,8 @@ void csession__redis_op_start(csession__redis_op *op)
     op->fresh = 0;
     op->evaled = 0;
     op->req = NULL;
-    int rc = op_route(op);
-    if (rc) {
-        op->cb(op, rc, NULL);
-        return;
-    }
-    op_attempt(op);
+    op->waiting = 0;
+    op_route_then_attempt(op);
 }
 
 void csession__redis_op_cancel(csession__redis_op *op)
@@ -267,6 +289,9 @@ void csession__redis_op_cancel(csession__redis_op *op)
     if (op->req)
         csession__redis_req_cancel(op->req);
     op->req = NULL;
+    if (op->waiting)
+        op->t->unwait(op->t, op->loop, &op->waiter);
+    op->waiting = 0;
 }
 
 /* The blocking functions: the op run with no loop, its callback has run
@@ -300,14 +325,21 @@ static int run_blocking(csession__redis_op *op, int built, redisReply **reply)
     return res.rc;
 }
 
+int csession__redis_op_command(csession__redis_op *op, const char *route_key,
+                               size_t route_key_len, const char *what, int argc,
+                               const char **argv, const size_t *lens, int write)
+{
+    return op_args_routed(op, what, write, -1, route_key, route_key_len, argc, argv, lens);
+}
+
 int csession__redis_command(csession__redis_topology *t, const char *route_key,
                             size_t route_key_len, const char *what, int argc, const char **argv,
                             const size_t *lens, int write, redisReply **reply)
 {
     csession__redis_op op = {.t = t};
     return run_blocking(&op,
-                        op_args_routed(&op, what, write, -1, route_key, route_key_len, argc,
-                                       argv, lens),
+                        csession__redis_op_command(&op, route_key, route_key_len, what, argc,
+                                                   argv, lens, write),
                         reply);
 }
 

@@ -142,6 +142,8 @@ struct csession__redis_op {
     size_t script_len;
     int retried; /* sent again after a dropped connection or a failover */
     /* The machine's. */
+    csession__redis_waiter waiter; /* queued while the route is looked up */
+    int waiting;
     csession__redis_route route;
     int redirects, fresh, evaled;
     struct csession__redis_req *req; /* in flight on a loop connection */
@@ -164,6 +166,11 @@ int csession__redis_read_result(redisReply *r, size_t max_bytes, int touch, cses
 int csession__redis_op_write_if(csession__redis_op *op, const char *key, size_t key_len,
                                 int mode, uint64_t expected, const char *state,
                                 size_t state_len, int64_t ttl_seconds);
+/* csession__redis_command() as an op: argv[0 .. argc) routed by
+ * `route_key`; the reply as it came (error replies included). */
+int csession__redis_op_command(csession__redis_op *op, const char *route_key,
+                               size_t route_key_len, const char *what, int argc,
+                               const char **argv, const size_t *lens, int write);
 int csession__redis_write_if_result(const csession__redis_op *op, redisReply *r, int mode,
                                     long long *result);
 

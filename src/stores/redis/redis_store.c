@@ -581,11 +581,16 @@ static int redis_start(csession_store *store, csession_store_call *call)
 {
     if (!call || !call->loop || !call->complete)
         return csession__error(CSESSION_EINVAL, "NULL argument");
-    /* Kinds not done here (the user index's) run the blocking member. */
+    redis_store *r = (redis_store *)store;
+    if (call->kind == CSESSION_CALL_USER_SAVE || call->kind == CSESSION_CALL_USER_REMOVE) {
+        if (r->mapper) /* no user index without the prefix naming (users.c) */
+            return CSESSION_EUNSUPPORTED;
+        return csession__redis_users_start(store, call);
+    }
     if (call->kind < CSESSION_CALL_LOAD_REV || call->kind > CSESSION_CALL_REMOVE_IF)
         return CSESSION_EUNSUPPORTED;
     call->store_data = NULL;
-    return run_call((redis_store *)store, call);
+    return run_call(r, call);
 }
 
 /* The command in flight, if any, is left to run; its reply is read and
@@ -593,6 +598,11 @@ static int redis_start(csession_store *store, csession_store_call *call)
 static void redis_cancel(csession_store *store, csession_store_call *call)
 {
     (void)store;
+    if (call &&
+        (call->kind == CSESSION_CALL_USER_SAVE || call->kind == CSESSION_CALL_USER_REMOVE)) {
+        csession__redis_users_cancel(call);
+        return;
+    }
     rcall *c = call ? call->store_data : NULL;
     if (!c)
         return;
@@ -792,6 +802,7 @@ void csession__store_redis_parts(csession_store *store, csession__redis_store_pa
     out->max_state_bytes = r->max_state_bytes;
     out->keygen = r->keygen;
     out->keygen_ctx = r->keygen_ctx;
+    out->async = &r->async;
 }
 
 int csession__store_redis_set_keygen(csession_store *store, csession__redis_keygen_fn keygen,

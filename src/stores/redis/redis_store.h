@@ -34,6 +34,7 @@ int csession__store_redis_load_touch(csession_store *store, const char *key, siz
 typedef void (*csession__redis_keygen_fn)(char out[CSESSION_SESSION_KEY_LEN], void *ctx);
 
 struct csession__redis_topology;
+struct csession__redis_async;
 
 /* What the user index (users.c) builds on, borrowed from the store. */
 typedef struct csession__redis_store_parts {
@@ -44,6 +45,7 @@ typedef struct csession__redis_store_parts {
     size_t max_state_bytes;
     csession__redis_keygen_fn keygen;
     void *keygen_ctx;
+    struct csession__redis_async *async; /* the loops' connections (redis_async.h) */
 } csession__redis_store_parts;
 
 /* Fills `out` for a Redis store (`store` must be one). */

@@ -15,6 +15,15 @@
 /* Sets the user_* members of a Redis store without a key mapper. */
 void csession__redis_users_wire(csession_store *store);
 
+/*
+ * The non-blocking kinds CSESSION_CALL_USER_SAVE and _USER_REMOVE
+ * (sys/store.h `start`) of a Redis store without a key mapper, on the
+ * call's loop: always 0, complete having run or to run from the loop, or
+ * CSESSION_ENOMEM (complete not called). The cancel of such a call.
+ */
+int csession__redis_users_start(csession_store *store, csession_store_call *call);
+void csession__redis_users_cancel(csession_store_call *call);
+
 /* The scripts, for the tests. */
 const char *csession__redis_users_save_script(void);
 const char *csession__redis_users_end_script(void);

@@ -15,7 +15,8 @@
  * command goes to a server that was demoted meanwhile.
  *
  * One lookup runs at a time; threads that need one meanwhile wait for its
- * result rather than ask the sentinels again. When the master moved, the
+ * result rather than ask the sentinels again. Non-blocking calls look up on
+ * their loop instead, queued meanwhile (see below). When the master moved, the
  * pool is pointed at the new one and its connections to the old one are
  * retired (pool.h: epochs).
  *
@@ -69,6 +70,10 @@ typedef struct sentinel {
     atomic_int checking;
     unsigned long check_gen;               /* of the check in flight */
     struct csession__redis_req *check_req; /* (never cancelled) */
+    /* The lookups of non-blocking calls, one record per loop (the list
+     * guarded by `lookups_lock`, a record used by its loop's thread only). */
+    pthread_mutex_t lookups_lock;
+    struct loop_lookup *lookups;
 } sentinel;
 
 /* The master name, for messages (no control characters: url.c). */
@@ -145,6 +150,8 @@ static void after_fork(void *p)
     csession__redis_conn_abandon(s->watch);
     s->watch = NULL;
     atomic_store(&s->checking, 0); /* the parent's check is not this process' */
+    (void)pthread_mutex_init(&s->lookups_lock, NULL);
+    s->lookups = NULL; /* the parent's loops' (left unused) */
 }
 
 /* Before each use: valid in this process; the pool's inherited
@@ -215,11 +222,23 @@ static void use_master(sentinel *s, const char *host, int port)
     atomic_store(&s->stale, 0);
 }
 
+/* No master found through the sentinels: ETIMEOUT when none answered in
+ * time (`timed_out`: all of them), else ESTORE; `last` the last reason. */
+static int none_found(const sentinel *s, int timed_out, const char *last)
+{
+    size_t n = s->url->n_nodes;
+    return csession__error(timed_out ? CSESSION_ETIMEOUT : CSESSION_ESTORE,
+                           "Redis Sentinel: no master " NAME_FMT " found through %zu "
+                           "sentinel%s (last: %s)",
+                           NAME_ARG(s), n, n == 1 ? "" : "s", last);
+}
+
 /* Under the lock: asks each sentinel until one names a live master. */
 static int look_up(sentinel *s)
 {
     size_t n = s->url->n_nodes;
     char last[400] = "";
+    int timed_out = 1;
     for (size_t k = 0; k < n; k++) {
         size_t i = (s->preferred + k) % n;
         char host[CSESSION__REDIS_MAX_HOST + 1];
@@ -235,6 +254,7 @@ static int look_up(sentinel *s)
         if (rc && failure == CSESSION__REDIS_FAILED)
             return rc; /* AUTH refused by the master: no sentinel can fix that */
         if (rc) {
+            timed_out &= rc == CSESSION_ETIMEOUT;
             snprintf(last, sizeof last, "%s", csession_last_error());
             continue;
         }
@@ -242,10 +262,7 @@ static int look_up(sentinel *s)
         use_master(s, host, port);
         return 0;
     }
-    return csession__error(CSESSION_ESTORE,
-                           "Redis Sentinel: no master " NAME_FMT " found through %zu "
-                           "sentinel%s (last: %s)",
-                           NAME_ARG(s), n, n == 1 ? "" : "s", last);
+    return none_found(s, timed_out, last);
 }
 
 static int discover(sentinel *s)
@@ -383,9 +400,160 @@ static void check_master_async(sentinel *s, csession_loop *loop, struct csession
                                check_replied, s, &s->check_req);
 }
 
+/* ---- the lookup of non-blocking calls ---------------------------------------
+ *
+ * look_up() on the calling loop: each sentinel in turn asked on the loop's
+ * connection to it, the address named checked (AUTH, SELECT, ROLE) on a
+ * loop connection to it (the record's `candidate` pool), each step bounded
+ * by the store's timeouts. The calls of that loop that need the master
+ * meanwhile wait in the record's queue; each loop looks up on its own (a
+ * loop's calls are woken on its own thread only), and whichever ends first
+ * points the pool at the master.
+ */
+
+typedef struct loop_lookup {
+    sentinel *s;
+    csession_loop *loop;
+    struct csession__redis_async *async;
+    csession__redis_pool candidate; /* the address a sentinel named */
+    csession__redis_waiter *waiting; /* the calls waiting, oldest last */
+    int running;
+    size_t start, k, index; /* the sentinel asked first; how many asked; the one now */
+    int timed_out;   /* every sentinel asked so far did not answer in time */
+    int rc;          /* how the last lookup ended (`last` says why) */
+    char host[CSESSION__REDIS_MAX_HOST + 1];
+    int port;
+    char last[400];
+    struct csession__redis_req *req;
+    struct loop_lookup *next;
+} loop_lookup;
+
+static loop_lookup *lookup_for(sentinel *s, csession_loop *loop, struct csession__redis_async *a)
+{
+    pthread_mutex_lock(&s->lookups_lock);
+    loop_lookup *l = s->lookups;
+    while (l && l->loop != loop)
+        l = l->next;
+    if (!l && (l = csession__calloc(1, sizeof *l)) != NULL) {
+        if (csession__redis_pool_init(&l->candidate, &s->data, 1, 0) != 0) {
+            csession__free(l);
+            l = NULL;
+        } else {
+            l->s = s;
+            l->loop = loop;
+            l->next = s->lookups;
+            s->lookups = l;
+        }
+    }
+    pthread_mutex_unlock(&s->lookups_lock);
+    if (l)
+        l->async = a;
+    return l;
+}
+
+/* The lookup ended (rc 0: the master is known): every waiting call is
+ * told, in the order they came. */
+static void lookup_done(sentinel *s, loop_lookup *l, int rc)
+{
+    char msg[520] = "";
+    if (rc)
+        snprintf(msg, sizeof msg, "%s", csession_last_error());
+    /* For the blocking lookups, unless one runs (the lock held across its
+     * round trips): the loop never waits for it. */
+    if (rc && pthread_mutex_trylock(&s->lock) == 0) {
+        s->last_rc = rc;
+        snprintf(s->last_error, sizeof s->last_error, "%.399s", msg);
+        atomic_fetch_add(&s->failures, 1);
+        pthread_mutex_unlock(&s->lock);
+    }
+    l->rc = rc;
+    snprintf(l->last, sizeof l->last, "%.399s", msg);
+    l->running = 0;
+    csession__redis_waiters_wake(&l->waiting, rc, msg);
+}
+
+static void lookup_ask(sentinel *s, loop_lookup *l);
+
+/* Sentinel `l->index` gave no master: the next one. */
+static void lookup_skip(sentinel *s, loop_lookup *l, int rc)
+{
+    l->timed_out &= rc == CSESSION_ETIMEOUT;
+    snprintf(l->last, sizeof l->last, "%s", csession_last_error());
+    l->k++;
+    lookup_ask(s, l);
+}
+
+static void lookup_verified(void *arg, int rc, csession__redis_failure failure,
+                            redisReply **replies, size_t n)
+{
+    loop_lookup *l = arg;
+    sentinel *s = l->s;
+    l->req = NULL;
+    for (size_t i = 0; i < n; i++)
+        csession__redis_reply_free(replies[i]);
+    if (rc == CSESSION_ENOMEM || (rc && failure == CSESSION__REDIS_FAILED)) {
+        lookup_done(s, l, rc); /* AUTH refused by the master: no sentinel can fix that */
+        return;
+    }
+    if (rc) {
+        lookup_skip(s, l, rc);
+        return;
+    }
+    /* A blocking lookup running meanwhile (another thread) holds the lock
+     * across round trips: the loop does not wait for it, and its calls
+     * route again, after that lookup or with another of their own. */
+    if (pthread_mutex_trylock(&s->lock) == 0) {
+        master_name was, now;
+        name_master(s, &was);
+        s->preferred = l->index;
+        use_master(s, l->host, l->port);
+        name_master(s, &now);
+        pthread_mutex_unlock(&s->lock);
+        report_master(s, &was, &now);
+    }
+    lookup_done(s, l, 0);
+}
+
+static void lookup_asked(void *arg, int rc, csession__redis_failure failure,
+                         redisReply **replies, size_t n)
+{
+    (void)failure;
+    loop_lookup *l = arg;
+    sentinel *s = l->s;
+    l->req = NULL;
+    if (rc == 0)
+        rc = parse_master(s, replies[0], "Redis Sentinel", l->host, sizeof l->host, &l->port);
+    for (size_t i = 0; i < n; i++)
+        csession__redis_reply_free(replies[i]);
+    if (rc) {
+        lookup_skip(s, l, rc);
+        return;
+    }
+    /* The login of a new connection to it checks that it is a master. */
+    csession__redis_pool_retarget(&l->candidate, l->host, l->port);
+    static const char *const ping_argv[] = {"PING"};
+    static const size_t ping_lens[] = {4};
+    csession__redis_cmd ping = {1, (const char **)ping_argv, ping_lens};
+    csession__redis_async_send(l->async, l->loop, &l->candidate, 1, "Redis Sentinel master", &ping,
+                               1, lookup_verified, l, &l->req);
+}
+
+static void lookup_ask(sentinel *s, loop_lookup *l)
+{
+    size_t n = s->url->n_nodes;
+    if (l->k == n) {
+        lookup_done(s, l, none_found(s, l->timed_out, l->last));
+        return;
+    }
+    l->index = (l->start + l->k) % n;
+    CHECK_CMD(s, cmd);
+    csession__redis_async_send(l->async, l->loop, &s->sentinel_pools[l->index], 0,
+                               "Redis Sentinel", &cmd, 1, lookup_asked, l, &l->req);
+}
+
 static int sentinel_route_async(csession__redis_topology *t, const char *key, size_t key_len,
                                 csession_loop *loop, struct csession__redis_async *a,
-                                csession__redis_route *out)
+                                csession__redis_waiter *w, csession__redis_route *out)
 {
     (void)key;
     (void)key_len;
@@ -394,14 +562,51 @@ static int sentinel_route_async(csession__redis_topology *t, const char *key, si
     if (!atomic_load(&s->stale))
         check_master_async(s, loop, a);
     if (atomic_load(&s->stale)) {
-        int rc = discover(s);
-        if (rc)
-            return rc;
+        loop_lookup *l = lookup_for(s, loop, a);
+        if (!l)
+            return csession__oom();
+        if (!l->running) {
+            l->start = 0; /* the one that answered last, unless a lookup runs */
+            if (pthread_mutex_trylock(&s->lock) == 0) {
+                l->start = s->preferred;
+                pthread_mutex_unlock(&s->lock);
+            }
+            l->running = 1;
+            l->k = 0;
+            l->timed_out = 1;
+            l->last[0] = '\0';
+            lookup_ask(s, l);
+            if (!l->running) { /* ended at once */
+                if (l->rc)
+                    return csession__error(l->rc, "%s", l->last);
+                if (!atomic_load(&s->stale))
+                    return sentinel_route_async(t, key, key_len, loop, a, w, out);
+                return csession__error(CSESSION_ESTORE, "Redis Sentinel: master " NAME_FMT
+                                                        " being looked up by another thread",
+                                       NAME_ARG(s));
+            }
+        }
+        w->next = l->waiting;
+        l->waiting = w;
+        return CSESSION__REDIS_ROUTE_PENDING;
     }
     out->pool = &s->pool;
     out->asking = 0;
     out->gen = atomic_load(&s->gen);
     return 0;
+}
+
+static void sentinel_unwait(csession__redis_topology *t, csession_loop *loop,
+                            csession__redis_waiter *w)
+{
+    sentinel *s = (sentinel *)t;
+    pthread_mutex_lock(&s->lookups_lock);
+    loop_lookup *l = s->lookups;
+    while (l && l->loop != loop)
+        l = l->next;
+    pthread_mutex_unlock(&s->lookups_lock);
+    if (l)
+        csession__redis_waiters_remove(&l->waiting, w);
 }
 
 static csession__redis_next sentinel_failed(csession__redis_topology *t,
@@ -455,6 +660,14 @@ static void sentinel_free(csession__redis_topology *t)
     for (size_t i = 0; i < s->url->n_nodes; i++)
         csession__redis_pool_dispose(&s->sentinel_pools[i]);
     csession__redis_conn_close(s->watch);
+    loop_lookup *l = s->lookups;
+    while (l) {
+        loop_lookup *next = l->next;
+        csession__redis_pool_dispose(&l->candidate);
+        csession__free(l);
+        l = next;
+    }
+    pthread_mutex_destroy(&s->lookups_lock);
     pthread_mutex_destroy(&s->lock);
     csession__free(s);
 }
@@ -502,6 +715,14 @@ int csession__redis_sentinel_new(csession__redis_topology **out,
             return rc;
         }
     }
+    if (pthread_mutex_init(&s->lookups_lock, NULL) != 0) {
+        for (size_t i = 0; i < u->n_nodes; i++)
+            csession__redis_pool_dispose(&s->sentinel_pools[i]);
+        csession__redis_pool_dispose(&s->pool);
+        pthread_mutex_destroy(&s->lock);
+        csession__free(s);
+        return csession__oom();
+    }
     atomic_init(&s->checking, 0);
     atomic_init(&s->failures, 0);
     atomic_init(&s->gen, 0);
@@ -513,6 +734,7 @@ int csession__redis_sentinel_new(csession__redis_topology **out,
     atomic_init(&s->base.not_replicated, 0);
     s->base.route = sentinel_route;
     s->base.route_async = sentinel_route_async;
+    s->base.unwait = sentinel_unwait;
     s->base.failed = sentinel_failed;
     s->base.stats = sentinel_stats;
     s->base.free = sentinel_free;

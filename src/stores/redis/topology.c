@@ -131,3 +131,33 @@ int csession__redis_topology_new(csession__redis_topology **out,
         return single_new(out, config, &base);
     }
 }
+
+void csession__redis_waiters_wake(csession__redis_waiter **queue, int rc, const char *message)
+{
+    csession__redis_waiter *w = NULL;
+    while (*queue) { /* reversed: oldest first */
+        csession__redis_waiter *next = (*queue)->next;
+        (*queue)->next = w;
+        w = *queue;
+        *queue = next;
+    }
+    while (w) {
+        csession__redis_waiter *next = w->next;
+        w->next = NULL;
+        if (rc)
+            csession__error(rc, "%s", message);
+        w->ready(w, rc);
+        w = next;
+    }
+}
+
+void csession__redis_waiters_remove(csession__redis_waiter **queue, csession__redis_waiter *w)
+{
+    for (csession__redis_waiter **p = queue; p && *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            w->next = NULL;
+            return;
+        }
+    }
+}

@@ -52,6 +52,27 @@ typedef enum csession__redis_next {
 typedef struct csession__redis_topology csession__redis_topology;
 struct csession__redis_async;
 
+/*
+ * A non-blocking call waiting for its route (route_async answered
+ * CSESSION__REDIS_ROUTE_PENDING): `ready` runs once from the call's loop,
+ * on its thread, when the lookup ended: rc 0 (route again: it is known
+ * now), or a failure with its message as the thread's last error.
+ */
+typedef struct csession__redis_waiter {
+    void (*ready)(struct csession__redis_waiter *w, int rc);
+    struct csession__redis_waiter *next; /* the topology's */
+} csession__redis_waiter;
+
+/* route_async: the route needs a lookup first; `ready` will say. */
+#define CSESSION__REDIS_ROUTE_PENDING 1
+
+/* A queue of waiters (newest first), used by one loop's thread. Wake runs
+ * every `ready`, oldest first, with `rc` (`message`, for a failure, set
+ * as the last error before each: a ready may set errors of its own), and
+ * empties the queue; remove takes `w` out (nothing when not queued). */
+void csession__redis_waiters_wake(csession__redis_waiter **queue, int rc, const char *message);
+void csession__redis_waiters_remove(csession__redis_waiter **queue, csession__redis_waiter *w);
+
 struct csession__redis_topology {
     /* The pool for `key` (the Redis key, hashed in cluster mode). 0, or a
      * failure with a message (no master found, no node for the slot). */
@@ -63,12 +84,17 @@ struct csession__redis_topology {
     csession__redis_next (*failed)(csession__redis_topology *t, csession__redis_route *route,
                                    csession__redis_event event, const redisReply *reply);
     /* Optional: route for a non-blocking call on `loop` (its connections in
-     * `async`, redis_async.h). Same contract as route; a topology fills it
-     * to do its periodic checks without waiting on the loop's thread. NULL:
+     * `async`, redis_async.h). Same contract as route, and also
+     * CSESSION__REDIS_ROUTE_PENDING: `w` was queued until a lookup done on
+     * the loop ends (see csession__redis_waiter). A topology fills it to do
+     * its checks and lookups without waiting on the loop's thread. NULL:
      * route is used. */
     int (*route_async)(csession__redis_topology *t, const char *key, size_t key_len,
                        csession_loop *loop, struct csession__redis_async *async,
-                       csession__redis_route *out);
+                       csession__redis_waiter *w, csession__redis_route *out);
+    /* With route_async: takes `w`, queued on `loop`, out of the queue (its
+     * `ready` will not run). */
+    void (*unwait)(csession__redis_topology *t, csession_loop *loop, csession__redis_waiter *w);
     /* Adds the topology's counters and its pools' to `out`. */
     void (*stats)(csession__redis_topology *t, csession__redis_stats *out);
     /* Closes every connection and frees `t`; none may be in use. */

@@ -134,19 +134,38 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static int eval(const csession__redis_store_parts *p, const csession_buf *route,
-                const char *what, const char *script, int nkeys, int argc, const char **argv,
-                size_t *lens, int write, redisReply **reply)
+/* argv[0 .. 2]: EVAL <script> <nkeys> (`nk` holds the number). */
+static void eval_head(const char *script, int nkeys, char nk[16], const char **argv,
+                      size_t *lens)
 {
-    char nk[16];
     argv[0] = "EVAL";
     lens[0] = 4;
     argv[1] = script;
     lens[1] = strlen(script);
-    lens[2] = (size_t)snprintf(nk, sizeof nk, "%d", nkeys);
+    lens[2] = (size_t)snprintf(nk, 16, "%d", nkeys);
     argv[2] = nk;
+}
+
+/* The script with argv[3 ..) as its keys and arguments: blocking when `op`
+ * is NULL (*reply its answer), else built into `op` (its arguments copied). */
+static int eval_on(const csession__redis_store_parts *p, csession__redis_op *op,
+                   const csession_buf *route, const char *what, const char *script, int nkeys,
+                   int argc, const char **argv, size_t *lens, int write, redisReply **reply)
+{
+    char nk[16];
+    eval_head(script, nkeys, nk, argv, lens);
+    if (op)
+        return csession__redis_op_command(op, route->ptr, route->size, what, argc, argv, lens,
+                                          write);
     return csession__redis_command(p->topology, route->ptr, route->size, what, argc, argv, lens,
                                    write, reply);
+}
+
+static int eval(const csession__redis_store_parts *p, const csession_buf *route,
+                const char *what, const char *script, int nkeys, int argc, const char **argv,
+                size_t *lens, int write, redisReply **reply)
+{
+    return eval_on(p, NULL, route, what, script, nkeys, argc, argv, lens, write, reply);
 }
 
 /* ---- save ----------------------------------------------------------------- */
@@ -212,6 +231,68 @@ static void prune(const csession__redis_store_parts *p, const csession_buf *inde
     csession_clear_error();
 }
 
+/* argv[3 .. 7] of SAVE_SCRIPT for `key` (its Redis key into `full`). */
+static void save_args(const csession__redis_store_parts *p, const char *key, char *full,
+                      const csession_buf *index, const csession_buf *value, int64_t ttl_seconds,
+                      char ttl[24], const char **argv, size_t *lens)
+{
+    argv[3] = full;
+    lens[3] = session_key(p, key, full);
+    argv[4] = index->ptr;
+    lens[4] = index->size;
+    argv[5] = value->ptr;
+    lens[5] = value->size;
+    argv[6] = ttl;
+    lens[6] = (size_t)snprintf(ttl, 24, "%" PRId64, ttl_seconds);
+    argv[7] = key;
+    lens[7] = KEY_LEN;
+}
+
+/* What a save's script answered: 0 with *stored (and *prune for a set to
+ * prune), 1 for TRYAGAIN, or a failure. */
+static int save_outcome(const redisReply *r, int *stored, int *prune)
+{
+    if (r->type == REDIS_REPLY_ERROR)
+        return reply_error(r, "Redis user save");
+    *stored = (r->type == REDIS_REPLY_INTEGER && r->integer == 1) || r->type == REDIS_REPLY_ARRAY;
+    *prune = r->type == REDIS_REPLY_ARRAY;
+    return 0;
+}
+
+/* The save's value and the user's set, or a failure. */
+static int save_prepare(const csession__redis_store_parts *p, const char *user, size_t user_len,
+                        const char *state, size_t state_len, csession_buf *value,
+                        csession_buf *index)
+{
+    if (state_len > p->max_state_bytes)
+        return csession__error(CSESSION_ETOOBIG,
+                               "session state of %zu bytes exceeds the Redis store's limit of %zu",
+                               state_len, p->max_state_bytes);
+    int rc = csession__redis_rev_wrap(state, state_len, 1, value);
+    return rc ? rc : index_key(p, user, user_len, index);
+}
+
+/* A fresh key for a save of the user whose set is in `slot` (placed there
+ * on Cluster), into key_out too; 1 when KEY_ATTEMPTS are used up. */
+static int save_draw(const csession__redis_store_parts *p, unsigned int slot, int *attempts,
+                     char key[KEY_LEN], csession_buf *key_out)
+{
+    while ((*attempts)++ < KEY_ATTEMPTS) {
+        p->keygen(key, p->keygen_ctx);
+        if (p->cluster && place_in_slot(p, key, slot))
+            continue;
+        /* the key goes to the caller before it is stored (as save does) */
+        return csession__buf_set(key_out, key, KEY_LEN);
+    }
+    return 1;
+}
+
+static int no_key_drawn(void)
+{
+    return csession__error(CSESSION_ESTORE, "could not draw an unused session key in %d attempts",
+                           KEY_ATTEMPTS);
+}
+
 static int users_save(csession_store *store, const char *user, size_t user_len,
                       const char *state, size_t state_len, int64_t ttl_seconds,
                       unsigned int save_flags, csession_buf *key_out)
@@ -219,46 +300,25 @@ static int users_save(csession_store *store, const char *user, size_t user_len,
     (void)save_flags; /* the Redis store keeps no room for renewed sessions */
     csession__redis_store_parts p;
     csession__store_redis_parts(store, &p);
-    if (state_len > p.max_state_bytes)
-        return csession__error(CSESSION_ETOOBIG,
-                               "session state of %zu bytes exceeds the Redis store's limit of %zu",
-                               state_len, p.max_state_bytes);
     csession_buf value = CSESSION_BUF_INIT, index = CSESSION_BUF_INIT;
-    int rc = csession__redis_rev_wrap(state, state_len, 1, &value);
-    if (!rc)
-        rc = index_key(&p, user, user_len, &index);
+    int rc = save_prepare(&p, user, user_len, state, state_len, &value, &index);
     unsigned int slot = rc ? 0 : csession__redis_key_slot(index.ptr, index.size);
     char key[KEY_LEN], full[REDIS_KEY_MAX], ttl[24];
-    int stored = 0;
-    for (int attempt = 0; !rc && !stored && attempt < KEY_ATTEMPTS; attempt++) {
-        p.keygen(key, p.keygen_ctx);
-        if (p.cluster && place_in_slot(&p, key, slot))
-            continue;
+    int stored = 0, attempts = 0;
+    while (!rc && !stored) {
+        if ((rc = save_draw(&p, slot, &attempts, key, key_out)) != 0)
+            break;
         const char *argv[8];
         size_t lens[8];
-        argv[3] = full;
-        lens[3] = session_key(&p, key, full);
-        argv[4] = index.ptr;
-        lens[4] = index.size;
-        argv[5] = value.ptr;
-        lens[5] = value.size;
-        argv[6] = ttl;
-        lens[6] = (size_t)snprintf(ttl, sizeof ttl, "%" PRId64, ttl_seconds);
-        argv[7] = key;
-        lens[7] = KEY_LEN;
+        save_args(&p, key, full, &index, &value, ttl_seconds, ttl, argv, lens);
         redisReply *r = NULL;
-        /* the key goes to the caller before it is stored (as save does) */
-        rc = csession__buf_set(key_out, key, KEY_LEN);
         for (int round = 0; !rc && round < ROUNDS; round++) {
             rc = eval(&p, &index, "Redis user save", SAVE_SCRIPT, 2, 8, argv, lens, 1, &r);
             if (rc)
                 break;
-            if (r->type == REDIS_REPLY_ERROR)
-                rc = reply_error(r, "Redis user save");
-            else
-                stored = (r->type == REDIS_REPLY_INTEGER && r->integer == 1) ||
-                         r->type == REDIS_REPLY_ARRAY;
-            if (r->type == REDIS_REPLY_ARRAY)
+            int pruned = 0;
+            rc = save_outcome(r, &stored, &pruned);
+            if (pruned)
                 prune(&p, &index, r);
             csession__redis_reply_free(r);
             if (rc != 1)
@@ -271,12 +331,29 @@ static int users_save(csession_store *store, const char *user, size_t user_len,
     sodium_memzero(full, sizeof full);
     csession_buf_dispose(&value);
     csession_buf_dispose(&index);
-    if (!rc && !stored)
-        rc = csession__error(CSESSION_ESTORE,
-                             "could not draw an unused session key in %d attempts", KEY_ATTEMPTS);
+    if (rc == 1 && !stored) /* save_draw() ran out of keys */
+        rc = no_key_drawn();
     if (rc)
         csession__buf_clear(key_out);
     return rc > 0 ? csession__error(CSESSION_ESTORE, "Redis user save: slot kept migrating") : rc;
+}
+
+/* argv[3 .. 5] of REMOVE_SCRIPT for `key` (its Redis key into `full`). */
+static void remove_args(const csession__redis_store_parts *p, const char *key, char *full,
+                        const csession_buf *index, const char **argv, size_t *lens)
+{
+    argv[3] = full;
+    lens[3] = session_key(p, key, full);
+    argv[4] = index->ptr;
+    lens[4] = index->size;
+    argv[5] = key;
+    lens[5] = KEY_LEN;
+}
+
+/* 0, 1 for TRYAGAIN, or a failure. */
+static int remove_outcome(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR ? reply_error(r, "Redis user remove") : 0;
 }
 
 static int users_remove(csession_store *store, const char *user, size_t user_len,
@@ -292,18 +369,12 @@ static int users_remove(csession_store *store, const char *user, size_t user_len
     for (int round = 0; !rc && round < ROUNDS; round++) {
         const char *argv[6];
         size_t lens[6];
-        argv[3] = full;
-        lens[3] = session_key(&p, key, full);
-        argv[4] = index.ptr;
-        lens[4] = index.size;
-        argv[5] = key;
-        lens[5] = KEY_LEN;
+        remove_args(&p, key, full, &index, argv, lens);
         redisReply *r = NULL;
         rc = eval(&p, &index, "Redis user remove", REMOVE_SCRIPT, 2, 6, argv, lens, 1, &r);
         if (rc)
             break;
-        if (r->type == REDIS_REPLY_ERROR)
-            rc = reply_error(r, "Redis user remove");
+        rc = remove_outcome(r);
         csession__redis_reply_free(r);
         if (rc != 1)
             break;
@@ -343,11 +414,13 @@ static int read_set(const csession__redis_store_parts *p, const csession_buf *in
  * SMEMBERS answer) declared, their sessions as keys: *reply is its answer.
  * `keep` (END_SCRIPT) is the member kept, or NULL. 0, 1 when the set was
  * no longer `set` or a slot in migration said TRYAGAIN (*reply NULL), or a
- * failure.
+ * failure. With `op`, builds the script into it instead (0 or
+ * CSESSION_ENOMEM; *reply untouched).
  */
-static int declared(const csession__redis_store_parts *p, const csession_buf *index,
-                    const redisReply *set, const char *what, const char *script, int write,
-                    const char *keep, size_t keep_len, redisReply **reply)
+static int declared_on(const csession__redis_store_parts *p, csession__redis_op *op,
+                       const csession_buf *index, const redisReply *set, const char *what,
+                       const char *script, int write, const char *keep, size_t keep_len,
+                       redisReply **reply)
 {
     size_t n = set->elements, extra = keep ? 1 : 0;
     size_t argc = 3 + 1 + n + extra + n;
@@ -384,8 +457,10 @@ static int declared(const csession__redis_store_parts *p, const csession_buf *in
         memmove(argv + 4 + usable, argv + 4 + n, (extra + usable) * sizeof *argv);
         memmove(lens + 4 + usable, lens + 4 + n, (extra + usable) * sizeof *lens);
     }
-    rc = eval(p, index, what, script, (int)(1 + usable), (int)(4 + 2 * usable + extra), argv,
-              lens, write, reply);
+    rc = eval_on(p, op, index, what, script, (int)(1 + usable), (int)(4 + 2 * usable + extra),
+                 argv, lens, write, reply);
+    if (op)
+        goto done; /* built: the reply comes to the op's callback */
     if (!rc && (*reply)->type == REDIS_REPLY_ERROR)
         rc = reply_error(*reply, what);
     else if (!rc && (*reply)->type == REDIS_REPLY_NIL)
@@ -401,6 +476,13 @@ done:
     csession__free(lens);
     csession__free(names);
     return rc;
+}
+
+static int declared(const csession__redis_store_parts *p, const csession_buf *index,
+                    const redisReply *set, const char *what, const char *script, int write,
+                    const char *keep, size_t keep_len, redisReply **reply)
+{
+    return declared_on(p, NULL, index, set, what, script, write, keep, keep_len, reply);
 }
 
 /*
@@ -486,6 +568,229 @@ static int users_end(csession_store *store, const char *user, size_t user_len,
         rc = csession__error(CSESSION_ESTORE, "Redis user end: unexpected reply");
     csession__redis_reply_free(r);
     return rc;
+}
+
+/* ---- the non-blocking kinds (USER_SAVE, USER_REMOVE) ----------------------
+ *
+ * The members above as a chain of ops on the call's loop: the same scripts,
+ * keys, rounds and limits; a pause after TRYAGAIN is a loop timer. */
+
+typedef struct user_call user_call;
+typedef void (*user_step)(user_call *u);
+
+struct user_call {
+    csession_store_call *call;
+    csession__redis_store_parts p;
+    csession__redis_op op;
+    csession_buf value, index;
+    unsigned int slot;
+    int attempts, round;
+    char key[KEY_LEN];
+    void *timer;       /* the pause after TRYAGAIN, opened on the first */
+    user_step resumed; /* what the timer runs */
+};
+
+static void user_call_free(user_call *u)
+{
+    csession_loop *loop = u->call->loop;
+    csession__redis_op_cancel(&u->op);
+    csession__redis_op_dispose(&u->op);
+    if (u->timer)
+        loop->timer_close(loop, u->timer);
+    csession_buf_dispose(&u->value);
+    csession_buf_dispose(&u->index);
+    sodium_memzero(u->key, sizeof u->key);
+    csession__free(u);
+}
+
+static void user_finish(user_call *u, int code)
+{
+    csession_store_call *call = u->call;
+    char msg[520];
+    int has_msg = code < 0;
+    if (has_msg)
+        snprintf(msg, sizeof msg, "%s", csession_last_error());
+    if (code && call->kind == CSESSION_CALL_USER_SAVE)
+        csession__buf_clear(call->key_out);
+    user_call_free(u);
+    call->store_data = NULL;
+    call->complete(call, code, has_msg ? msg : NULL);
+}
+
+/* Starts the op built into u->op (rc its builder's outcome), its reply to `then`. */
+static void user_send(user_call *u, int rc, csession__redis_op_cb then)
+{
+    if (rc) {
+        user_finish(u, rc);
+        return;
+    }
+    u->op.t = u->p.topology;
+    u->op.loop = u->call->loop;
+    u->op.async = u->p.async;
+    u->op.cb = then;
+    u->op.arg = u;
+    csession__redis_op_start(&u->op);
+}
+
+static void user_resume(void *arg)
+{
+    user_call *u = arg;
+    u->resumed(u);
+}
+
+/* After TRYAGAIN: `step` again after a pause (round + 1 ms, as the blocking
+ * members), while rounds are left; then `out` (the next key, or the end). */
+static void user_again(user_call *u, user_step step, user_step out)
+{
+    csession_loop *loop = u->call->loop;
+    if (++u->round == ROUNDS) {
+        out(u);
+        return;
+    }
+    if (!u->timer && (u->timer = loop->timer_open(loop, user_resume, u)) == NULL) {
+        user_finish(u, csession__error(CSESSION_ESTORE, "the event loop refused a timer"));
+        return;
+    }
+    u->resumed = step;
+    if (loop->timer_set(loop, u->timer, (uint64_t)u->round) != 0)
+        user_finish(u, csession__error(CSESSION_ESTORE, "the event loop refused a timer"));
+}
+
+static void save_next_key(user_call *u);
+static void save_send(user_call *u);
+
+static void save_pruned(csession__redis_op *op, int rc, redisReply *reply)
+{
+    (void)rc; /* best effort, as in prune() */
+    csession__redis_reply_free(reply);
+    csession_clear_error();
+    user_finish(op->arg, 0);
+}
+
+static void save_replied(csession__redis_op *op, int rc, redisReply *reply)
+{
+    user_call *u = op->arg;
+    int stored = 0, pruned = 0;
+    if (rc == 0)
+        rc = save_outcome(reply, &stored, &pruned);
+    if (rc == 0 && pruned) {
+        redisReply *set = reply, *unused;
+        csession__redis_op_dispose(&u->op);
+        rc = declared_on(&u->p, &u->op, &u->index, set, "Redis user prune", PRUNE_SCRIPT, 1,
+                         NULL, 0, &unused);
+        csession__redis_reply_free(set);
+        user_send(u, rc, save_pruned);
+        return;
+    }
+    csession__redis_reply_free(reply);
+    if (rc == 1) {
+        user_again(u, save_send, save_next_key); /* rounds used up: another key */
+        return;
+    }
+    if (rc || stored)
+        user_finish(u, rc);
+    else
+        save_next_key(u); /* a live session has this key: draw again */
+}
+
+static void save_send(user_call *u)
+{
+    const char *argv[8];
+    size_t lens[8];
+    char full[REDIS_KEY_MAX], ttl[24];
+    save_args(&u->p, u->key, full, &u->index, &u->value, u->call->ttl_seconds, ttl, argv, lens);
+    csession__redis_op_dispose(&u->op);
+    int rc = eval_on(&u->p, &u->op, &u->index, "Redis user save", SAVE_SCRIPT, 2, 8, argv, lens,
+                     1, NULL);
+    sodium_memzero(full, sizeof full);
+    user_send(u, rc, save_replied);
+}
+
+static void save_next_key(user_call *u)
+{
+    int rc = save_draw(&u->p, u->slot, &u->attempts, u->key, u->call->key_out);
+    if (rc) {
+        user_finish(u, rc == 1 ? no_key_drawn() : rc);
+        return;
+    }
+    u->round = 0;
+    save_send(u);
+}
+
+static void remove_send(user_call *u);
+
+static void remove_gave_up(user_call *u)
+{
+    user_finish(u, csession__error(CSESSION_ESTORE, "Redis user remove: slot kept migrating"));
+}
+
+static void remove_replied(csession__redis_op *op, int rc, redisReply *reply)
+{
+    user_call *u = op->arg;
+    if (rc == 0)
+        rc = remove_outcome(reply);
+    csession__redis_reply_free(reply);
+    if (rc == 1)
+        user_again(u, remove_send, remove_gave_up);
+    else
+        user_finish(u, rc);
+}
+
+static void remove_send(user_call *u)
+{
+    const char *argv[6];
+    size_t lens[6];
+    char full[REDIS_KEY_MAX];
+    remove_args(&u->p, u->call->key, full, &u->index, argv, lens);
+    csession__redis_op_dispose(&u->op);
+    int rc = eval_on(&u->p, &u->op, &u->index, "Redis user remove", REMOVE_SCRIPT, 2, 6, argv,
+                     lens, 1, NULL);
+    sodium_memzero(full, sizeof full);
+    user_send(u, rc, remove_replied);
+}
+
+int csession__redis_users_start(csession_store *store, csession_store_call *call)
+{
+    call->store_data = NULL;
+    if (call->kind == CSESSION_CALL_USER_REMOVE &&
+        !csession__session_key_valid(call->key, call->key_len)) {
+        call->complete(call, 0, NULL); /* as users_remove: nothing to do */
+        return 0;
+    }
+    user_call *u = csession__calloc(1, sizeof *u);
+    if (!u)
+        return csession__oom();
+    u->call = call;
+    csession__store_redis_parts(store, &u->p);
+    csession_buf_init(&u->value);
+    csession_buf_init(&u->index);
+    call->store_data = u;
+    if (call->kind == CSESSION_CALL_USER_REMOVE) {
+        int rc = index_key(&u->p, call->user, call->user_len, &u->index);
+        if (rc)
+            user_finish(u, rc);
+        else
+            remove_send(u);
+        return 0;
+    }
+    int rc = save_prepare(&u->p, call->user, call->user_len, call->state, call->state_len,
+                          &u->value, &u->index);
+    if (rc) {
+        user_finish(u, rc);
+        return 0;
+    }
+    u->slot = csession__redis_key_slot(u->index.ptr, u->index.size);
+    save_next_key(u);
+    return 0;
+}
+
+void csession__redis_users_cancel(csession_store_call *call)
+{
+    user_call *u = call->store_data;
+    if (!u)
+        return;
+    user_call_free(u);
+    call->store_data = NULL;
 }
 
 void csession__redis_users_wire(csession_store *store)
