@@ -255,8 +255,10 @@ static int load_async(csession_manager *mgr, csession_loop *loop, const char *he
     if (rc)
         return rc;
     /* The header is read by the first step only: kept until then when that
-     * step runs later (launch_read()). */
-    if (header_len) {
+     * step runs later (launch_read()), read inside this call otherwise. */
+    const csession__store_caps *caps;
+    csession__manager_store(mgr, &caps);
+    if (header_len && !caps->start) {
         if (!(q->header = csession__malloc(header_len))) {
             request_free(q);
             return csession__oom();
