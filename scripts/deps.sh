@@ -15,9 +15,10 @@
 # redis-server pulls in anyway) makes the cluster of the Cluster tests.
 # libuv1-dev, libevent-dev and libev-dev: the tests of the event-loop adapters
 # (csession/loop_uv.h, loop_event.h, loop_ev.h); the library never links them.
+# openssl (the command): the TLS tests make their certificates with it.
 CSESSION_LIBRARY_PACKAGES="build-essential cmake pkg-config libsodium-dev libhiredis-dev libcjson-dev libsqlite3-dev zlib1g-dev libssl-dev"
 CSESSION_BUILD_PACKAGES="$CSESSION_LIBRARY_PACKAGES libmicrohttpd-dev libh2o-dev libuv1-dev"
-CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3 python3-flask luajit libevent-dev libev-dev"
+CSESSION_TEST_PACKAGES="libcmocka-dev redis-server redis-tools curl python3 python3-flask luajit libevent-dev libev-dev openssl"
 # Optional: headless Chromium for the browser test (tests/e2e/test_browser.py),
 # which skips itself without them. CI installs them; scripts/test.sh does not.
 CSESSION_BROWSER_PACKAGES="chromium chromium-driver"

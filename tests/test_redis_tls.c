@@ -45,6 +45,7 @@ typedef struct servers {
 static int setup(void **state)
 {
     servers *s = calloc(1, sizeof *s);
+    *state = s; /* for teardown, also after a failure below */
     if (!s || tls_certs_make(&s->certs) != 0)
         return -1;
     const tls_certs *c = &s->certs;
@@ -61,6 +62,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     servers *s = *state;
+    if (!s)
+        return 0;
     redis_server_stop(&s->good);
     redis_server_stop(&s->expired);
     redis_server_stop(&s->other);

@@ -56,6 +56,7 @@ static long long now_ms(void)
 static int setup(void **state)
 {
     servers *s = calloc(1, sizeof *s);
+    *state = s; /* for teardown, also after a failure below */
     if (!s || tls_certs_make(&s->certs) != 0)
         return -1;
     csession__poll_loop_init(&pl);
@@ -73,6 +74,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     servers *s = *state;
+    if (!s)
+        return 0;
     redis_server_stop(&s->good);
     redis_server_stop(&s->expired);
     redis_server_stop(&s->other);
