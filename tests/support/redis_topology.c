@@ -320,8 +320,9 @@ static int cluster_start(redis_cluster *c, const tls_certs *certs)
                                        "nodes.conf", "--cluster-node-timeout", "5000",
                                        "--tls-cluster", "yes", "--tls-replication", "yes", NULL};
     /* Plain nodes take the arguments before --tls-cluster. */
-    static const char *const plain_args[] = {args[0], args[1], args[2], args[3],
-                                             args[4], args[5], NULL};
+    const char *plain_args[7];
+    memcpy(plain_args, args, 6 * sizeof args[0]);
+    plain_args[6] = NULL;
     char addr[CLUSTER_NODES][32];
     int len = snprintf(c->url, sizeof c->url, "%s+cluster://", certs ? "rediss" : "redis");
     for (int i = 0; i < CLUSTER_NODES; i++) {
