@@ -398,25 +398,6 @@ static void test_cancel(void **state)
 
 /* ---- a paused server: the timeout is a loop timer ------------------------------ */
 
-typedef struct ticker {
-    csession_loop *loop;
-    void *timer;
-    long long due;
-    long long worst_late;
-    int ticks;
-} ticker;
-
-static void tick(void *arg)
-{
-    ticker *t = arg;
-    long long late = now_ms() - t->due;
-    if (late > t->worst_late)
-        t->worst_late = late;
-    t->ticks++;
-    t->due = now_ms() + 10;
-    t->loop->timer_set(t->loop, t->timer, 10);
-}
-
 static void test_paused_server_times_out(void **state)
 {
     (void)state;
@@ -429,11 +410,8 @@ static void test_paused_server_times_out(void **state)
     assert_int_equal(async_save(s, &pl, "x", key), 0);
 
     redis_server_pause(&srv);
-    ticker t = {&pl.loop, NULL, 0, 0, 0};
-    t.timer = pl.loop.timer_open(&pl.loop, tick, &t);
-    assert_non_null(t.timer);
-    t.due = now_ms() + 10;
-    pl.loop.timer_set(&pl.loop, t.timer, 10);
+    ticker t;
+    ticker_start(&t, &pl.loop);
     async_call c;
     async_call_init(&c, &pl.loop, CSESSION_CALL_LOAD_REV, key, NULL, 0);
     long long t0 = now_ms();
@@ -464,15 +442,6 @@ static void test_paused_server_times_out(void **state)
 }
 
 /* ---- the user index's kinds ------------------------------------------------ */
-
-static void ticker_start(ticker *t, csession_loop *loop)
-{
-    *t = (ticker){loop, NULL, 0, 0, 0};
-    t->timer = loop->timer_open(loop, tick, t);
-    assert_non_null(t->timer);
-    t->due = now_ms() + 10;
-    assert_int_equal(loop->timer_set(loop, t->timer, 10), 0);
-}
 
 /* The loop kept turning while a call waited `took` ms for a 400 ms timeout. */
 static void ticker_check(ticker *t, const char *what, long long took)

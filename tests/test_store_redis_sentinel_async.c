@@ -176,24 +176,6 @@ static void test_failover(void **state)
 
 /* ---- sentinels that do not answer: the loop does not wait for them -------- */
 
-typedef struct ticker {
-    csession_loop *loop;
-    void *timer;
-    long long due, worst_late;
-    int ticks;
-} ticker;
-
-static void tick(void *arg)
-{
-    ticker *t = arg;
-    long long late = test_now_ms() - t->due;
-    if (late > t->worst_late)
-        t->worst_late = late;
-    t->ticks++;
-    t->due = test_now_ms() + 10;
-    t->loop->timer_set(t->loop, t->timer, 10);
-}
-
 static void test_sentinels_stalled(void **state)
 {
     (void)state;
@@ -209,11 +191,8 @@ static void test_sentinels_stalled(void **state)
     for (int i = 0; i < SENTINELS; i++)
         redis_server_pause(&group.sentinels[i]);
 
-    ticker t = {&pl.loop, NULL, 0, 0, 0};
-    t.timer = pl.loop.timer_open(&pl.loop, tick, &t);
-    assert_non_null(t.timer);
-    t.due = test_now_ms() + 10;
-    pl.loop.timer_set(&pl.loop, t.timer, 10);
+    ticker t;
+    ticker_start(&t, &pl.loop);
     /* Loads for 2.5 s: two or three checks fall due meanwhile. */
     long long t0 = test_now_ms();
     long loads = 0;
@@ -249,11 +228,8 @@ static void test_first_call_sentinels_stalled(void **state)
     csession__poll_loop_init(&pl);
     for (int i = 0; i < SENTINELS; i++)
         redis_server_pause(&group.sentinels[i]);
-    ticker t = {&pl.loop, NULL, 0, 0, 0};
-    t.timer = pl.loop.timer_open(&pl.loop, tick, &t);
-    assert_non_null(t.timer);
-    t.due = test_now_ms() + 10;
-    pl.loop.timer_set(&pl.loop, t.timer, 10);
+    ticker t;
+    ticker_start(&t, &pl.loop);
     async_call c, d, e;
     async_call_init(&c, &pl.loop, CSESSION_CALL_SAVE, NULL, "x", TTL);
     async_call_init(&d, &pl.loop, CSESSION_CALL_SAVE, NULL, "y", TTL);

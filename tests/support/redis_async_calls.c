@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "csession.h"
+#include "redis_topology.h" /* test_now_ms() */
 
 /* Completions so far, of every call on every thread. */
 static atomic_long completions;
@@ -119,4 +120,24 @@ int async_load(csession_store *s, csession__poll_loop *pl, const char *key, char
         *revision = c.call.revision_out;
     async_call_dispose(&c);
     return rc;
+}
+
+static void tick(void *arg)
+{
+    ticker *t = arg;
+    long long late = test_now_ms() - t->due;
+    if (late > t->worst_late)
+        t->worst_late = late;
+    t->ticks++;
+    t->due = test_now_ms() + 10;
+    t->loop->timer_set(t->loop, t->timer, 10);
+}
+
+void ticker_start(ticker *t, csession_loop *loop)
+{
+    *t = (ticker){loop, NULL, 0, 0, 0};
+    t->timer = loop->timer_open(loop, tick, t);
+    assert_non_null(t->timer);
+    t->due = test_now_ms() + 10;
+    assert_int_equal(loop->timer_set(loop, t->timer, 10), 0);
 }

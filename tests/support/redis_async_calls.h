@@ -47,4 +47,17 @@ int async_save(csession_store *s, csession__poll_loop *pl, const char *state, ch
 int async_load(csession_store *s, csession__poll_loop *pl, const char *key, char *state,
                size_t size, uint64_t *revision);
 
+/* A 10 ms timer on a loop that re-arms itself and records how late it
+ * fires: while a call waits on a stalled server, a loop that waits with it
+ * shows as lateness. Close it with loop->timer_close(loop, t->timer). */
+typedef struct ticker {
+    csession_loop *loop;
+    void *timer;
+    long long due, worst_late; /* ms on test_now_ms()'s clock */
+    int ticks;
+} ticker;
+
+/* Opens and arms *t on `loop` (asserts that the loop took it). */
+void ticker_start(ticker *t, csession_loop *loop);
+
 #endif
